@@ -1,0 +1,1 @@
+"""Accuracy side of the pipeline: quality metrics, evaluation and calibration data."""

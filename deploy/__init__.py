@@ -1,0 +1,1 @@
+"""TensorRT engine building, provenance and profiling (`edgevsr build`, `edgevsr profile`)."""

@@ -1,0 +1,39 @@
+"""Build a runner for (model, weights, backend, device, precision): the one place the CLI gets runners from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from edgevsr.backends.base import Runner
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models.spec import ModelSpec
+
+
+@dataclass
+class RunnerConfig:
+    model: str = "egvsr"
+    weights: str | None = None
+    backend: str = "torch"
+    device: str = "cpu"
+    precision: str = "fp32"
+    onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
+    allow_random: bool = False
+
+
+def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
+    """Returns the runner and a one-line description of the weights it runs."""
+    if cfg.backend == "torch":
+        from edgevsr.backends.torch_runner import TorchRunner
+        from edgevsr.weights import load_model
+
+        model, source = load_model(cfg.model, cfg.weights, allow_random=cfg.allow_random)
+        return TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision), source
+    if cfg.backend == "onnxruntime":
+        from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+
+        if cfg.onnx is None:
+            raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
+        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device)
+        return runner, f"{cfg.onnx} ({runner.spec.name})"
+    raise EdgeVSRError(f"unknown or unavailable backend {cfg.backend!r}; choose torch, onnxruntime or tensorrt")

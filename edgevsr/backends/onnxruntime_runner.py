@@ -1,0 +1,89 @@
+"""ONNX Runtime runner: CPU by default; CUDA / TensorRT execution providers when the GPU build has them."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgevsr.backends.base import Runner
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models.spec import ModelSpec
+
+SPEC_KEY = "edgevsr.spec"  # metadata_props key written by edgevsr.quantize.export
+
+
+def read_spec(path: Path) -> ModelSpec:
+    """The ModelSpec an edgevsr export carries in its metadata; refuses other ONNX files by name."""
+    import onnx
+
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:
+        raise EdgeVSRError(f"{path}: not an ONNX model ({str(exc).splitlines()[0][:120]})") from None
+    props = {p.key: p.value for p in model.metadata_props}
+    if SPEC_KEY not in props:
+        raise EdgeVSRError(f"{path}: ONNX file is not an edgevsr export (no '{SPEC_KEY}' metadata); "
+                           "export it with `edgevsr quantize MODEL -o FILE.onnx`")
+    return ModelSpec.from_dict(json.loads(props[SPEC_KEY]))
+
+
+def metadata(path: Path) -> dict[str, str]:
+    import onnx
+
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+
+
+class OnnxRuntimeRunner(Runner):
+    name = "onnxruntime"
+
+    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None,
+                 providers: list[str] | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise EdgeVSRError(f"{self.path}: ONNX file not found")
+        spec = read_spec(self.path)
+        super().__init__(spec, metadata(self.path).get("edgevsr.precision", "fp32"))
+        self.device, self.threads = device, threads
+        self.providers = providers or self._default_providers(device)
+        self.session = None
+
+    @staticmethod
+    def _default_providers(device: str) -> list[str]:
+        import onnxruntime as ort
+
+        available = ort.get_available_providers()
+        if device.startswith("cuda"):
+            if "CUDAExecutionProvider" not in available:
+                raise EdgeVSRError("onnxruntime has no CUDA execution provider here (install onnxruntime-gpu); "
+                                   f"available: {', '.join(available)}")
+            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        return ["CPUExecutionProvider"]
+
+    def activate_impl(self) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        threads = self.threads or int(os.environ.get("EDGEVSR_ORT_THREADS", "0"))
+        if threads:
+            opts.intra_op_num_threads = threads
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
+        except Exception as exc:
+            raise EdgeVSRError(f"{self.path}: onnxruntime cannot load it ({str(exc).splitlines()[0][:200]})") from None
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.output_names = [o.name for o in self.session.get_outputs()]
+
+    def deactivate_impl(self) -> None:
+        self.session = None
+
+    def infer_impl(self, *inputs: Any) -> np.ndarray:
+        feed = {n: np.ascontiguousarray(x, dtype=np.float32) for n, x in zip(self.input_names, inputs)}
+        return self.session.run(self.output_names[:1], feed)[0]
+
+    def describe(self) -> str:
+        return f"onnxruntime {self.providers[0].replace('ExecutionProvider', '')} {self.precision}"

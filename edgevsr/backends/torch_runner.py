@@ -1,0 +1,68 @@
+"""PyTorch runner: CPU or CUDA, FP32 or FP16, optional channels_last; state stays on the device."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from edgevsr.backends.base import Runner
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models.base import VSRModel
+from edgevsr.models.spec import ModelSpec
+
+
+class TorchRunner(Runner):
+    name = "torch"
+
+    def __init__(self, model: VSRModel, spec: ModelSpec, device: str = "cpu", precision: str = "fp32",
+                 channels_last: bool = False):
+        super().__init__(spec, precision)
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise EdgeVSRError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
+        if precision not in ("fp32", "fp16"):
+            raise EdgeVSRError(f"torch backend runs fp32 or fp16, not {precision!r} (INT8 runs on onnxruntime/tensorrt)")
+        self.device = torch.device(device)
+        self.dtype = torch.float16 if precision == "fp16" else torch.float32
+        self.model = model.to(self.device, self.dtype).eval()
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        if channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+
+    def synchronize(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    @torch.inference_mode()
+    def infer_impl(self, *inputs: Any) -> Any:
+        ins = [self._native(x) for x in inputs]
+        return self.model.core(*ins)
+
+    def _native(self, x: Any) -> torch.Tensor:
+        if isinstance(x, np.ndarray):
+            x = torch.from_numpy(x)
+        return x.to(self.device, self.dtype).contiguous(memory_format=self.memory_format)
+
+    def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int) -> torch.Tensor:
+        x = torch.from_numpy(frame).to(self.device).permute(2, 0, 1)[None].to(self.dtype) / 255.0
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < x.shape[2] and pad_w < x.shape[3] else "replicate"
+            x = F.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        return x.contiguous(memory_format=self.memory_format)
+
+    def concat(self, tensors: list[Any]) -> torch.Tensor:
+        return torch.cat(tensors, dim=1)
+
+    def zeros_like_hr(self, lr: Any) -> torch.Tensor:
+        _, c, h, w = lr.shape
+        s = self.spec.scale
+        return torch.zeros(1, c, h * s, w * s, device=self.device, dtype=self.dtype)
+
+    def finish(self, out: Any, height: int, width: int) -> np.ndarray:
+        y = out[0, :, :height, :width].float().clamp(0, 1).mul(255).add(0.5).to(torch.uint8)
+        return y.permute(1, 2, 0).cpu().numpy()
+
+    def describe(self) -> str:
+        return f"torch {self.device.type} {self.precision}"

@@ -1,0 +1,36 @@
+"""`edgevsr upscale`: a video, frame folder or image in, its x4 version out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.cli.progress import console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("upscale")
+    def upscale(
+        input: Path = typer.Argument(..., help="Video file, folder of frames, or image."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output video (.mp4/.mkv/...) or folder for PNGs."),
+        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
+        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
+        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
+        device: str = typer.Option("cpu", help="cpu | cuda"),
+        fp16: bool = typer.Option(False, "--fp16", help="Half precision."),
+        crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
+    ) -> None:
+        """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
+        from edgevsr.upscale import upscale_file
+
+        cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
+                           precision="fp16" if fp16 else "fp32", onnx=onnx)
+        runner, source = make_runner(cfg)
+        console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
+        r = upscale_file(runner, input, output, crf=crf)
+        console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
+                      f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
+                      f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")

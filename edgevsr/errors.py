@@ -1,0 +1,21 @@
+"""One exception type for everything a user can get wrong.
+
+The CLI prints these as a single line (no traceback) and exits with code 2, so
+every message must name the file or option and the problem.
+"""
+
+
+class EdgeVSRError(Exception):
+    """A user-facing error: bad input file, bad option, missing optional dependency."""
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import an optional dependency lazily, or fail with the extra that provides it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise EdgeVSRError(
+            f"{purpose} needs the Python module '{module}' ({exc}); install it with: pip install 'edgevsr[{extra}]'"
+        ) from None

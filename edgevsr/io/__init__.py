@@ -1,0 +1,1 @@
+"""Frame sources and sinks: video files, frame folders and single images."""

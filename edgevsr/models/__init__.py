@@ -1,0 +1,29 @@
+"""Model registry: every architecture is built by name, so adding a model is one class plus one line."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models.base import VSRModel
+from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, EGVSRLite
+
+ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
+    "egvsr": EGVSR,
+    "egvsr-lite": EGVSRLite,
+    "frvsr": FRVSR,
+    "tecogan": FRVSR,  # same generator; TecoGAN differs only in training
+    "bicubic": Bicubic,
+}
+
+
+def build_model(name: str) -> VSRModel:
+    """An untrained model of the named architecture, in eval mode."""
+    try:
+        factory = ARCHITECTURES[name]
+    except KeyError:
+        raise EdgeVSRError(f"unknown model {name!r}; choose one of: {', '.join(ARCHITECTURES)}") from None
+    return factory().eval()
+
+
+__all__ = ["ARCHITECTURES", "VSRModel", "build_model"]
