@@ -27,10 +27,10 @@ class UpscaleResult:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-def upscale_file(runner: Runner, src_path: Path, dst_path: Path, crf: int = 18,
+def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
                  show_progress: bool = True) -> UpscaleResult:
-    """Read ``src_path``, upscale every frame, write ``dst_path`` atomically (audio copied for video sources)."""
-    src = FrameSource(src_path)
+    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources)."""
+    src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
     audio = info.path if info.kind == "video" and info.has_audio else None
     sink = FrameSink(dst_path, fps=info.fps, crf=crf, audio_from=audio, names=info.names)

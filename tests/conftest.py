@@ -22,14 +22,24 @@ def shared() -> Path:
     return SHARED
 
 
+def photo() -> np.ndarray:
+    """A real photograph shipped by matplotlib (grace_hopper.jpg, 512x600), RGB uint8."""
+    import cv2
+    import matplotlib
+
+    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
+    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+
+
 def moving_clip(n: int = 8, h: int = 64, w: int = 96, seed: int = 0) -> list[np.ndarray]:
-    """A textured image panned by a few pixels per frame (real motion for flow/warp code)."""
-    rng = np.random.default_rng(seed)
-    base = rng.integers(0, 256, (h + 4 * n, w + 4 * n, 3), dtype=np.uint8)
+    """A window panned across a real photo by (2, 3) px per frame: real texture and real motion."""
     import cv2
 
-    base = cv2.GaussianBlur(base, (5, 5), 1.0)
-    return [np.ascontiguousarray(base[2 * i: 2 * i + h, 3 * i: 3 * i + w]) for i in range(n)]
+    base = photo()
+    scale = max((h + 2 * n) / base.shape[0], (w + 3 * n) / base.shape[1], 0.5)
+    base = cv2.resize(base, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    y0 = seed % max(1, base.shape[0] - h - 2 * n)
+    return [np.ascontiguousarray(base[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w]) for i in range(n)]
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 24, audio: bool = False) -> Path:

@@ -23,7 +23,7 @@ class TorchRunner(Runner):
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise EdgeVSRError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
         if precision not in ("fp32", "fp16"):
-            raise EdgeVSRError(f"torch backend runs fp32 or fp16, not {precision!r} (INT8 runs on onnxruntime/tensorrt)")
+            raise EdgeVSRError(f"torch backend runs fp32 or fp16, not {precision!r} (INT8: onnxruntime/tensorrt)")
         self.device = torch.device(device)
         self.dtype = torch.float16 if precision == "fp16" else torch.float32
         self.model = model.to(self.device, self.dtype).eval()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.base import VSRModel
 from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, EGVSRLite
+from edgevsr.models.vespcn import VESPCN
 
 ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
     "egvsr": EGVSR,
@@ -14,6 +15,7 @@ ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
     "frvsr": FRVSR,
     "tecogan": FRVSR,  # same generator; TecoGAN differs only in training
     "bicubic": Bicubic,
+    "vespcn": VESPCN,
 }
 
 

@@ -37,7 +37,8 @@ class WeightCard:
     def summary(self) -> str:
         v = self.info.get("validation", {})
         bits = [f"{k}={v[k]}" for k in ("psnr_y", "psnr_y_bicubic", "lpips", "tof") if k in v]
-        return f"{self.name} ({self.model}, {self.info.get('stage', '?')}, {self.info.get('iterations', '?')} it) " + " ".join(bits)
+        stage, its = self.info.get("stage", "?"), self.info.get("iterations", "?")
+        return f"{self.name} ({self.model}, {stage}, {its} it) " + " ".join(bits)
 
 
 def shipped_weights() -> dict[str, WeightCard]:
