@@ -26,6 +26,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.dataset_cmd",
     "edgevsr.cli.train_cmd",
     "edgevsr.cli.degrade_cmd",
+    "edgevsr.cli.demo_cmd",
 ]
 
 for _name in COMMAND_MODULES:
