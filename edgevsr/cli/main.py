@@ -23,6 +23,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "edgevsr.cli.upscale_cmd",
     "edgevsr.cli.models_cmd",
+    "edgevsr.cli.eval_cmd",
     "edgevsr.cli.dataset_cmd",
     "edgevsr.cli.train_cmd",
     "edgevsr.cli.degrade_cmd",

