@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.base import VSRModel
+from edgevsr.models.espcn import ESPCN
 from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, EGVSRLite
+from edgevsr.models.sofvsr import SOFVSR
 from edgevsr.models.vespcn import VESPCN
 
 ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
@@ -16,6 +18,8 @@ ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
     "tecogan": FRVSR,  # same generator; TecoGAN differs only in training
     "bicubic": Bicubic,
     "vespcn": VESPCN,
+    "espcn": ESPCN,
+    "sofvsr": SOFVSR,
 }
 
 
