@@ -262,8 +262,9 @@ def discover_sequences(root: str | Path) -> list[tuple[str, Path]]:
     if list_images(root):
         return [(root.name, root)]
     found = []
-    for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: [natural_key(x) for x in
-                                                                                  p.relative_to(root).parts]):
+    dirs = sorted((p for p in root.rglob("*") if p.is_dir()),
+                  key=lambda p: [natural_key(Path(x)) for x in p.relative_to(root).parts])
+    for d in dirs:
         if list_images(d):
             found.append((d.relative_to(root).as_posix(), d))
     if not found:

@@ -40,8 +40,9 @@ def scores_table(ds, title: str | None = None) -> Table:
         mean = s.mean()
         t.add_row(s.name, str(len(s.frames)), *(fmt(m, mean[m]) for m in ds.metrics))
     mean = ds.mean()
+    t.add_section()
     t.add_row("[bold]average[/]", str(sum(len(s.frames) for s in ds.sequences)),
-              *(f"[bold]{fmt(m, mean[m])}[/]" for m in ds.metrics), end_section=True)
+              *(f"[bold]{fmt(m, mean[m])}[/]" for m in ds.metrics))
     return t
 
 
@@ -55,32 +56,40 @@ def frames_table(seq, metrics: list[str]) -> Table:
     return t
 
 
-def _delta_cell(metric: str, a: float | None, b: float | None) -> str:
+def _delta(metric: str, a: float | None, b: float | None) -> str:
+    """B - A, green when B is better, red when worse."""
     from edgevsr.calibration.evaluate import HIGHER_IS_BETTER
 
     if a is None or b is None:
         return "-"
     if a == b:
-        return f"{fmt(metric, b)} (0)"
+        return "0"
     d = b - a
+    if math.isnan(d):
+        return "-"
     better = (d > 0) == HIGHER_IS_BETTER[metric]
-    return f"{fmt(metric, b)} ([{'green' if better else 'red'}]{fmt(metric, d, signed=True)}[/])"
+    return f"[{'green' if better else 'red'}]{fmt(metric, d, signed=True)}[/]"
 
 
-def compare_table(a, b, name_a: str, name_b: str) -> Table:
+def compare_tables(a, b, name_a: str, name_b: str) -> list[Table]:
+    """Dataset means of A and B with B - A, then B - A per sequence."""
     metrics = [m for m in a.metrics if m in b.metrics]
-    t = Table(title=f"{name_b} vs {name_a}: B (B - A)")
-    t.add_column("sequence")
+    ma, mb = a.mean(), b.mean()
+    avg = Table(title=f"average: A = {name_a}, B = {name_b}")
+    for col in ("metric", "A", "B", "B - A"):
+        avg.add_column(col, justify="left" if col == "metric" else "right")
     for m in metrics:
-        t.add_column(HEADERS[m], justify="right")
+        avg.add_row(HEADERS[m], fmt(m, ma[m]), fmt(m, mb[m]), _delta(m, ma[m], mb[m]))
+    per = Table(title="B - A per sequence")
+    per.add_column("sequence")
+    for m in metrics:
+        per.add_column(HEADERS[m], justify="right")
     seq_a = {s.name: s.mean() for s in a.sequences}
     for s in b.sequences:
         if s.name in seq_a:
-            mb = s.mean()
-            t.add_row(s.name, *(_delta_cell(m, seq_a[s.name][m], mb[m]) for m in metrics))
-    ma, mb = a.mean(), b.mean()
-    t.add_row("[bold]average[/]", *(_delta_cell(m, ma[m], mb[m]) for m in metrics), end_section=True)
-    return t
+            sb = s.mean()
+            per.add_row(s.name, *(_delta(m, seq_a[s.name][m], sb[m]) for m in metrics))
+    return [avg, per]
 
 
 def read_eval_json(path: Path):
@@ -133,7 +142,7 @@ def register(app: typer.Typer) -> None:
         max_ssim_drop: float = typer.Option(None, help="Gate: SSIM-Y(ref,gt) - SSIM-Y(cand,gt) at most."),
         min_psnr_vs_ref: float = typer.Option(None, help="Gate: PSNR-Y(cand, ref) at least (dB)."),
         max_lpips_vs_ref: float = typer.Option(None, help="Gate: LPIPS(cand, ref) at most."),
-        compare: tuple[Path, Path] = typer.Option((None, None), help="Print B - A of two --json results.",
+        compare: tuple[Path, Path] | None = typer.Option(None, help="Print B - A of two --json results.",
                                                   metavar="A.json B.json"),
         json_out: Path = typer.Option(None, "--json", help="Write all scores (per frame too) to this JSON file."),
         border: int = typer.Option(8, help="Pixels cropped from each side for PSNR/SSIM."),
@@ -150,9 +159,10 @@ def register(app: typer.Typer) -> None:
 
         from edgevsr.calibration import evaluate as E
 
-        if compare[0] is not None:
+        if compare:
             a, b = read_eval_json(compare[0]), read_eval_json(compare[1])
-            out.print(compare_table(a, b, compare[0].name, compare[1].name))
+            for table in compare_tables(a, b, str(compare[0]), str(compare[1])):
+                out.print(table)
             return
         opts = E.EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
                              lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
@@ -225,9 +235,9 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {json_out}")
         if reference is not None:
             for c in gate.checks:
-                console.print(("[green]" if c.passed else "[red]") + c.describe() + "[/]", highlight=False)
+                out.print(("[green]" if c.passed else "[red]") + c.describe() + "[/]", highlight=False)
             if not gate.passed:
-                console.print("[red bold]quality gate FAILED[/]")
+                out.print("[red bold]quality gate FAILED[/]")
                 raise typer.Exit(1)
             if gate.checks:
-                console.print("[green]quality gate passed[/]")
+                out.print("[green]quality gate passed[/]")
