@@ -1,0 +1,41 @@
+"""`edgevsr dataset build`: decode real clips (and still photos) into an indexed training set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgevsr.cli.progress import console
+
+
+def register(app: typer.Typer) -> None:
+    dataset_app = typer.Typer(help="Build training/validation data from real video.", no_args_is_help=True)
+    app.add_typer(dataset_app, name="dataset")
+
+    @dataset_app.command("build")
+    def build(
+        sources: list[Path] = typer.Argument(..., help="Videos (.mp4/.avi/..., .mp4.gz), frame folders or photos "
+                                                     "(a photo becomes a synthetic camera-motion clip)."),
+        output: Path = typer.Option(..., "-o", "--output", help="Dataset folder (frame folders + index.json)."),
+        val: list[str] = typer.Option([], "--val", help="Clip name held out for validation (repeatable)."),
+        test: list[str] = typer.Option([], "--test", help="Clip name held out for testing (repeatable)."),
+        min_diff: float = typer.Option(0.5, help="Drop frames whose mean grey difference to the last kept "
+                                                 "frame is below this (0..255)."),
+        max_height: int = typer.Option(0, help="Area-downscale taller videos to this height (0 = keep)."),
+        synth_frames: int = typer.Option(30, help="Frames per synthetic clip made from a photo."),
+        seed: int = typer.Option(0),
+    ) -> None:
+        """Decode SOURCES into OUTPUT/<clip>/NNNNNN.png, drop static frames, write OUTPUT/index.json."""
+        from edgevsr.data import BuildOptions, build_dataset
+
+        opts = BuildOptions(min_diff=min_diff, max_height=max_height, synth_frames=synth_frames, seed=seed)
+
+        def report(c: dict) -> None:
+            console.print(f"{c['name']:<24} {c['split']:<5} {c['kind']:<9} {c['width']}x{c['height']} "
+                          f"kept {c['frames']} dropped {c['dropped']}", highlight=False)
+
+        index = build_dataset(list(sources), output, opts, val, test, progress=report)
+        n = {s: sum(c["frames"] for c in index["clips"] if c["split"] == s) for s in ("train", "val", "test")}
+        console.print(f"{output}/index.json: {len(index['clips'])} clips, frames train {n['train']} "
+                      f"val {n['val']} test {n['test']}", highlight=False)

@@ -1,0 +1,52 @@
+"""`edgevsr train`: stage-1 / stage-2 training from a YAML config, with resume and CLI overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgevsr.cli.progress import console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("train")
+    def train(
+        config: Path = typer.Option(..., "--config", "-c", help="YAML config (see edgevsr/configs/)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/last.pt."),
+        iterations: int = typer.Option(None, "--iterations", help="Train until this total iteration count."),
+        run_dir: str = typer.Option(None, "--run-dir", help="Override run_dir."),
+        data: str = typer.Option(None, "--data", help="Override data.root (dataset folder)."),
+        batch: int = typer.Option(None, "--batch", help="Override data.batch."),
+        window: int = typer.Option(None, "--window", help="Override data.window (frames per sample)."),
+        init: str = typer.Option(None, "--init", help="Start from these generator weights."),
+        device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
+        threads: int = typer.Option(None, "--threads", help="Torch CPU threads."),
+        val_every: int = typer.Option(None, "--val-every", help="Validate every N iterations."),
+    ) -> None:
+        """Train a generator; checkpoints, validation CSV/PNG and the best weights go to the run directory."""
+        from edgevsr.cli.progress import frame_progress
+        from edgevsr.train.config import load_config
+        from edgevsr.train.trainer import Trainer
+
+        cfg = load_config(config, {"iterations": iterations, "run_dir": run_dir, "data.root": data,
+                                   "data.batch": batch, "data.window": window, "init": init, "device": device,
+                                   "threads": threads, "val_every": val_every})
+        with frame_progress() as progress:
+            trainer = Trainer(cfg, resume=resume, console=progress.console)
+            best = trainer.fit(progress=progress)
+        console.print(f"{cfg.run_dir}: iteration {trainer.iteration}; best " +
+                      " ".join(f"{k}={v:.4f}" for k, v in best.items()), highlight=False)
+
+    @app.command("ship-weights")
+    def ship_weights(
+        run_dir: Path = typer.Argument(..., help="Training run directory (uses best.safetensors)."),
+        name: str = typer.Option(..., "--name", help="Shipped weights name, e.g. egvsr-stage1."),
+        default: bool = typer.Option(False, "--default", help="Make these the model's default weights."),
+        output: Path = typer.Option(None, "--output", help="Folder (default: the package's weights/files)."),
+    ) -> None:
+        """Store a run's best generator as FP16 safetensors + JSON card (validation metrics, config, data)."""
+        from edgevsr.train.ship import ship
+
+        path = ship(run_dir, name, default, output)
+        console.print(f"wrote {path} and {path.with_suffix('.json').name}", highlight=False)

@@ -1,0 +1,231 @@
+"""Training data: decode real clips into frame folders with an index, and sample augmented windows from them.
+
+``build_dataset`` turns videos (``.mp4.gz`` too) into PNG frame folders, drops
+static/duplicate frames (they teach the recurrent model nothing about motion),
+and turns still photos into short clips with smooth synthetic camera motion
+(pan, zoom, small rotation, sub-pixel steps). Each clip gets a split
+(train/val/test) by name, so whole clips are held out, never frames of a
+training clip. ``WindowSampler`` serves random temporal windows with random
+crops, flips and temporal reversal; LR frames are made on the fly by the trainer
+with :func:`edgevsr.degrade.degrade_tensor`.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.io.frames import IMAGE_EXTS, FrameSource, list_images, read_image
+
+INDEX_NAME = "index.json"
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class BuildOptions:
+    min_diff: float = 0.5  # mean |grey difference| (0..255) to the last kept frame below which a frame is dropped
+    max_height: int = 0  # area-downscale taller sources to this height (0 = keep); cleans compression noise
+    synth_frames: int = 30  # frames per synthetic camera-motion clip made from a still photo
+    synth_size: int = 256  # side of the synthetic clip's square frames
+    seed: int = 0
+
+
+def clip_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz",) + tuple(IMAGE_EXTS):
+        name = name.removesuffix(suffix)
+    return Path(name).stem
+
+
+def _decoded(path: Path, tmp: Path) -> Path:
+    """A gzip-compressed video is unpacked to a temporary file (opencv-doc ships box.mp4.gz, cup.mp4.gz)."""
+    if path.suffix != ".gz":
+        return path
+    out = tmp / path.name.removesuffix(".gz")
+    try:
+        with gzip.open(path, "rb") as src, open(out, "wb") as dst:
+            shutil.copyfileobj(src, dst)
+    except (OSError, EOFError) as exc:
+        raise EdgeVSRError(f"{path}: not a readable gzip file ({exc})") from None
+    return out
+
+
+def _resize_to_height(frame: np.ndarray, max_height: int) -> np.ndarray:
+    h, w = frame.shape[:2]
+    if not max_height or h <= max_height:
+        return frame
+    nw = round(w * max_height / h)
+    return cv2.resize(frame, (nw, max_height), interpolation=cv2.INTER_AREA)
+
+
+def filter_static(frames: Iterable[np.ndarray], min_diff: float) -> Iterator[tuple[np.ndarray, bool]]:
+    """Yield (frame, kept): a frame is dropped when it barely differs from the last kept one."""
+    last = None
+    for f in frames:
+        grey = cv2.cvtColor(f, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        keep = last is None or float(np.abs(grey - last).mean()) >= min_diff
+        if keep:
+            last = grey
+        yield f, keep
+
+
+def synthetic_motion(photo: np.ndarray, n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Frames of a virtual camera gliding over a photo: linear pan, zoom and rotation, sub-pixel steps."""
+    h, w = photo.shape[:2]
+    side = min(size, h, w)
+    speed = rng.uniform(0.3, 3.0)  # HR pixels per frame
+    angle = rng.uniform(0, 2 * np.pi)
+    vx, vy = speed * np.cos(angle), speed * np.sin(angle)
+    zoom_end = rng.uniform(0.93, 1.07)
+    rot_end = rng.uniform(-3.0, 3.0)  # degrees over the clip
+    margin = side / 2 * 1.12 + speed * n
+    cx0 = rng.uniform(min(margin, w / 2), max(w - margin, w / 2))
+    cy0 = rng.uniform(min(margin, h / 2), max(h - margin, h / 2))
+    frames = []
+    for i in range(n):
+        a = i / max(n - 1, 1)
+        cx, cy = cx0 + vx * (i - n / 2), cy0 + vy * (i - n / 2)
+        m = cv2.getRotationMatrix2D((cx, cy), rot_end * a, 1 + (zoom_end - 1) * a)
+        m[0, 2] += side / 2 - cx
+        m[1, 2] += side / 2 - cy
+        frames.append(cv2.warpAffine(photo, m, (side, side), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+    return frames
+
+
+def split_of(name: str, val: Iterable[str], test: Iterable[str]) -> str:
+    if name in set(val):
+        return "val"
+    if name in set(test):
+        return "test"
+    return "train"
+
+
+def build_dataset(sources: list[Path], out: Path, opts: BuildOptions | None = None, val: Iterable[str] = (),
+                  test: Iterable[str] = (), progress=None) -> dict:
+    """Decode ``sources`` into ``out/<clip>/NNNNNN.png`` and write ``out/index.json``; returns the index."""
+    opts = opts or BuildOptions()
+    val, test = list(val), list(test)
+    out.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(opts.seed)
+    names = [clip_name(Path(s)) for s in sources]
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise EdgeVSRError(f"{out}: two sources would share the clip name {sorted(dupes)[0]!r}; rename one")
+    unknown = [n for n in val + test if n not in names]
+    if unknown:
+        raise EdgeVSRError(f"held-out clip {unknown[0]!r} is not among the sources ({', '.join(names)})")
+    clips = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for src, name in zip(sources, names, strict=True):
+            src = Path(src)
+            if not src.exists():
+                raise EdgeVSRError(f"{src}: no such file or folder")
+            is_photo = src.suffix.lower() in IMAGE_EXTS
+            if is_photo:
+                photo = _resize_to_height(read_image(src), opts.max_height * 2 if opts.max_height else 0)
+                frames = synthetic_motion(photo, opts.synth_frames, opts.synth_size, rng)
+                kind = "synthetic"
+            else:
+                frames = (_resize_to_height(f, opts.max_height) for f in FrameSource(_decoded(src, Path(tmp))))
+                kind = "video"
+            clip_dir = out / name
+            if clip_dir.exists():
+                shutil.rmtree(clip_dir)
+            clip_dir.mkdir()
+            kept = dropped = 0
+            shape = None
+            for frame, keep in filter_static(frames, 0.0 if is_photo else opts.min_diff):
+                if not keep:
+                    dropped += 1
+                    continue
+                shape = frame.shape
+                cv2.imwrite(str(clip_dir / f"{kept:06d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                            [cv2.IMWRITE_PNG_COMPRESSION, 1])
+                kept += 1
+            clips.append({"name": name, "source": str(src), "kind": kind, "split": split_of(name, val, test),
+                          "frames": kept, "dropped": dropped, "width": shape[1], "height": shape[0]})
+            if progress:
+                progress(clips[-1])
+    index = {"version": 1, "options": vars(opts), "clips": clips}
+    (out / INDEX_NAME).write_text(json.dumps(index, indent=2))
+    return index
+
+
+def read_index(root: Path) -> dict:
+    path = Path(root) / INDEX_NAME
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: dataset index not found; build it with `edgevsr dataset build`")
+    try:
+        index = json.loads(path.read_text())
+        clips = index["clips"]
+        for c in clips:
+            c["name"], c["split"], c["frames"]  # noqa: B018  (presence check)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise EdgeVSRError(f"{path}: not a dataset index ({type(exc).__name__}: {exc})") from None
+    return index
+
+
+def load_clip(root: Path, name: str, limit: int | None = None) -> np.ndarray:
+    """All frames of one clip as (T, H, W, 3) uint8."""
+    files = list_images(Path(root) / name)[:limit]
+    if not files:
+        raise EdgeVSRError(f"{Path(root) / name}: clip has no frames")
+    return np.stack([read_image(p) for p in files])
+
+
+class WindowSampler:
+    """Random (window, crop) samples from the clips of one split, held in memory as uint8.
+
+    Clips are drawn in proportion to how many windows they hold; each sample is
+    flipped horizontally/vertically and reversed in time with probability 1/2.
+    """
+
+    def __init__(self, root: Path, split: str = "train", window: int = 10, crop: int = 128, seed: int = 0):
+        index = read_index(root)
+        self.clips = []
+        for c in index["clips"]:
+            if c["split"] != split:
+                continue
+            if c["frames"] < window or min(c["width"], c["height"]) < crop:
+                continue  # too short or too small for a sample
+            self.clips.append(load_clip(root, c["name"]))
+        if not self.clips:
+            raise EdgeVSRError(f"{root}: no {split} clip holds {window} frames of at least {crop}x{crop}")
+        self.window, self.crop = window, crop
+        counts = np.array([len(c) - window + 1 for c in self.clips], dtype=np.float64)
+        self.weights = counts / counts.sum()
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, batch: int) -> torch.Tensor:
+        """(N, T, 3, crop, crop) float32 in [0, 1]."""
+        out = np.empty((batch, self.window, self.crop, self.crop, 3), np.uint8)
+        for b in range(batch):
+            clip = self.clips[self.rng.choice(len(self.clips), p=self.weights)]
+            t0 = self.rng.integers(0, len(clip) - self.window + 1)
+            y0 = self.rng.integers(0, clip.shape[1] - self.crop + 1)
+            x0 = self.rng.integers(0, clip.shape[2] - self.crop + 1)
+            win = clip[t0:t0 + self.window, y0:y0 + self.crop, x0:x0 + self.crop]
+            if self.rng.random() < 0.5:
+                win = win[:, :, ::-1]
+            if self.rng.random() < 0.5:
+                win = win[:, ::-1]
+            if self.rng.random() < 0.5:
+                win = win[::-1]
+            out[b] = win
+        return torch.from_numpy(out).permute(0, 1, 4, 2, 3).float().div_(255)
+
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state

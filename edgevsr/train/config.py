@@ -1,0 +1,154 @@
+"""Training configuration: typed dataclasses read from YAML, validated on load, overridable from the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from edgevsr.errors import EdgeVSRError
+
+
+@dataclass
+class DataConfig:
+    root: str = "data/train-v1"  # folder written by `edgevsr dataset build`
+    window: int = 10  # frames per training sample (the recurrent loop runs over all of them)
+    crop: int = 128  # HR crop side
+    batch: int = 4
+    degradation: str = "BD"
+    val_clips: list[str] = field(default_factory=lambda: ["tree"])  # clips with split val in the index
+    val_frames: int = 30  # first frames of each validation clip used for the periodic check
+
+
+@dataclass
+class GanConfig:
+    """Stage 2 (TecoGAN-style) weights and discriminator settings."""
+
+    pixel_weight: float = 1.0
+    warp_weight: float = 1.0
+    pingpong_weight: float = 0.5
+    perceptual_weight: float = 0.2
+    gan_weight: float = 0.01
+    d_lr: float = 5e-5
+    d_channels: int = 64
+    d_update_ratio: float = 0.4  # skip the D step while D's loss is below this fraction of its balanced value
+
+
+@dataclass
+class TrainConfig:
+    model: str = "egvsr"
+    stage: int = 1  # 1 = pixel/flow pre-training, 2 = spatio-temporal adversarial fine-tuning
+    run_dir: str = "runs/egvsr-stage1"
+    iterations: int = 100000
+    lr: float = 2e-4
+    lr_milestones: list[int] = field(default_factory=list)  # iterations where the LR halves
+    pixel_weight: float = 1.0
+    warp_weight: float = 1.0
+    init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
+    seed: int = 0
+    threads: int = 2
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # mixed precision on CUDA
+    log_every: int = 10
+    val_every: int = 200
+    checkpoint_minutes: float = 5.0
+    data: DataConfig = field(default_factory=DataConfig)
+    gan: GanConfig = field(default_factory=GanConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _check(value, tp, where: str):
+    """Coerce/validate one YAML value against a dataclass field type."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise EdgeVSRError(f"{where}: expected a mapping, got {type(value).__name__}")
+        return _build(tp, value, where)
+    if origin is list:
+        if not isinstance(value, list):
+            raise EdgeVSRError(f"{where}: expected a list, got {value!r}")
+        (item,) = typing.get_args(tp)
+        return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        raise EdgeVSRError(f"{where}: unsupported field type")
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise EdgeVSRError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise EdgeVSRError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise EdgeVSRError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise EdgeVSRError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise EdgeVSRError(f"{where}: unsupported field type {tp}")
+
+
+def _build(cls, raw: dict, where: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - names)
+    if unknown:
+        raise EdgeVSRError(f"{where}: unknown key {unknown[0]!r} (known: {', '.join(sorted(names))})")
+    return cls(**{k: _check(v, hints[k], f"{where}.{k}") for k, v in raw.items()})
+
+
+def validate(cfg: TrainConfig, source: str) -> TrainConfig:
+    from edgevsr.models import ARCHITECTURES
+
+    problems = []
+    if cfg.model not in ARCHITECTURES or cfg.model == "bicubic":
+        problems.append(f"model {cfg.model!r} is not a trainable architecture")
+    if cfg.stage not in (1, 2):
+        problems.append(f"stage must be 1 or 2, not {cfg.stage}")
+    if cfg.iterations < 1 or cfg.lr <= 0:
+        problems.append("iterations must be >= 1 and lr > 0")
+    if cfg.data.window < 2:
+        problems.append(f"data.window must be >= 2 (recurrent training), not {cfg.data.window}")
+    if cfg.data.crop < 32 or cfg.data.crop % 32:
+        problems.append(f"data.crop must be a multiple of 32 (x4 scale, size multiple 8), not {cfg.data.crop}")
+    if cfg.data.batch < 1:
+        problems.append("data.batch must be >= 1")
+    if cfg.data.degradation not in ("BD", "BI"):
+        problems.append(f"data.degradation must be BD or BI, not {cfg.data.degradation!r}")
+    if cfg.device not in ("auto", "cpu", "cuda"):
+        problems.append(f"device must be auto, cpu or cuda, not {cfg.device!r}")
+    if cfg.stage == 2 and cfg.data.window < 3:
+        problems.append("stage 2 needs data.window >= 3 (the discriminator sees frame triplets)")
+    if problems:
+        raise EdgeVSRError(f"{source}: " + "; ".join(problems))
+    return cfg
+
+
+def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
+    """Read a YAML config; ``overrides`` maps dotted keys (``data.batch``) to values (CLI flags)."""
+    path = Path(path)
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: config file not found")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise EdgeVSRError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise EdgeVSRError(f"{path}: expected a mapping at the top level")
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        node = raw
+        *parents, leaf = key.split(".")
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = value
+    return validate(_build(TrainConfig, raw, str(path)), str(path))

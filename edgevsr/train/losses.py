@@ -1,0 +1,49 @@
+"""Generator losses and the training-time recurrent unroll (identical to streaming inference)."""
+
+from __future__ import annotations
+
+import torch
+
+from edgevsr.models.base import VSRModel
+from edgevsr.models.ops import backward_warp, space_to_depth
+
+
+def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Smooth L1: sqrt(d^2 + eps^2), robust to outliers yet differentiable at 0."""
+    return torch.sqrt((x - y) ** 2 + eps * eps).mean()
+
+
+def unroll(model: VSRModel, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the recurrent loop over ``lr (N, T, C, h, w)`` exactly as ``VSRModel.run_padded_sequence`` does.
+
+    Returns the HR outputs ``(N, T, C, 4h, 4w)`` and the LR flows ``(N, T, 2, h, w)``
+    (current -> previous; the first one compares frame 0 with itself), which the
+    warping loss and the discriminator's motion compensation need.
+    """
+    n, t, c, h, w = lr.shape
+    s = model.scale
+    hr_prev = lr.new_zeros(n, c, h * s, w * s)
+    outs, flows = [], []
+    for i in range(t):
+        lr_prev = lr[:, i - 1] if i > 0 else lr[:, 0]
+        lr_flow, hr_warp = model.flow_and_warp(lr[:, i], lr_prev, hr_prev)
+        hr_prev = model.srnet(lr[:, i], space_to_depth(hr_warp, s))
+        outs.append(hr_prev)
+        flows.append(lr_flow)
+    return torch.stack(outs, 1), torch.stack(flows, 1)
+
+
+def warp_loss(lr: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
+    """|lr_t - warp(lr_{t-1}, flow_t)|: teaches FNet motion without ground-truth flow."""
+    n, t, c, h, w = lr.shape
+    prev = lr[:, :-1].reshape(-1, c, h, w)
+    warped = backward_warp(prev, flows[:, 1:].reshape(-1, 2, h, w))
+    return (warped - lr[:, 1:].reshape(-1, c, h, w)).abs().mean()
+
+
+def pingpong_loss(forward_out: torch.Tensor, backward_out: torch.Tensor) -> torch.Tensor:
+    """TecoGAN ping-pong: outputs of the forward pass and of the reversed pass must agree frame by frame.
+
+    ``backward_out`` is the output of the reversed sequence, in reversed order.
+    """
+    return (forward_out - backward_out.flip(1)).abs().mean()

@@ -1,0 +1,243 @@
+"""The training loop: stage 1 (pixel + flow) and stage 2 (spatio-temporal GAN), checkpoints, resume, validation.
+
+A run directory holds ``last.pt`` (model, optimizers, RNG states, iteration:
+everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
+generator by validation PSNR-Y in stage 1, by LPIPS in stage 2), ``train.csv``
+(losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import signal
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from edgevsr.data import WindowSampler
+from edgevsr.degrade import degrade_tensor
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models import build_model
+from edgevsr.train.config import TrainConfig
+from edgevsr.train.losses import charbonnier, unroll, warp_loss
+from edgevsr.train.validate import evaluate, load_val_clips
+from edgevsr.weights import load_into, read_state_dict
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "cuda" and not torch.cuda.is_available():
+        raise EdgeVSRError("device cuda requested but torch sees no CUDA GPU")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(name)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, resume: bool = False, console=None):
+        self.cfg = cfg
+        self.console = console
+        torch.set_num_threads(cfg.threads)
+        torch.manual_seed(cfg.seed)
+        self.device = pick_device(cfg.device)
+        self.amp = cfg.amp and self.device.type == "cuda"
+        self.run_dir = Path(cfg.run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.model = build_model(cfg.model).to(self.device).train()
+        if cfg.init:
+            load_into(self.model, read_state_dict(cfg.init), cfg.init)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+        root = Path(cfg.data.root)
+        self.sampler = WindowSampler(root, "train", cfg.data.window, cfg.data.crop, cfg.seed)
+        self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
+        self.iteration = 0
+        self.best: dict = {}
+        self.gan = None
+        if cfg.stage == 2:
+            from edgevsr.train.gan import GanStage
+
+            self.gan = GanStage(cfg, self.model, self.device)
+        if resume:
+            self.load_checkpoint()
+        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+        self._stop = False
+
+    # ---- checkpoints -------------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.run_dir / "last.pt"
+
+    def save_checkpoint(self) -> None:
+        from edgevsr.io.atomic import atomic_path
+
+        state = {"iteration": self.iteration, "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
+                 "sampler_rng": json.dumps(self.sampler.state()), "torch_rng": torch.get_rng_state(),
+                 "best": json.dumps(self.best), "config": json.dumps(self.cfg.to_dict())}
+        if self.gan is not None:
+            state.update(self.gan.state_dict())
+        with atomic_path(self.checkpoint_path) as tmp:
+            torch.save(state, tmp)
+
+    def load_checkpoint(self) -> None:
+        path = self.checkpoint_path
+        if not path.is_file():
+            raise EdgeVSRError(f"{path}: no checkpoint to resume from")
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:
+            raise EdgeVSRError(f"{path}: cannot read checkpoint ({str(exc).splitlines()[0][:160]})") from None
+        saved = json.loads(state["config"])
+        if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
+            raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "
+                               f"{self.cfg.model} stage {self.cfg.stage}")
+        self.model.load_state_dict(state["model"])
+        self.opt.load_state_dict(state["optimizer"])
+        self.sampler.set_state(json.loads(state["sampler_rng"]))
+        torch.set_rng_state(state["torch_rng"].cpu())
+        self.iteration = int(state["iteration"])
+        self.best = json.loads(state["best"])
+        if self.gan is not None:
+            self.gan.load_state_dict(state)
+
+    # ---- one iteration -----------------------------------------------------------------------------
+    def current_lr(self) -> float:
+        return self.cfg.lr * 0.5 ** sum(self.iteration >= m for m in self.cfg.lr_milestones)
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
+        hr = self.sampler.sample(self.cfg.data.batch).to(self.device)
+        n, t = hr.shape[:2]
+        lr = degrade_tensor(hr.flatten(0, 1), self.cfg.data.degradation).unflatten(0, (n, t))
+        return lr, hr
+
+    def step(self) -> dict[str, float]:
+        for g in self.opt.param_groups:
+            g["lr"] = self.current_lr()
+        lr, hr = self.batch()
+        if self.gan is not None:
+            return self.gan.step(self.opt, lr, hr, self.amp)
+        with torch.autocast(self.device.type, enabled=self.amp):
+            out, flows = unroll(self.model, lr)
+            pix = charbonnier(out.float(), hr)
+            wrp = warp_loss(lr, flows.float())
+            loss = self.cfg.pixel_weight * pix + self.cfg.warp_weight * wrp
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item()}
+
+    # ---- validation --------------------------------------------------------------------------------
+    def validate(self) -> dict:
+        extra = self.gan.val_metrics if self.gan is not None else None
+        row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, extra)}
+        row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
+        key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
+        sign = -1 if key == "lpips" else 1
+        if not self.best or sign * (row[key] - self.best[key]) > 0:
+            self.best = dict(row)
+            self._save_best()
+        self._append_csv(self.run_dir / "val.csv", row)
+        self._plot()
+        return row
+
+    def _save_best(self) -> None:
+        from safetensors.torch import save_file
+
+        from edgevsr.io.atomic import atomic_path
+
+        sd = {k: v.detach().float().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        with atomic_path(self.run_dir / "best.safetensors") as tmp:
+            save_file(sd, str(tmp))
+        (self.run_dir / "best.json").write_text(json.dumps(self.best, indent=2))
+
+    @staticmethod
+    def _append_csv(path: Path, row: dict) -> None:
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                w.writeheader()
+            w.writerow(row)
+
+    def _plot(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        with open(self.run_dir / "val.csv") as f:
+            rows = list(csv.DictReader(f))
+        it = [int(r["iteration"]) for r in rows]
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}")
+        ax.plot(it, [float(r["psnr_y_bicubic"]) for r in rows], "--", label="bicubic")
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("PSNR-Y (dB), held-out " + ",".join(self.cfg.data.val_clips))
+        ax.grid(alpha=0.3)
+        ax.legend()
+        if rows and "lpips" in rows[0]:
+            ax2 = ax.twinx()
+            ax2.plot(it, [float(r["lpips"]) for r in rows], "s:", color="tab:red", label="LPIPS")
+            ax2.set_ylabel("LPIPS (lower is better)")
+        fig.tight_layout()
+        fig.savefig(self.run_dir / "val.png", dpi=110)
+        plt.close(fig)
+
+    # ---- the loop ----------------------------------------------------------------------------------
+    def request_stop(self, *_args) -> None:
+        self._stop = True
+
+    def fit(self, iterations: int | None = None, progress=None) -> dict:
+        """Train up to ``iterations`` (total, counting resumed ones); checkpoints on time, at the end and on SIGTERM."""
+        total = iterations or self.cfg.iterations
+        old = signal.signal(signal.SIGTERM, self.request_stop) if _main_thread() else None
+        last_ckpt = time.monotonic()
+        window: list[float] = []
+        task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
+                                 completed=self.iteration, rate="") if progress else None
+        try:
+            while self.iteration < total and not self._stop:
+                t0 = time.perf_counter()
+                losses = self.step()
+                if not all(math.isfinite(v) for v in losses.values()):
+                    raise EdgeVSRError(f"{self.run_dir}: loss became {losses} at iteration {self.iteration}; "
+                                       "lower lr and --resume from the last checkpoint")
+                self.iteration += 1
+                window = (window + [time.perf_counter() - t0])[-20:]
+                ips = len(window) / sum(window)
+                if progress:
+                    desc = " ".join(f"{k} {v:.4f}" for k, v in losses.items())
+                    progress.update(task, completed=self.iteration, rate=f"{desc} | {ips:.2f} it/s")
+                if self.iteration % self.cfg.log_every == 0 or self.iteration == 1:
+                    row = {"iteration": self.iteration, "lr": self.current_lr(), **losses, "it_per_s": ips,
+                           "time": time.time()}
+                    self._append_csv(self.run_dir / "train.csv", row)
+                    self._say(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
+                                       for k, v in row.items() if k != "time"))
+                if self.iteration % self.cfg.val_every == 0:
+                    v = self.validate()
+                    self._say(f"val it={self.iteration} " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
+                                                                     if k != "iteration"))
+                if time.monotonic() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
+                    self.save_checkpoint()
+                    last_ckpt = time.monotonic()
+        finally:
+            self.save_checkpoint()
+            if old is not None:
+                signal.signal(signal.SIGTERM, old)
+        return self.best
+
+    def _say(self, text: str) -> None:
+        if self.console is not None:
+            self.console.print(text, highlight=False, markup=False)
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+__all__ = ["Trainer", "pick_device"]
