@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.train_cmd",
     "edgevsr.cli.degrade_cmd",
     "edgevsr.cli.demo_cmd",
+    "edgevsr.cli.run_cmd",
 ]
 
 for _name in COMMAND_MODULES:

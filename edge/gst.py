@@ -1,0 +1,130 @@
+"""GStreamer pipeline strings for cameras, streams and Jetson outputs, built by small pure functions.
+
+OpenCV opens these with ``cv2.CAP_GSTREAMER``; capture pipelines end in an
+``appsink`` delivering BGR, output pipelines start at an ``appsrc`` fed BGR.
+The element choices follow NVIDIA's Jetson guides (nvarguscamerasrc, nvvidconv,
+nvv4l2h264enc, nveglglessink) and fall back to stock GStreamer elements
+(x264enc, videoconvert, autovideosink) on a desktop. Nothing here touches a
+device, so the strings are unit-tested on any machine.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import cv2
+
+from edgevsr.errors import EdgeVSRError
+
+# nvvidconv flip-method numbers (Jetson Linux multimedia guide)
+_NV_FLIP = {"none": 0, "rotate-180": 2, "horizontal": 4, "vertical": 6}
+# stock videoflip method names
+_FLIP = {"horizontal": "horizontal-flip", "vertical": "vertical-flip", "rotate-180": "rotate-180"}
+_APPSINK = "appsink drop=true max-buffers=1 sync=false"
+
+
+@functools.cache
+def opencv_has_gstreamer() -> bool:
+    """Whether this cv2 build can open GStreamer pipelines (pip wheels cannot; JetPack's OpenCV can)."""
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GStreamer:"):
+            return "YES" in line.split(":", 1)[1]
+    return False
+
+
+def require_gstreamer(what: str) -> None:
+    if not opencv_has_gstreamer():
+        raise EdgeVSRError(
+            f"{what}: needs OpenCV built with GStreamer, and this cv2 {cv2.__version__} reports 'GStreamer: NO' "
+            "(the pip opencv-python wheels never have it); on Jetson use JetPack's OpenCV (apt python3-opencv) "
+            "in a venv made with --system-site-packages")
+
+
+def is_jetson() -> bool:
+    """True on NVIDIA Jetson (L4T), where the nv* GStreamer elements exist."""
+    if Path("/etc/nv_tegra_release").exists():
+        return True
+    try:
+        return "jetson" in Path("/proc/device-tree/model").read_text(errors="ignore").lower()
+    except OSError:
+        return False
+
+
+def csi_capture(sensor_id: int, width: int, height: int, fps: float, flip: str = "none") -> str:
+    """Jetson CSI camera through the Argus ISP, converted to BGR for OpenCV."""
+    return (f"nvarguscamerasrc sensor-id={sensor_id} ! "
+            f"video/x-raw(memory:NVMM), width={width}, height={height}, framerate={_fraction(fps)}, "
+            f"format=NV12 ! nvvidconv flip-method={_NV_FLIP[flip]} ! video/x-raw, format=BGRx ! "
+            f"videoconvert ! video/x-raw, format=BGR ! {_APPSINK}")
+
+
+def v4l2_capture(device: str, width: int | None, height: int | None, fps: float | None,
+                 flip: str = "none") -> str:
+    """USB/UVC camera; asks for the size and rate when given, else takes the camera's default mode."""
+    caps = ["video/x-raw"]
+    if width and height:
+        caps += [f"width={width}", f"height={height}"]
+    if fps:
+        caps.append(f"framerate={_fraction(fps)}")
+    return (f"v4l2src device={device} ! {', '.join(caps)} ! videoconvert ! {_flip(flip)}"
+            f"video/x-raw, format=BGR ! {_APPSINK}")
+
+
+def rtsp_capture(url: str, latency_ms: int = 200, codec: str = "h264", jetson: bool = False,
+                 flip: str = "none") -> str:
+    """An RTSP stream (IP camera, drone): depayload, hardware decode on Jetson, BGR out."""
+    if codec not in ("h264", "h265"):
+        raise EdgeVSRError(f"{url}: RTSP input codec must be h264 or h265, got {codec!r}")
+    depay, parse = (("rtph264depay", "h264parse") if codec == "h264" else ("rtph265depay", "h265parse"))
+    decode = (f"nvv4l2decoder ! nvvidconv flip-method={_NV_FLIP[flip]} ! video/x-raw, format=BGRx ! videoconvert"
+              if jetson else f"avdec_{codec} ! videoconvert ! {_flip(flip)}videoconvert")
+    return (f"rtspsrc location={url} latency={latency_ms} ! {depay} ! {parse} ! {decode} ! "
+            f"video/x-raw, format=BGR ! {_APPSINK}")
+
+
+def encoder(codec: str, bitrate: int, fps: float, jetson: bool) -> str:
+    """Low-latency H.264/H.265 encoder: NVENC-class hardware on Jetson, x264/x265 on a desktop.
+
+    ``bitrate`` is in bits per second (nvv4l2 takes bit/s, x264enc kbit/s).
+    """
+    if codec not in ("h264", "h265"):
+        raise EdgeVSRError(f"network output codec must be h264 or h265, got {codec!r}")
+    if jetson:
+        return (f"nvvidconv ! video/x-raw(memory:NVMM), format=NV12 ! nvv4l2{codec}enc bitrate={bitrate} "
+                f"insert-sps-pps=true idrinterval={max(1, round(fps))} ! {codec}parse")
+    kbps = max(1, bitrate // 1000)
+    return (f"videoconvert ! video/x-raw, format=I420 ! x{codec[-3:]}enc tune=zerolatency speed-preset=ultrafast "
+            f"bitrate={kbps} key-int-max={max(1, round(fps))} ! {codec}parse")
+
+
+def rtp_output(host: str, port: int, codec: str, bitrate: int, fps: float, jetson: bool) -> str:
+    """RTP/UDP to one receiver (e.g. a ground station running a GStreamer/ffplay receiver)."""
+    pay = "rtph264pay" if codec == "h264" else "rtph265pay"
+    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson)} ! {pay} config-interval=1 pt=96 ! "
+            f"udpsink host={host} port={port} sync=false async=false")
+
+
+def rtsp_output(url: str, codec: str, bitrate: int, fps: float, jetson: bool) -> str:
+    """Publish to an RTSP server (e.g. mediamtx) with rtspclientsink; viewers then connect to that server."""
+    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson)} ! "
+            f"rtspclientsink location={url} latency=0")
+
+
+def display_output(jetson: bool, sink: str | None = None) -> str:
+    """A full-screen/on-screen video sink: EGL (or the overlay plane) on Jetson, autovideosink elsewhere."""
+    if jetson:
+        sink = sink or "nveglglessink"
+        return f"appsrc ! videoconvert ! video/x-raw, format=BGRx ! nvvidconv ! {sink} sync=false"
+    return f"appsrc ! videoconvert ! {sink or 'autovideosink'} sync=false"
+
+
+def _flip(flip: str) -> str:
+    return "" if flip == "none" else f"videoflip method={_FLIP[flip]} ! "
+
+
+def _fraction(fps: float) -> str:
+    from fractions import Fraction
+
+    f = Fraction(fps).limit_denominator(1001)
+    return f"{f.numerator}/{f.denominator}"

@@ -1,0 +1,56 @@
+"""What the viewer sees on top of the video: live stats, and the bicubic-vs-model split view.
+
+Drawn into the frame with OpenCV (so it looks the same in a window, an RTSP
+stream or a recording); only display sinks get it unless asked for.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+KEYS_HELP = "q quit  s split  p pause"
+
+
+def split_view(lr: np.ndarray, hr: np.ndarray, label: str, position: float = 0.5) -> np.ndarray:
+    """Left of ``position``: plain bicubic of the LR frame; right: the model's output (same size)."""
+    h, w = hr.shape[:2]
+    bic = cv2.resize(lr, (w, h), interpolation=cv2.INTER_CUBIC)
+    cut = int(round(w * position))
+    out = hr.copy()
+    out[:, :cut] = bic[:, :cut]
+    cv2.line(out, (cut, 0), (cut, h - 1), (255, 255, 255), max(1, h // 360))
+    scale = _font_scale(h)
+    _text(out, "bicubic", (max(2, cut - int(110 * scale) - 4), h - 8), scale)
+    _text(out, label, (cut + 6, h - 8), scale)
+    return out
+
+
+def draw_stats(img: np.ndarray, lines: list[str]) -> np.ndarray:
+    """Stats lines in a dark box in the top-left corner (drawn in place; returns ``img``)."""
+    h = img.shape[0]
+    scale = _font_scale(h)
+    step = int(22 * scale) + 4
+    width = int(max(len(s) for s in lines) * 11 * scale) + 12
+    box = img[: step * len(lines) + 8, : min(img.shape[1], width)]
+    box[:] = (box.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken: readable on any content
+    for i, line in enumerate(lines):
+        _text(img, line, (6, step * (i + 1)), scale)
+    return img
+
+
+def stats_lines(fps: float, latency_ms: float, dropped: int, resets: int, label: str, paused: bool = False,
+                split: bool = False) -> list[str]:
+    first = f"{fps:5.1f} fps  latency {latency_ms:4.0f} ms"
+    return [first + ("  PAUSED" if paused else ""), f"dropped {dropped}  resets {resets}",
+            label + ("  [split]" if split else ""), KEYS_HELP]
+
+
+def _font_scale(height: int) -> float:
+    return max(0.35, min(1.2, height / 720))
+
+
+def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float) -> None:
+    thick = max(1, int(round(scale * 1.5)))
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), thick + 2, cv2.LINE_AA)
+    cv2.putText(img, text, org, cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), thick, cv2.LINE_AA)

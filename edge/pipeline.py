@@ -1,0 +1,363 @@
+"""The threaded live pipeline: capture -> pre-process -> upscale -> post-process -> sink.
+
+Three threads joined by bounded queues, so latency stays bounded:
+- *capture* reads the source, stamps each frame with its capture time
+  (flip / resize happen in the source as pre-processing);
+- *upscale* runs :class:`edgevsr.stream.FrameUpscaler` and resets its recurrent
+  state when frames were dropped or the scene cut (warping from a frame that
+  is not the previous one creates ghosting);
+- the *calling* thread draws the split view and stats (post-processing), writes
+  to the sink and handles keys: GUI toolkits want the main thread.
+
+When the upscaler falls behind, a live source drops the oldest queued frame
+(the viewer sees the newest) and a file source blocks (nothing is lost).
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+from edgevsr.edge import overlay
+from edgevsr.edge.sinks import Sink, make_sink
+from edgevsr.edge.sources import FileSource, Source, make_source
+from edgevsr.edge.uri import parse_uri
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.stream import FrameUpscaler
+
+POLICIES = ("auto", "drop", "block")
+_END = object()
+
+
+@dataclass
+class FrameMeta:
+    """One frame's journey; ``lr`` is kept until display for the split view."""
+
+    index: int
+    t_capture: float
+    lr: np.ndarray
+    t_upscaled: float = 0.0
+    t_shown: float = 0.0
+    reset: str | None = None  # why the recurrent state was reset before this frame
+
+
+@dataclass
+class PipelineStats:
+    captured: int = 0
+    upscaled: int = 0
+    shown: int = 0
+    dropped: int = 0
+    resets: Counter = field(default_factory=Counter)  # reason -> count
+    reset_log: deque = field(default_factory=lambda: deque(maxlen=256))  # (frame index, reason)
+    latencies: deque = field(default_factory=lambda: deque(maxlen=1000))  # capture -> shown, seconds
+    shown_times: deque = field(default_factory=lambda: deque(maxlen=64))
+    t_start: float = 0.0
+    t_end: float = 0.0
+    stop_reason: str = "end of input"
+    events: list[str] = field(default_factory=list)
+    in_size: tuple[int, int] | None = None
+    out_size: tuple[int, int] | None = None
+
+    @property
+    def seconds(self) -> float:
+        return (self.t_end or time.perf_counter()) - self.t_start
+
+    @property
+    def fps(self) -> float:
+        """Mean output rate over the whole run."""
+        return self.shown / self.seconds if self.seconds > 0 else 0.0
+
+    def fps_now(self) -> float:
+        t = self.shown_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else 0.0
+
+    def latency_ms(self, q: float = 50) -> float:
+        return float(np.percentile(self.latencies, q)) * 1000 if self.latencies else 0.0
+
+    def summary(self) -> str:
+        resets = ", ".join(f"{n} {r}" for r, n in sorted(self.resets.items())) or "none"
+        return (f"{self.shown} frames shown of {self.captured} captured ({self.dropped} dropped) in "
+                f"{self.seconds:.1f} s = {self.fps:.2f} fps; latency p50 {self.latency_ms(50):.0f} ms, "
+                f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; stopped: {self.stop_reason}")
+
+
+def thumbnail(frame: np.ndarray) -> np.ndarray:
+    """32-pixel-wide grey thumbnail in [0, 1]: what the scene-cut test compares (cheap at any size)."""
+    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
+    h, w = grey.shape
+    return cv2.resize(grey, (32, max(1, round(32 * h / w))), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
+
+
+def is_scene_cut(prev: np.ndarray | None, curr: np.ndarray, threshold: float) -> bool:
+    """Mean absolute thumbnail difference above ``threshold``: a cut (fast pans in real clips stay below 0.07)."""
+    return threshold > 0 and prev is not None and prev.shape == curr.shape and \
+        float(np.abs(curr - prev).mean()) > threshold
+
+
+class Pipeline:
+    """``Pipeline(source, upscaler, sink).run()``: sources/sinks are objects or URI strings.
+
+    ``policy``: "drop" (drop the oldest queued frame when full), "block", or
+    "auto" (drop for live sources, block for files). ``scene_cut``: the
+    thumbnail-difference threshold (0 disables). ``stall_timeout``: seconds
+    a source may hang in one read before the run fails. ``on_frame(hr, meta)``
+    is called after each frame reached the sink.
+    """
+
+    def __init__(self, source: Source | str, upscaler: FrameUpscaler, sink: Sink | str, *, policy: str = "auto",
+                 queue_size: int = 2, scene_cut: float = 0.1, stall_timeout: float = 10.0,
+                 max_frames: int | None = None, overlay: bool | None = None, split: bool = False,
+                 label: str | None = None, on_frame: Callable[[np.ndarray, FrameMeta], None] | None = None):
+        if policy not in POLICIES:
+            raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+        if queue_size < 1:
+            raise EdgeVSRError(f"queue size must be >= 1, got {queue_size}")
+        self.source = make_source(parse_uri(source, "source")) if isinstance(source, str) else source
+        if isinstance(sink, str):
+            sink = make_sink(parse_uri(sink, "sink"))
+        self.upscaler, self.sink = upscaler, sink
+        self.policy = policy if policy != "auto" else ("drop" if self.source.live else "block")
+        self.in_q: queue.Queue = queue.Queue(queue_size)
+        self.out_q: queue.Queue = queue.Queue(queue_size)
+        self.scene_cut, self.stall_timeout, self.max_frames = scene_cut, stall_timeout, max_frames
+        self.overlay = sink.is_display if overlay is None else overlay
+        self.split, self.paused = split, False
+        self.label = label or upscaler.runner.spec.name + " " + upscaler.runner.describe()
+        self.on_frame = on_frame
+        self.stats = PipelineStats()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._error: BaseException | None = None
+        self._read_since: float | None = None
+        self.max_queued = 0  # largest queue depth seen (tests check the bound)
+
+    # queues -------------------------------------------------------------------------------------
+    def _put(self, q: queue.Queue, item) -> None:
+        if self.policy == "block" or item is _END:
+            while not self._stop.is_set():
+                try:
+                    q.put(item, timeout=0.05)
+                    break
+                except queue.Full:
+                    continue
+        else:
+            while True:
+                try:
+                    q.put_nowait(item)
+                    break
+                except queue.Full:
+                    try:
+                        old = q.get_nowait()
+                    except queue.Empty:
+                        continue
+                    if old is _END:  # never drop the end marker
+                        q.put_nowait(old)
+                        return
+                    with self._lock:
+                        self.stats.dropped += 1
+        self.max_queued = max(self.max_queued, q.qsize())
+
+    def _get(self, q: queue.Queue):
+        while not self._stop.is_set():
+            try:
+                return q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+        return _END
+
+    def _fail(self, exc: BaseException) -> None:
+        if self._error is None:
+            self._error = exc
+        self._stop.set()
+
+    # threads ------------------------------------------------------------------------------------
+    def _capture(self) -> None:
+        try:
+            frames = iter(self.source.frames())
+            i = 0
+            while not self._stop.is_set() and (self.max_frames is None or i < self.max_frames):
+                self._read_since = time.perf_counter()
+                try:
+                    frame = next(frames)
+                except StopIteration:
+                    break
+                finally:
+                    self._read_since = None
+                with self._lock:
+                    self.stats.captured += 1
+                self._put(self.in_q, FrameMeta(i, time.perf_counter(), frame))
+                i += 1
+        except BaseException as exc:  # reported by run() in the calling thread
+            self._fail(exc)
+        finally:
+            self._put(self.in_q, _END)
+
+    def _upscale(self) -> None:
+        up, pending = self.upscaler, deque()
+        last, prev_thumb, size = None, None, None
+        try:
+            while True:
+                item = self._get(self.in_q)
+                if item is _END:
+                    break
+                h, w = item.lr.shape[:2]
+                thumb = thumbnail(item.lr) if self.scene_cut > 0 else None
+                reason = None
+                if size is not None and (h, w) != size:
+                    if not self.sink.resizable:
+                        raise EdgeVSRError(f"{self.source.name}: frame size changed from {size[1]}x{size[0]} to "
+                                           f"{w}x{h} at frame {item.index}; {self.sink.name} cannot change size "
+                                           "mid-stream (restart, or pick a fixed input size with width/height)")
+                    reason = "resize"
+                elif last is not None and item.index != last + 1:
+                    reason = "drop"
+                elif is_scene_cut(prev_thumb, thumb, self.scene_cut):
+                    reason = "scene-cut"
+                if reason:
+                    for out in up.flush():  # windowed models still owe the previous scene's last frames
+                        self._emit(pending.popleft(), out)
+                    up.reset()
+                    item.reset = reason
+                    with self._lock:
+                        self.stats.resets[reason] += 1
+                        self.stats.reset_log.append((item.index, reason))
+                pending.append(item)
+                for out in up.push(item.lr):
+                    self._emit(pending.popleft(), out)
+                last, prev_thumb, size = item.index, thumb, (h, w)
+            if not self._stop.is_set():
+                for out in up.flush():
+                    self._emit(pending.popleft(), out)
+        except BaseException as exc:
+            self._fail(exc)
+        finally:
+            self._put(self.out_q, _END)
+
+    def _emit(self, meta: FrameMeta, hr: np.ndarray) -> None:
+        meta.t_upscaled = time.perf_counter()
+        with self._lock:
+            self.stats.upscaled += 1
+        self._put(self.out_q, (meta, hr))
+
+    # calling thread -----------------------------------------------------------------------------
+    def _compose(self, meta: FrameMeta, hr: np.ndarray) -> np.ndarray:
+        img = overlay.split_view(meta.lr, hr, self.upscaler.spec.name) if self.split else hr
+        if self.overlay:
+            s = self.stats
+            img = img.copy() if img is hr else img
+            overlay.draw_stats(img, overlay.stats_lines(s.fps_now(), s.latency_ms(50), s.dropped,
+                                                        sum(s.resets.values()), self.label, self.paused,
+                                                        self.split))
+        return img
+
+    def _keys(self) -> None:
+        for key in self.sink.poll():
+            if key in ("q", "\x1b"):
+                self.stats.stop_reason = "quit key"
+                self._stop.set()
+            elif key == "close":
+                self.stats.stop_reason = "window closed"
+                self._stop.set()
+            elif key == "s":
+                self.split = not self.split
+            elif key == "p":
+                self.paused = not self.paused
+
+    def _check_stall(self) -> None:
+        since = self._read_since
+        if since is not None and time.perf_counter() - since > self.stall_timeout:
+            self._stop.set()
+            raise EdgeVSRError(f"{self.source.name}: stalled: no frame for {self.stall_timeout:g} s")
+
+    def stop(self) -> None:
+        """Ask a running pipeline to finish (from another thread or a callback)."""
+        self.stats.stop_reason = "stopped"
+        self._stop.set()
+
+    def run(self) -> PipelineStats:
+        """Run until the input ends, the user quits, or an error; finalises the sink except on errors."""
+        s = self.stats
+        s.t_start = time.perf_counter()
+        self.sink.check()
+        runner = self.upscaler.runner
+        runner.activate()
+        threads = [threading.Thread(target=self._capture, name="edgevsr-capture", daemon=True),
+                   threading.Thread(target=self._upscale, name="edgevsr-upscale", daemon=True)]
+        for t in threads:
+            t.start()
+        opened = False
+        try:
+            while self._error is None:
+                self._keys()
+                if self._stop.is_set():
+                    break
+                if self.paused:
+                    time.sleep(0.03)
+                    continue
+                try:
+                    item = self.out_q.get(timeout=0.05)
+                except queue.Empty:
+                    self._check_stall()
+                    continue
+                if item is _END:
+                    break
+                meta, hr = item
+                if not opened:
+                    s.in_size, s.out_size = meta.lr.shape[1::-1], hr.shape[1::-1]
+                    self.sink.open(hr.shape[1], hr.shape[0], self.source.fps)
+                    opened = True
+                self.sink.write(self._compose(meta, hr))
+                meta.t_shown = time.perf_counter()
+                s.shown += 1
+                s.latencies.append(meta.t_shown - meta.t_capture)
+                s.shown_times.append(meta.t_shown)
+                if self.on_frame is not None:
+                    self.on_frame(hr, meta)
+            if self._error is not None:
+                raise self._error
+        except KeyboardInterrupt:
+            s.stop_reason = "interrupted (Ctrl-C)"
+        except BaseException:
+            self._shutdown(threads)
+            self.sink.abort()
+            raise
+        self._shutdown(threads)
+        s.events = list(self.source.events)
+        s.t_end = time.perf_counter()
+        if s.shown == 0:
+            self.sink.abort()
+            if s.stop_reason == "end of input":
+                raise EdgeVSRError(f"{self.source.name}: no frames came out of the pipeline")
+        else:
+            self.sink.close()
+        return s
+
+    def _shutdown(self, threads: list[threading.Thread]) -> None:
+        self._stop.set()
+        self.source.stop_event.set()
+        for q in (self.in_q, self.out_q):  # unblock producers
+            while True:
+                try:
+                    q.get_nowait()
+                except queue.Empty:
+                    break
+        for t in threads:
+            t.join(timeout=2.0)
+        self.upscaler.runner.deactivate()
+        self.source.close()
+
+
+def audio_source(source: Source) -> Path | None:
+    """A file source's path when its audio can be copied (a file played once, in full)."""
+    if isinstance(source, FileSource) and source.info.kind == "video" and source.info.has_audio \
+            and source.loop == 0 and not source.live:
+        return source.info.path
+    return None

@@ -1,0 +1,289 @@
+"""Where upscaled frames go: a window, a file, an RTP/RTSP stream, or nowhere (benchmarks).
+
+The life cycle is ``check()`` (before the model loads: fail fast on a bad
+path, no display, no GStreamer), ``open(width, height, fps)`` at the first
+frame, ``write(frame)``, then ``close()`` (finalise) or ``abort()`` (discard).
+Files are written by :class:`edgevsr.io.writers.FrameSink`, so an aborted or
+failed run never leaves a half-written output under the final name.
+
+Windows: OpenCV highgui when this cv2 build has a GUI (JetPack's OpenCV, the
+non-headless wheels), else Tk from the standard library: the project's pip
+dependency is opencv-python-headless (no highgui), and installing the GUI wheel
+beside it breaks both, so Tk is the window that always works on a desktop.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+from edgevsr.edge import gst
+from edgevsr.edge.uri import MediaURI
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.io.atomic import check_writable
+from edgevsr.io.writers import FrameSink
+
+WINDOW_TITLE = "edgevsr"
+
+
+class Sink:
+    name = "sink"
+    resizable = True  # can frames change size mid-stream?
+    is_display = False
+
+    def check(self) -> None:
+        """Fail early (before the model loads) if this sink cannot work here."""
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        pass
+
+    def write(self, frame: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def poll(self) -> list[str]:
+        """Keys pressed since the last call ('q', 's', 'p', ...); 'close' when the user closed the window."""
+        return []
+
+    def close(self) -> None:
+        pass
+
+    def abort(self) -> None:
+        self.close()
+
+
+class NullSink(Sink):
+    """Discards frames (benchmarks, headless runs); counts them."""
+
+    name = "null"
+
+    def __init__(self, name: str = "null"):
+        self.name, self.count = name, 0
+
+    def write(self, frame: np.ndarray) -> None:
+        self.count += 1
+
+
+class FileSink(Sink):
+    """A video file (H.264 by default) or a PNG folder, written atomically; audio copied from a file source."""
+
+    resizable = False
+
+    def __init__(self, path: str | Path, codec: str = "libx264", crf: int = 18, fps: float | None = None,
+                 audio_from: Path | None = None, names: list[str] | None = None):
+        self.path, self.codec, self.crf, self.fps = Path(path), codec, crf, fps
+        self.name = str(path)
+        self.audio_from, self.names = audio_from, names
+        self.writer: FrameSink | None = None
+
+    def check(self) -> None:
+        check_writable(self.path)
+        if self.path.suffix:
+            import av
+
+            try:
+                av.codec.Codec(self.codec, "w")
+            except Exception:
+                raise EdgeVSRError(f"{self.path}: unknown video encoder {self.codec!r} (e.g. libx264)") from None
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        self.writer = FrameSink(self.path, fps=self.fps or fps, codec=self.codec, crf=self.crf,
+                                audio_from=self.audio_from, names=self.names)
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(frame)
+
+    @property
+    def count(self) -> int:
+        return self.writer.count if self.writer else 0
+
+    def close(self) -> None:
+        if self.writer is None:
+            raise EdgeVSRError(f"{self.path}: no frames were produced; nothing written")
+        self.writer.close()
+
+    def abort(self) -> None:
+        if self.writer is not None:
+            self.writer.abort()
+
+
+class GstSink(Sink):
+    """Frames pushed into a GStreamer pipeline through OpenCV (RTP/RTSP out, Jetson EGL/overlay display)."""
+
+    resizable = False
+
+    def __init__(self, name: str, make_pipeline, is_display: bool = False):
+        self.name, self.make_pipeline, self.is_display = name, make_pipeline, is_display
+        self.writer = None
+
+    def check(self) -> None:
+        self.make_pipeline(30.0)  # bad options (codec) fail here, even where GStreamer is missing
+        gst.require_gstreamer(self.name)
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        pipe = self.make_pipeline(fps)
+        self.writer = cv2.VideoWriter(pipe, cv2.CAP_GSTREAMER, 0, fps, (width, height), True)
+        if not self.writer.isOpened():
+            raise EdgeVSRError(f"{self.name}: GStreamer could not start the output pipeline: {pipe}")
+
+    def write(self, frame: np.ndarray) -> None:
+        self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.release()  # sends EOS: the stream/muxer is finalised
+
+
+@functools.cache
+def opencv_has_gui() -> bool:
+    for line in cv2.getBuildInformation().splitlines():
+        if line.strip().startswith("GUI:"):
+            return line.split(":", 1)[1].strip().upper() not in ("NONE", "NO", "")
+    return False
+
+
+def _need_x_display(name: str) -> None:
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise EdgeVSRError(f"{name}: no $DISPLAY to open a window on; use --headless, null:// or a file sink")
+
+
+class HighguiDisplay(Sink):
+    """An OpenCV highgui window (needs a cv2 build with a GUI backend)."""
+
+    is_display = True
+
+    def __init__(self, name: str = "display://0"):
+        self.name, self.opened = name, False
+
+    def check(self) -> None:
+        if not opencv_has_gui():
+            raise EdgeVSRError(f"{self.name}: this cv2 build has no GUI (opencv-python-headless); use backend=tk")
+        _need_x_display(self.name)
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_AUTOSIZE)
+        self.opened = True
+
+    def write(self, frame: np.ndarray) -> None:
+        cv2.imshow(WINDOW_TITLE, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+
+    def poll(self) -> list[str]:
+        if not self.opened:
+            return []
+        key = cv2.waitKey(1) & 0xFF
+        keys = [chr(key)] if key != 0xFF else []
+        if cv2.getWindowProperty(WINDOW_TITLE, cv2.WND_PROP_VISIBLE) < 1:
+            keys.append("close")
+        return keys
+
+    def close(self) -> None:
+        if self.opened:
+            cv2.destroyWindow(WINDOW_TITLE)
+            self.opened = False
+
+
+class TkDisplay(Sink):
+    """A Tk window showing each frame as a PPM-fed PhotoImage (fast enough for 720p at hundreds of fps).
+
+    Tk lives in the thread that created it: the pipeline calls every method from
+    its main thread.
+    """
+
+    is_display = True
+
+    def __init__(self, name: str = "display://0"):
+        self.name = name
+        self.root = self.photo = None
+        self.keys: list[str] = []
+        self.size: tuple[int, int] | None = None
+
+    def check(self) -> None:
+        try:
+            import tkinter  # noqa: F401
+        except ImportError:
+            raise EdgeVSRError(f"{self.name}: the window needs Python's tkinter "
+                               "(Debian/Ubuntu/JetPack: apt install python3-tk)") from None
+        _need_x_display(self.name)
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        import tkinter as tk
+
+        try:
+            self.root = tk.Tk(className=WINDOW_TITLE)
+        except tk.TclError as exc:
+            raise EdgeVSRError(f"{self.name}: cannot open a window ({exc})") from None
+        self.root.title(WINDOW_TITLE)
+        self.root.protocol("WM_DELETE_WINDOW", lambda: self.keys.append("close"))
+        self.root.bind("<Key>", lambda e: self.keys.append(e.char) if e.char else None)
+        self.photo = tk.PhotoImage(width=width, height=height)
+        self.label = tk.Label(self.root, image=self.photo, bd=0, highlightthickness=0)
+        self.label.pack()
+        self.size = (width, height)
+
+    def write(self, frame: np.ndarray) -> None:
+        h, w = frame.shape[:2]
+        ppm = b"P6 %d %d 255\n" % (w, h) + np.ascontiguousarray(frame).tobytes()
+        self.photo.configure(data=ppm, format="PPM", width=w, height=h)
+        self.root.update()
+
+    def poll(self) -> list[str]:
+        if self.root is None:
+            return []
+        import tkinter as tk
+
+        try:
+            self.root.update()
+        except tk.TclError:  # the window is gone
+            return ["close"]
+        keys, self.keys = self.keys, []
+        return keys
+
+    def close(self) -> None:
+        if self.root is not None:
+            import contextlib
+            import tkinter as tk
+
+            with contextlib.suppress(tk.TclError):
+                self.root.destroy()
+            self.root = None
+
+
+DISPLAY_BACKENDS = ("auto", "highgui", "tk", "gst")
+
+
+def make_display(uri: MediaURI) -> Sink:
+    backend = uri.get("backend", "auto")
+    if backend not in DISPLAY_BACKENDS:
+        raise EdgeVSRError(f"{uri}: display backend must be one of {', '.join(DISPLAY_BACKENDS)}, got {backend!r}")
+    if backend == "auto":
+        backend = "highgui" if opencv_has_gui() else "tk"
+    if backend == "highgui":
+        return HighguiDisplay(str(uri))
+    if backend == "tk":
+        return TkDisplay(str(uri))
+    jetson = gst.is_jetson()
+    return GstSink(str(uri), lambda fps: gst.display_output(jetson), is_display=True)
+
+
+def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | None = None) -> Sink:
+    """The sink a URI names (not yet checked: call ``check()``)."""
+    o = uri.options
+    if uri.scheme == "null":
+        return NullSink()
+    if uri.scheme == "display":
+        if o.get("headless"):
+            return NullSink(f"{uri} (headless)")
+        return make_display(uri)
+    if uri.scheme == "file":
+        return FileSink(uri.path, o.get("codec", "libx264"), o.get("crf", 18), o.get("fps"), audio_from, names)
+    codec, bitrate, jetson = o.get("codec", "h264"), o.get("bitrate", 4_000_000), gst.is_jetson()
+    if uri.scheme == "rtp":
+        host, port = uri.location.rsplit(":", 1)
+        return GstSink(str(uri), lambda fps: gst.rtp_output(host, int(port), codec, bitrate, fps, jetson))
+    if uri.scheme == "rtsp":
+        return GstSink(str(uri), lambda fps: gst.rtsp_output(uri.location, codec, bitrate, fps, jetson))
+    raise EdgeVSRError(f"{uri}: not a sink")

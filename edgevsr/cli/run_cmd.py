@@ -1,0 +1,98 @@
+"""`edgevsr run`: live x4 upscaling from a camera, stream or file to a window, file, stream or nowhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.cli.progress import console, frame_progress
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run(
+        source: str = typer.Option("test://", "--source", "-i",
+                                   help="v4l2:///dev/video0, csi://0, rtsp://host/path, file://clip.mp4 (or a "
+                                        "path / frame folder), test:// (options: ?width=&height=&fps=&loop=&flip=)"),
+        sink: str = typer.Option("display://0", "--sink", "-o",
+                                 help="display://0, file://out.mp4 (or a path / folder), rtp://host:port, "
+                                      "rtsp://server:8554/path, null://"),
+        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
+        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
+        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
+        device: str = typer.Option("cpu", help="cpu | cuda"),
+        precision: str = typer.Option("fp32", help="fp32 | fp16 (int8 comes from a quantized --onnx/engine)."),
+        allow_random: bool = typer.Option(False, "--allow-random",
+                                          help="Run an untrained network (plumbing tests only: output is noise)."),
+        width: int = typer.Option(None, help="Input width (camera mode / resize)."),
+        height: int = typer.Option(None, help="Input height."),
+        fps: float = typer.Option(None, help="Input frame rate (cameras, test://, real-time file playback)."),
+        loop: int = typer.Option(None, help="File input: repeat N more times (-1 forever)."),
+        flip: str = typer.Option(None, help="none | horizontal | vertical | rotate-180"),
+        realtime: bool = typer.Option(None, "--realtime/--no-realtime",
+                                      help="Pace file/test input at its frame rate (default: files to a display "
+                                           "and test:// are paced)."),
+        codec: str = typer.Option(None, help="Output codec: libx264... for files, h264|h265 for rtp/rtsp."),
+        bitrate: int = typer.Option(None, help="rtp/rtsp output bitrate, bits/s."),
+        headless: bool = typer.Option(False, "--headless", help="No window: display:// becomes a null sink."),
+        policy: str = typer.Option("auto", help="When the upscaler falls behind: drop (oldest) | block | auto "
+                                                "(drop for live input, block for files)."),
+        queue: int = typer.Option(2, help="Frames each pipeline queue holds (latency vs smoothness)."),
+        scene_cut: float = typer.Option(0.1, help="Scene-cut threshold on thumbnail difference (0: off)."),
+        stall_timeout: float = typer.Option(10.0, help="Fail if the source hangs this many seconds."),
+        frames: int = typer.Option(None, help="Stop after this many input frames."),
+        split: bool = typer.Option(False, "--split", help="Start in split view (bicubic | model); key s."),
+        overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Stats on the frames (default: "
+                                                                          "on for display sinks)."),
+    ) -> None:
+        """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
+        from edgevsr.edge.pipeline import Pipeline, audio_source
+        from edgevsr.edge.sinks import make_sink
+        from edgevsr.edge.sources import make_source
+        from edgevsr.edge.uri import parse_uri
+        from edgevsr.stream import FrameUpscaler
+
+        sink_uri = parse_uri(sink, "sink").with_options(codec=codec, bitrate=bitrate,
+                                                        headless=True if headless else None)
+        src_uri = parse_uri(source, "source")
+        if realtime is None and src_uri.scheme == "file" and sink_uri.scheme == "display":
+            realtime = True
+        src_uri = src_uri.with_options(width=width, height=height, fps=fps, loop=loop, flip=flip,
+                                       realtime=realtime)
+        src = make_source(src_uri)
+        info = getattr(src, "info", None)  # file sources: frame names, count, audio
+        out = make_sink(sink_uri, audio_from=audio_source(src) if policy != "drop" else None,
+                        names=info.names if info else None)
+        out.check()  # a bad output fails before the model loads
+
+        runner, weights_from = make_runner(RunnerConfig(model=model, weights=weights, backend=backend,
+                                                        device=device, precision=precision, onnx=onnx,
+                                                        allow_random=allow_random))
+        label = f"{model} {runner.describe()}"
+        console.print(f"[bold]{model}[/] ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
+        if "RANDOM" in weights_from:
+            console.print("[yellow]untrained weights: the picture is meaningless (plumbing test only)[/]")
+        total = frames or (info.frame_count if info and not getattr(src, "loop", 0) else None)
+        with frame_progress(transient=out.is_display) as progress:
+            task = progress.add_task("run", total=total, rate="")
+
+            def tick(hr, meta) -> None:
+                s = pipe.stats
+                progress.update(task, advance=1, rate=f"{s.fps_now():.1f} fps, {s.latency_ms(50):.0f} ms, "
+                                                      f"{s.dropped} dropped")
+
+            pipe = Pipeline(src, FrameUpscaler(runner), out, policy=policy, queue_size=queue, scene_cut=scene_cut,
+                            stall_timeout=stall_timeout, max_frames=frames, overlay=overlay, split=split,
+                            label=label, on_frame=tick)
+            stats = pipe.run()
+        for event in stats.events:
+            console.print(event, markup=False)
+        if stats.shown == 0:
+            console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False)
+            return
+        where = f"wrote {sink_uri.location}: " if sink_uri.scheme == "file" else ""
+        console.print(f"{where}{stats.in_size[0]}x{stats.in_size[1]} -> {stats.out_size[0]}x{stats.out_size[1]}; "
+                      f"{stats.summary()}", markup=False)
