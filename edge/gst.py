@@ -124,7 +124,11 @@ def _flip(flip: str) -> str:
 
 
 def _fraction(fps: float) -> str:
+    """GStreamer framerate: 30 -> 30/1, the NTSC 29.97 -> 30000/1001."""
     from fractions import Fraction
 
+    n = round(fps)
+    if n and abs(fps - n * 1000 / 1001) < 0.005:
+        return f"{n * 1000}/1001"
     f = Fraction(fps).limit_denominator(1001)
     return f"{f.numerator}/{f.denominator}"
