@@ -19,6 +19,8 @@ class RunnerConfig:
     precision: str = "fp32"
     onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
     allow_random: bool = False
+    cuda_graph: bool = False  # tensorrt: capture each enqueue in a CUDA graph
+    compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
 
 
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
@@ -28,12 +30,37 @@ def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
         from edgevsr.weights import load_model
 
         model, source = load_model(cfg.model, cfg.weights, allow_random=cfg.allow_random)
-        return TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision), source
+        runner = TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision, compile=cfg.compile)
+        return runner, source
     if cfg.backend == "onnxruntime":
         from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 
         if cfg.onnx is None:
             raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
-        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device)
+        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device, providers=ort_providers(cfg.device))
         return runner, f"{cfg.onnx} ({runner.spec.name})"
+    if cfg.backend == "tensorrt":
+        from edgevsr.backends.tensorrt_runner import TensorRTRunner, require_tensorrt
+
+        require_tensorrt()  # names the extra to install and the backends available instead
+        if cfg.onnx is None or Path(cfg.onnx).suffix.lower() == ".onnx":
+            raise EdgeVSRError(f"--backend tensorrt needs an engine: build one with `edgevsr build "
+                               f"{cfg.onnx or 'MODEL.onnx'} -o MODEL.engine` and pass it with --onnx MODEL.engine")
+        device = cfg.device if cfg.device.startswith("cuda") else "cuda"
+        runner = TensorRTRunner(cfg.onnx, device, cuda_graph=cfg.cuda_graph)
+        return runner, f"{cfg.onnx} ({runner.spec.name}, built {runner.record.built_at})"
     raise EdgeVSRError(f"unknown or unavailable backend {cfg.backend!r}; choose torch, onnxruntime or tensorrt")
+
+
+def ort_providers(device: str) -> list[str]:
+    """ONNX Runtime execution providers for a device: TensorRT, then CUDA, then CPU where the build has them."""
+    import onnxruntime as ort
+
+    available = ort.get_available_providers()
+    if not device.startswith("cuda"):
+        return ["CPUExecutionProvider"]
+    gpu = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available]
+    if not gpu:
+        raise EdgeVSRError("--device cuda: this onnxruntime has no CUDA/TensorRT execution provider (install "
+                           f"onnxruntime-gpu); available: {', '.join(available)}")
+    return [*gpu, "CPUExecutionProvider"]

@@ -29,6 +29,9 @@ COMMAND_MODULES = [
     "edgevsr.cli.degrade_cmd",
     "edgevsr.cli.demo_cmd",
     "edgevsr.cli.run_cmd",
+    "edgevsr.cli.build_cmd",
+    "edgevsr.cli.profile_cmd",
+    "edgevsr.cli.compare_cmd",
 ]
 
 for _name in COMMAND_MODULES:

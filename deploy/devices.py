@@ -1,0 +1,119 @@
+"""Peak throughput of the devices edgevsr targets, for the "% of roofline" figure of `edgevsr profile`.
+
+GPU figures are the vendors' published dense peaks (no structured sparsity):
+FP32 CUDA-core TFLOPS, FP16 and INT8 tensor-core T(FL)OPS (FP16 with FP16
+accumulate where the vendor quotes both), memory bandwidth in GB/s, from the
+NVIDIA Jetson module data sheets and the Turing / Ampere / Ada / Hopper
+architecture white papers. Jetson figures are for the GPU only (DLA excluded)
+at the maximum clock. The CPU has no table: its peak is *measured* here
+(:func:`measure_cpu_peak`: best of several FP32 matrix products in PyTorch on
+the same threads), an achievable ceiling rather than a data-sheet number.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class DevicePeak:
+    name: str
+    fp32_tflops: float
+    fp16_tflops: float | None
+    int8_tops: float | None
+    bandwidth_gbs: float | None
+    source: str
+
+    def for_precision(self, precision: str) -> float | None:
+        """Peak in GFLOP/s (GOP/s for INT8) for a precision; None when the device has no such path."""
+        value = {"fp32": self.fp32_tflops, "fp16": self.fp16_tflops, "int8": self.int8_tops}.get(precision)
+        return None if value is None else value * 1000.0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+_DS = "NVIDIA data sheet"
+_WP = "NVIDIA architecture white paper"
+# Matched against the GPU / Jetson model name, most specific first.
+PEAKS: list[tuple[str, DevicePeak]] = [
+    ("agx orin", DevicePeak("Jetson AGX Orin 64GB", 5.3, 42.5, 85.0, 204.8, _DS)),
+    ("orin nx", DevicePeak("Jetson Orin NX 16GB", 1.88, 15.0, 30.0, 102.4, _DS)),
+    ("orin nano", DevicePeak("Jetson Orin Nano 8GB", 1.28, 10.0, 20.0, 68.0, _DS)),
+    ("agx xavier", DevicePeak("Jetson AGX Xavier", 1.41, 11.0, 22.0, 136.5, _DS)),
+    ("xavier nx", DevicePeak("Jetson Xavier NX", 0.845, 6.0, 12.0, 59.7, _DS)),
+    ("jetson nano", DevicePeak("Jetson Nano", 0.236, 0.472, None, 25.6, _DS)),
+    ("rtx 2080 ti", DevicePeak("GeForce RTX 2080 Ti", 13.4, 107.6, 215.2, 616.0, _WP)),
+    ("rtx 3060", DevicePeak("GeForce RTX 3060", 12.7, 51.2, 102.4, 360.0, _WP)),
+    ("rtx 3080", DevicePeak("GeForce RTX 3080", 29.8, 119.0, 238.0, 760.0, _WP)),
+    ("rtx 3090", DevicePeak("GeForce RTX 3090", 35.6, 142.0, 284.0, 936.0, _WP)),
+    ("rtx 4080", DevicePeak("GeForce RTX 4080", 48.7, 194.9, 389.9, 716.8, _WP)),
+    ("rtx 4090", DevicePeak("GeForce RTX 4090", 82.6, 330.3, 660.6, 1008.0, _WP)),
+    ("a100", DevicePeak("A100", 19.5, 312.0, 624.0, 1555.0, _WP)),
+    ("h100 pcie", DevicePeak("H100 PCIe", 51.0, 756.0, 1513.0, 2000.0, _DS)),
+    ("h100", DevicePeak("H100 SXM", 67.0, 989.0, 1979.0, 3350.0, _DS)),
+    ("h200", DevicePeak("H200", 67.0, 989.0, 1979.0, 4800.0, _DS)),
+]
+
+
+def jetson_model() -> str | None:
+    """The Jetson module name from the device tree (``NVIDIA Jetson AGX Orin Developer Kit``), else None."""
+    path = Path("/proc/device-tree/model")
+    try:
+        text = path.read_bytes().decode("ascii", "replace").strip("\x00 \n")
+    except OSError:
+        return None
+    return text if "jetson" in text.lower() else None
+
+
+def lookup_peak(device_name: str) -> DevicePeak | None:
+    """Table entry whose key occurs in ``device_name`` (case-insensitive), or None."""
+    low = device_name.lower()
+    for key, peak in PEAKS:
+        if key in low:
+            return peak
+    return None
+
+
+def gpu_peak(index: int = 0) -> tuple[str, DevicePeak | None]:
+    """(device name, table peak) of the CUDA device; on Jetson the module name decides."""
+    import torch
+
+    name = jetson_model() or torch.cuda.get_device_name(index)
+    return name, lookup_peak(name)
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def measure_cpu_peak(threads: int | None = None, n: int = 1024, repeats: int = 5) -> DevicePeak:
+    """Achievable FP32 GFLOP/s of this CPU: best of ``repeats`` n x n matrix products (torch, ``threads``)."""
+    import torch
+
+    old = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        a, b = torch.rand(n, n), torch.rand(n, n)
+        torch.mm(a, b)  # warm-up (allocations, BLAS thread pool)
+        best = float("inf")
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            torch.mm(a, b)
+            best = min(best, time.perf_counter() - t0)
+        used = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(old)
+    tflops = 2.0 * n**3 / best / 1e12
+    return DevicePeak(f"{cpu_name()} ({used} threads)", round(tflops, 4), None, None, None,
+                      f"measured: best of {repeats} torch.mm {n}x{n} FP32 on {used} threads")

@@ -1,0 +1,118 @@
+"""Board power and temperature while a profile runs: NVML on desktop GPUs, jetson-stats (jtop) on Jetson.
+
+Both are optional and imported lazily; without them ``edgevsr profile`` reports
+power as unavailable and says which extra to install. Samples are taken by a
+background thread (~10 Hz) between :meth:`PowerSampler.start` and ``stop``.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+
+@dataclass
+class PowerReading:
+    source: str
+    avg_w: float
+    max_w: float
+    temp_c: float | None
+    samples: int
+
+    def to_dict(self) -> dict:
+        return {"source": self.source, "avg_w": round(self.avg_w, 2), "max_w": round(self.max_w, 2),
+                "temp_c": self.temp_c, "samples": self.samples}
+
+
+class _NvmlProbe:
+    name = "nvml"
+
+    def __init__(self, index: int):
+        import pynvml
+
+        pynvml.nvmlInit()
+        self.nvml = pynvml
+        self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        self.read()  # fails here (NVMLError) when the board has no power sensor
+
+    def read(self) -> tuple[float, float | None]:
+        watts = self.nvml.nvmlDeviceGetPowerUsage(self.handle) / 1000.0
+        temp = float(self.nvml.nvmlDeviceGetTemperature(self.handle, self.nvml.NVML_TEMPERATURE_GPU))
+        return watts, temp
+
+    def close(self) -> None:
+        self.nvml.nvmlShutdown()
+
+
+class _JtopProbe:
+    name = "jtop"
+
+    def __init__(self, index: int):
+        from jtop import jtop
+
+        self.jetson = jtop()
+        self.jetson.start()
+        self.read()
+
+    def read(self) -> tuple[float, float | None]:
+        power = self.jetson.power  # jetson-stats 4.x: {"tot": {"power": mW, ...}, "rail": {...}}
+        watts = float(power["tot"]["power"]) / 1000.0
+        temps = self.jetson.temperature  # {"gpu": {"temp": C, ...}, ...}
+        gpu = temps.get("gpu") or temps.get("GPU")
+        temp = float(gpu["temp"] if isinstance(gpu, dict) else gpu) if gpu is not None else None
+        return watts, temp
+
+    def close(self) -> None:
+        self.jetson.close()
+
+
+def open_probe(index: int = 0, jetson: bool = False):
+    """A power probe, or (None, reason) when no sensor library is installed / usable."""
+    errors = []
+    for probe, extra in ((_JtopProbe, "jetson"), (_NvmlProbe, "nvml")) if jetson else ((_NvmlProbe, "nvml"),):
+        try:
+            return probe(index), None
+        except ImportError:
+            errors.append(f"install it with pip install 'edgevsr[{extra}]'")
+        except Exception as exc:  # no sensor, no permission, service not running
+            errors.append(f"{probe.name}: {str(exc)[:80]}")
+    return None, "; ".join(errors)
+
+
+class PowerSampler:
+    """Average / peak board power (W) and last GPU temperature over a timed section."""
+
+    def __init__(self, probe, interval: float = 0.1):
+        self.probe, self.interval = probe, interval
+        self.watts: list[float] = []
+        self.temp: float | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                w, t = self.probe.read()
+                self.watts.append(w)
+                self.temp = t if t is not None else self.temp
+            except Exception:
+                pass
+            self._stop.wait(self.interval)
+
+    def start(self) -> PowerSampler:
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> PowerReading | None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        try:
+            self.probe.close()
+        except Exception:
+            pass
+        if not self.watts:
+            return None
+        return PowerReading(self.probe.name, sum(self.watts) / len(self.watts), max(self.watts), self.temp,
+                            len(self.watts))

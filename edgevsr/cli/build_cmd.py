@@ -1,0 +1,61 @@
+"""`edgevsr build`: a TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgevsr.cli.progress import console
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("build")
+    def build(
+        onnx: Path = typer.Argument(..., help="ONNX export (`edgevsr quantize`): FP32, FP16 or INT8 Q/DQ."),
+        output: Path = typer.Option(None, "-o", "--output", help="Engine file (default: the engine cache)."),
+        precision: str = typer.Option(None, help="fp32 | fp16 | int8 (default: what the ONNX carries)."),
+        path: str = typer.Option("auto", help="auto | explicit (strongly typed, TRT 10+) | implicit (flags, TRT<=10)."),
+        min: str = typer.Option("480x272", "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
+        opt: str = typer.Option("960x544", "--opt", help="LR input size to tune kernels for."),
+        max: str = typer.Option("1920x1080", "--max", help="Largest padded LR input WIDTHxHEIGHT."),
+        workspace: int = typer.Option(4096, help="Builder workspace limit, MiB."),
+        calibration_cache: Path = typer.Option(None, help="INT8 calibration cache (implicit INT8 path)."),
+        timing_cache: Path = typer.Option(None, help="Timing cache file (default: one per GPU + TensorRT version)."),
+        dla_core: int = typer.Option(None, help="Jetson: build for this DLA core, GPU fallback (GridSample on GPU)."),
+        opt_level: int = typer.Option(None, help="Builder optimization level 0..5."),
+        cache_dir: Path = typer.Option(None, help="Engine cache folder (default: $EDGEVSR_CACHE/engines)."),
+        force: bool = typer.Option(False, "--force", help="Rebuild even if an identical engine exists."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Only show the build plan (no TensorRT needed "
+                                     "with --trt-version)."),
+        trt_version: str = typer.Option(None, help="With --dry-run: plan for this TensorRT version."),
+    ) -> None:
+        """Build a TensorRT engine: explicit (Q/DQ / FP16 ONNX) or implicit (flags + calibration cache) precision,
+        shape profile, timing cache, DLA; reused while nothing in its provenance changed."""
+        from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.deploy.provenance import EngineCache
+        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx, plan_build
+
+        facts = inspect_onnx(onnx)
+        opts = BuildOptions(precision=precision, path=path,
+                            profile=ShapeProfile.parse(min, opt, max, facts.spec.size_multiple),
+                            workspace_mib=workspace, calibration_cache=calibration_cache, timing_cache=timing_cache,
+                            dla_core=dla_core, opt_level=opt_level)
+        if dry_run:
+            if trt_version is None:
+                from edgevsr.backends.tensorrt_runner import require_tensorrt
+
+                trt_version = require_tensorrt("--dry-run without --trt-version").__version__
+            plan = plan_build(trt_version, facts, opts)
+            console.print(f"{onnx} ({facts.spec.name}, ONNX {facts.precision}) with TensorRT {trt_version}: "
+                          f"{plan.summary()}", markup=False)
+            console.print(f"  shape profile {opts.profile.describe()}", markup=False)
+            for note in plan.notes:
+                console.print(f"  - {note}", markup=False)
+            return
+        result = build_engine(onnx, output, opts, cache=EngineCache(cache_dir) if cache_dir else None, force=force,
+                              log=lambda msg: console.print(msg, markup=False))
+        if not result.reused:
+            console.print(f"wrote {result.engine} ({result.engine.stat().st_size / 2**20:.1f} MiB) in "
+                          f"{result.seconds:.0f} s; provenance in {result.engine.name}.json", markup=False)
+        print(result.engine)

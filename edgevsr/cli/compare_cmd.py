@@ -1,0 +1,90 @@
+"""`edgevsr compare`: two backends / precisions on the same real frames; max/mean abs error and PSNR per frame."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edgevsr.cli.progress import console
+from edgevsr.errors import EdgeVSRError
+
+out = Console()
+
+
+def parse_side(text: str) -> tuple[str, str, Path | None]:
+    """``BACKEND[:PRECISION][=FILE]`` -> (backend, precision, file), e.g. ``onnxruntime=int8.onnx``, ``torch:fp16``."""
+    head, _, file = text.partition("=")
+    backend, _, precision = head.partition(":")
+    if backend not in ("torch", "onnxruntime", "tensorrt"):
+        raise EdgeVSRError(f"{text!r}: expected BACKEND[:PRECISION][=FILE] with BACKEND torch, onnxruntime or tensorrt")
+    if precision not in ("", "fp32", "fp16"):
+        raise EdgeVSRError(f"{text!r}: precision must be fp32 or fp16 (INT8 comes from the ONNX/engine file)")
+    return backend, precision or "fp32", Path(file) if file else None
+
+
+def diff_table(result) -> Table:
+    t = Table(title=f"{result.output}: test = {result.test}  vs  reference = {result.reference}")
+    for col in ("frame", "max |err|", "mean |err|", "PSNR dB", ""):
+        t.add_column(col, justify="right")
+    for f in result.frames:
+        t.add_row(str(f.frame), f"{f.max_abs:.5f}", f"{f.mean_abs:.6f}",
+                  "inf" if f.psnr_db == float("inf") else f"{f.psnr_db:.2f}", "" if f.passed else "[red]FAIL[/]")
+    return t
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("compare")
+    def compare(
+        input: Path = typer.Argument(..., help="Video, frame folder or image: the real frames both sides run on."),
+        ref: str = typer.Option("torch", help="Reference: BACKEND[:PRECISION][=FILE]."),
+        test: str = typer.Option("onnxruntime", help="Under test: BACKEND[:PRECISION][=FILE] (FILE: ONNX or engine)."),
+        model: str = typer.Option("egvsr", help="Model for torch sides."),
+        weights: str = typer.Option(None, help="Weights for torch sides."),
+        allow_random: bool = typer.Option(False, "--allow-random", help="Untrained weights if none are shipped."),
+        onnx: Path = typer.Option(None, help="Default FILE for onnxruntime sides."),
+        engine: Path = typer.Option(None, help="Default FILE for tensorrt sides."),
+        device: str = typer.Option("cpu", help="cpu | cuda (tensorrt always runs on cuda)."),
+        frames: int = typer.Option(8, help="Frames to compare."),
+        max_abs: float = typer.Option(None, help="Fail a frame whose max abs error exceeds this."),
+        min_psnr: float = typer.Option(None, help="Fail a frame whose PSNR (dB) is below this."),
+        fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing frame."),
+        json_out: Path = typer.Option(None, "--json", help="Write the comparison as JSON."),
+    ) -> None:
+        """Run two backends/precisions on the same frames and diff their raw outputs (exit 1 on threshold failure)."""
+        from itertools import islice
+
+        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.deploy.compare import compare_runners
+        from edgevsr.io.frames import FrameSource
+
+        runners = []
+        for side in (ref, test):
+            backend, precision, file = parse_side(side)
+            file = file or (engine if backend == "tensorrt" else onnx if backend == "onnxruntime" else None)
+            cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                               onnx=file, allow_random=allow_random)
+            runners.append(make_runner(cfg)[0])
+        clip = list(islice(iter(FrameSource(input)), frames))
+        if not clip:
+            raise EdgeVSRError(f"{input}: no frames")
+        result = compare_runners(*runners, clip, max_abs=max_abs, min_psnr=min_psnr, fail_fast=fail_fast)
+        out.print(diff_table(result))
+        s = result.summary()
+        console.print(f"max |err| {s['max_abs']:.5f}, mean |err| {s['mean_abs']:.6f}, "
+                      f"min PSNR {s['min_psnr_db']:.2f} dB over {len(result.frames)} frames"
+                      f"{' (stopped early)' if result.stopped_early else ''}")
+        if json_out is not None:
+            from edgevsr.io.atomic import atomic_path
+
+            with atomic_path(json_out) as tmp:
+                tmp.write_text(json.dumps(result.to_dict(), indent=2))
+        if not result.passed:
+            console.print(f"FAIL: frame {s['first_failing_frame']} exceeds the thresholds "
+                          f"(max_abs={max_abs}, min_psnr={min_psnr})")
+            raise typer.Exit(1)
+        if max_abs is not None or min_psnr is not None:
+            console.print("PASS")
