@@ -130,6 +130,9 @@ class EngineRecord:
     cache_key: str = ""
     format: int = RECORD_FORMAT
 
+    def __post_init__(self) -> None:  # JSON-normal (tuples -> lists) so a record equals its reloaded self
+        self.profile, self.spec, self.flags = json.loads(json.dumps([self.profile, self.spec, self.flags]))
+
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 

@@ -21,19 +21,23 @@ def _num(v, digits: int = 1, suffix: str = "") -> str:
     return "-" if v is None else f"{v:.{digits}f}{suffix}"
 
 
-def results_table(runs: list[dict]) -> Table:
-    t = Table(title="edgevsr profile (synchronised; ms per frame)")
-    for col in ("input -> output", "runner", "median", "p90", "p99", "FPS", "pre/infer/post %", "peak MiB",
-                "GFLOP/frame", "% of peak", "W", "FPS/W"):
-        t.add_column(col, justify="left" if col in ("input -> output", "runner") else "right")
+def results_tables(runs: list[dict]) -> list[Table]:
+    """Timing (synchronised, ms per frame) and resources, one row per input size."""
+    timing = Table(title=f"edgevsr profile: {runs[0]['runner']} (ms per frame, synchronised)")
+    for col in ("LR -> HR", "median", "p90", "p99", "FPS", "pre/infer/post %"):
+        timing.add_column(col, justify="left" if col == "LR -> HR" else "right")
+    res = Table(title="resources")
+    for col in ("LR -> HR", "peak MiB", "GFLOP/frame", "GFLOP/s", "% of peak", "W", "FPS/W"):
+        res.add_column(col, justify="left" if col == "LR -> HR" else "right")
     for r in runs:
         i, lat, share, comp, pw = r["input"], r["latency_ms"], r["stage_share"], r["compute"], r["power"] or {}
-        t.add_row(f"{i['width']}x{i['height']} -> {i['output'][0]}x{i['output'][1]}", r["runner"],
-                  _num(lat["median"]), _num(lat["p90"]), _num(lat["p99"]), _num(r["fps"], 2),
-                  "/".join(f"{100 * share[s]:.0f}" for s in ("pre", "infer", "post")), _num(r["memory"]["peak_mib"], 0),
-                  _num(comp["gflop_per_frame"]), _num(comp["roofline_pct"]), _num(pw.get("avg_w")),
-                  _num(pw.get("fps_per_w"), 3))
-    return t
+        size = f"{i['width']}x{i['height']} -> {i['output'][0]}x{i['output'][1]}"
+        timing.add_row(size, _num(lat["median"]), _num(lat["p90"]), _num(lat["p99"]), _num(r["fps"], 2),
+                       "/".join(f"{100 * share[s]:.0f}" for s in ("pre", "infer", "post")))
+        res.add_row(size, _num(r["memory"]["peak_mib"], 0), _num(comp["gflop_per_frame"]),
+                    _num(comp["achieved_gflops"]), _num(comp["roofline_pct"]), _num(pw.get("avg_w")),
+                    _num(pw.get("fps_per_w"), 3))
+    return [timing, res]
 
 
 def layers_table(run: dict, top: int = 20) -> Table:
@@ -142,7 +146,8 @@ def register(app: typer.Typer) -> None:
                 from edgevsr.deploy.power import open_probe
 
                 probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
-        out.print(results_table(runs))
+        for table in results_tables(runs):
+            out.print(table)
         for run in runs:
             if run["layers"]:
                 out.print(layers_table(run))
