@@ -158,9 +158,16 @@ def save_onnx(proto, path: str | Path) -> Path:
 
 
 def export_onnx(model: VSRModel, spec_name: str, path: str | Path, shape: tuple[int, int] | None = None,
-                opset: int = 18, precision: str = "fp32") -> ExportInfo:
-    """Export ``model.core`` to ``path`` (dynamic H/W unless ``shape`` = LR (h, w)), with edgevsr metadata."""
+                opset: int = 18, precision: str = "fp32", optimize: bool = True) -> ExportInfo:
+    """Export ``model.core`` to ``path`` (dynamic H/W unless ``shape`` = LR (h, w)), with edgevsr metadata.
+
+    ``optimize`` applies the exact rewrites of :mod:`edgevsr.quantize.optimize` (Resize -> Conv).
+    """
     proto = to_onnx(model, shape, opset)
+    if optimize:
+        from edgevsr.quantize.optimize import resize_to_conv
+
+        proto, _ = resize_to_conv(proto)
     meta = edgevsr_metadata(model, spec_name, precision)
     set_metadata(proto, meta)
     proto.producer_name = "edgevsr"
