@@ -193,7 +193,7 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
         if profiler is not None:
             profiler.reset()
         mem_method = reset_peak_memory(cuda)
-        load_before = os.getloadavg()
+        load_before = list(os.getloadavg())
         sampler = None
         if power_probe is not None:
             from .power import PowerSampler
@@ -211,7 +211,7 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
         wall = time.perf_counter() - t_start
         reading = sampler.stop() if sampler is not None else None
         peak_mib = peak_memory_mib(cuda)
-        load_after = os.getloadavg()
+        load_after = list(os.getloadavg())
         layer_rows = profiler.summary() if (layers and profiler is not None) else None
 
     n = len(lat)
