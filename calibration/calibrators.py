@@ -74,8 +74,11 @@ def percentile_amax(hist: np.ndarray, amax: float, percentile: float) -> float:
     return float(amax) * min(idx + 1, len(hist)) / len(hist)
 
 
-def entropy_amax(hist: np.ndarray, amax: float, levels: int = 128, start: int = 128) -> float:
-    """TensorRT's entropy calibration (as in NVIDIA pytorch-quantization ``_compute_amax_entropy``)."""
+def entropy_amax(hist: np.ndarray, amax: float, levels: int = 128, start: int = 128, stride: int = 4) -> float:
+    """TensorRT's entropy calibration (as in NVIDIA pytorch-quantization ``_compute_amax_entropy``).
+
+    Candidate thresholds every ``stride`` bins (4: 0.2 % of amax apart; 4x faster than every bin).
+    """
     bins = hist.astype(np.float64).copy()
     n = len(bins)
     if bins.sum() == 0 or n <= start:
@@ -83,7 +86,7 @@ def entropy_amax(hist: np.ndarray, amax: float, levels: int = 128, start: int = 
     bins[0] = bins[1]  # the spike of exact zeros (ReLU) would dominate the distribution
     best_i, best_kl = n, np.inf
     tail = np.concatenate([np.cumsum(bins[::-1])[::-1], [0.0]])  # tail[i] = bins[i:].sum()
-    for i in range(start, n + 1):
+    for i in range(start, n + 1, stride):
         ref = bins[:i].copy()
         ref[-1] += tail[i]
         nz = bins[:i] != 0
