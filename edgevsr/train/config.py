@@ -55,6 +55,7 @@ class TrainConfig:
     amp: bool = True  # mixed precision on CUDA
     log_every: int = 10
     val_every: int = 200
+    val_lpips: bool = True  # LPIPS in validation (skipped when its weights are not installed)
     checkpoint_minutes: float = 5.0
     data: DataConfig = field(default_factory=DataConfig)
     gan: GanConfig = field(default_factory=GanConfig)

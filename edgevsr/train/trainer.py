@@ -24,7 +24,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
 from edgevsr.train.losses import charbonnier, unroll, warp_loss
-from edgevsr.train.validate import evaluate, load_val_clips
+from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_into, read_state_dict
 
 
@@ -55,6 +55,7 @@ class Trainer:
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
+        self.scorer = None
         self.gan = None
         if cfg.stage == 2:
             from edgevsr.train.gan import GanStage
@@ -130,8 +131,9 @@ class Trainer:
 
     # ---- validation --------------------------------------------------------------------------------
     def validate(self) -> dict:
-        extra = self.gan.val_metrics if self.gan is not None else None
-        row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, extra)}
+        if self.scorer is None:
+            self.scorer = make_scorer(self.cfg.val_lpips)
+        row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, self.scorer)}
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
@@ -154,12 +156,22 @@ class Trainer:
 
     @staticmethod
     def _append_csv(path: Path, row: dict) -> None:
-        new = not path.exists()
-        with open(path, "a", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=list(row))
-            if new:
+        """Append a row; when the columns change (a resumed run with new metrics) the file is rewritten."""
+        rows, fields = [], list(row)
+        if path.exists():
+            with open(path, newline="") as f:
+                reader = csv.DictReader(f)
+                old = list(reader.fieldnames or [])
+                if old != fields:
+                    rows = list(reader)
+                    fields = old + [k for k in fields if k not in old]
+        if rows or not path.exists():
+            with open(path, "w", newline="") as f:
+                w = csv.DictWriter(f, fieldnames=fields, restval="")
                 w.writeheader()
-            w.writerow(row)
+                w.writerows(rows)
+        with open(path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=fields, restval="").writerow(row)
 
     def _plot(self) -> None:
         import matplotlib
@@ -177,9 +189,10 @@ class Trainer:
         ax.set_ylabel("PSNR-Y (dB), held-out " + ",".join(self.cfg.data.val_clips))
         ax.grid(alpha=0.3)
         ax.legend()
-        if rows and "lpips" in rows[0]:
+        lp = [(i, float(r["lpips"])) for i, r in zip(it, rows, strict=True) if r.get("lpips")]
+        if lp:
             ax2 = ax.twinx()
-            ax2.plot(it, [float(r["lpips"]) for r in rows], "s:", color="tab:red", label="LPIPS")
+            ax2.plot(*zip(*lp, strict=True), "s:", color="tab:red", label="LPIPS")
             ax2.set_ylabel("LPIPS (lower is better)")
         fig.tight_layout()
         fig.savefig(self.run_dir / "val.png", dpi=110)

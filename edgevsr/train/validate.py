@@ -1,4 +1,4 @@
-"""Periodic validation on held-out clips: PSNR-Y against ground truth, next to bicubic."""
+"""Validation on held-out clips with the evaluation code's metrics (PSNR-Y, LPIPS, tOF), next to bicubic."""
 
 from __future__ import annotations
 
@@ -12,22 +12,6 @@ from edgevsr.data import load_clip
 from edgevsr.degrade import degrade_tensor
 from edgevsr.models.base import VSRModel
 from edgevsr.models.ops import bicubic_upsample
-
-
-def to_y(rgb: torch.Tensor) -> torch.Tensor:
-    """BT.601 luma on the 16..235 scale from RGB in [0, 1] quantised to 8 bits (as the TecoGAN eval code)."""
-    q = (rgb.clamp(0, 1) * 255).round() / 255
-    r, g, b = q.unbind(-3)
-    return 16 + 65.481 * r + 128.553 * g + 24.966 * b
-
-
-def psnr_y(out: torch.Tensor, gt: torch.Tensor, border: int = 8) -> float:
-    """Mean per-frame PSNR-Y of ``(T, 3, H, W)`` tensors, ``border`` pixels cropped."""
-    y1, y2 = to_y(out), to_y(gt)
-    if border:
-        y1, y2 = y1[..., border:-border, border:-border], y2[..., border:-border, border:-border]
-    mse = ((y1 - y2) ** 2).flatten(1).mean(1).clamp_min(1e-10)
-    return float((10 * torch.log10(255.0**2 / mse)).mean())
 
 
 @dataclass
@@ -51,17 +35,40 @@ def load_val_clips(root: Path, names: list[str], frames: int, degradation: str =
     return clips
 
 
+def _frames(x: torch.Tensor) -> list[np.ndarray]:
+    return list((x.clamp(0, 1) * 255).round().byte().permute(0, 2, 3, 1).numpy())
+
+
+def make_scorer(lpips: bool = True):
+    """The evaluation code's scorer (TecoGAN definitions); LPIPS is left out when its weights are absent."""
+    from edgevsr.calibration.evaluate import EvalOptions, Scorer
+    from edgevsr.errors import EdgeVSRError
+
+    scorer = Scorer(EvalOptions(ssim=False, lpips=lpips, tof=True))
+    if lpips:
+        try:
+            scorer.lpips  # noqa: B018  (loads the weights now, not mid-run)
+        except EdgeVSRError:
+            scorer = Scorer(EvalOptions(ssim=False, lpips=False, tof=True))
+    return scorer
+
+
 @torch.no_grad()
-def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, extra=None) -> dict:
-    """PSNR-Y of the model and of bicubic, averaged over clips; ``extra(out, gt)`` adds metrics (LPIPS, tOF)."""
+def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer=None) -> dict:
+    """Model and bicubic scores vs ground truth, averaged over clips: psnr_y, lpips, tof (+ ``_bicubic``)."""
+    scorer = scorer or make_scorer()
     was_training = model.training
     model.eval()
     rows = []
     for c in clips:
-        out = model.forward_sequence(c.lr[None].to(device))[0].float().cpu().clamp(0, 1)
-        row = {"psnr_y": psnr_y(out, c.hr), "psnr_y_bicubic": psnr_y(c.bicubic.clamp(0, 1), c.hr)}
-        if extra is not None:
-            row.update(extra(out, c.hr))
+        out = model.forward_sequence(c.lr[None].to(device))[0].float().cpu()
+        streams = {"out": _frames(out), "bicubic": _frames(c.bicubic), "gt": _frames(c.hr)}
+        res = scorer.score_sequence(c.name, streams, [("out", "gt"), ("bicubic", "gt")])
+        row = {}
+        for (a, _), seq in res.items():
+            for k, v in seq.mean().items():
+                if k in ("psnr_y", "lpips", "tof") and v is not None:
+                    row[k if a == "out" else f"{k}_bicubic"] = v
         rows.append(row)
     model.train(was_training)
     return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}

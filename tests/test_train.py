@@ -1,0 +1,135 @@
+"""Training: the unroll matches inference, loss falls, resume is exact, configs are validated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from conftest import moving_clip, write_video
+
+from edgevsr.data import build_dataset
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models import build_model
+from edgevsr.train.config import load_config
+from edgevsr.train.losses import pingpong_loss, unroll, warp_loss
+from edgevsr.train.trainer import Trainer
+
+CONFIGS = Path(__file__).resolve().parents[1] / "edgevsr" / "configs"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("train")
+    a = write_video(tmp / "pan.mp4", moving_clip(10, 64, 96), fps=10)
+    b = write_video(tmp / "held.mp4", moving_clip(6, 64, 96, seed=3), fps=10)
+    build_dataset([a, b], tmp / "ds", val=["held"])
+    return tmp / "ds"
+
+
+def _config(tmp_path: Path, dataset: Path, **extra) -> Path:
+    raw = {"model": "egvsr-lite", "run_dir": str(tmp_path / "run"), "iterations": 3, "lr": 1e-3, "threads": 1,
+           "val_every": 1000, "log_every": 1000, "val_lpips": False,
+           "data": {"root": str(dataset), "window": 3, "crop": 32, "batch": 2, "val_clips": ["held"],
+                    "val_frames": 4}}
+    raw.update(extra)
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def test_unroll_is_the_inference_loop():
+    torch.manual_seed(0)
+    model = build_model("egvsr-lite")
+    lr = torch.rand(1, 4, 3, 16, 24)
+    with torch.no_grad():
+        out, flows = unroll(model, lr)
+        ref = model.forward_sequence(lr)
+    assert torch.allclose(out, ref, atol=1e-6)
+    assert flows.shape == (1, 4, 2, 16, 24)
+
+
+def test_warp_and_pingpong_losses_are_zero_only_when_they_should_be():
+    lr = torch.rand(1, 3, 3, 8, 8)
+    zero = torch.zeros(1, 3, 2, 8, 8)
+    static = lr[:, :1].repeat(1, 3, 1, 1, 1)
+    assert float(warp_loss(static, zero)) < 1e-6 and float(warp_loss(lr, zero)) > 0.1
+    assert float(pingpong_loss(lr, lr.flip(1))) == 0 and float(pingpong_loss(lr, lr)) > 0
+
+
+def test_training_reduces_loss(tmp_path, dataset):
+    cfg = load_config(_config(tmp_path, dataset, iterations=15))
+    tr = Trainer(cfg)
+    torch.manual_seed(1)
+    lr, hr = tr.batch()
+
+    def loss() -> float:
+        with torch.no_grad():
+            out, _ = unroll(tr.model, lr)
+            return float((out - hr).abs().mean())
+
+    before = loss()
+    tr.fit()
+    assert tr.iteration == 15
+    after = loss()
+    assert after < 0.85 * before, (before, after)
+    row = tr.validate()
+    assert {"psnr_y", "psnr_y_bicubic", "tof"} <= set(row)
+    assert (tr.run_dir / "val.csv").is_file() and (tr.run_dir / "val.png").stat().st_size > 1000
+    assert (tr.run_dir / "best.safetensors").is_file()
+
+
+def test_resume_continues_exactly(tmp_path, dataset):
+    straight = Trainer(load_config(_config(tmp_path / "a", dataset)))
+    straight.fit(3)
+    first = Trainer(load_config(_config(tmp_path / "b", dataset)))
+    first.fit(2)
+    assert (first.run_dir / "last.pt").is_file()
+    resumed = Trainer(load_config(_config(tmp_path / "b", dataset)), resume=True)
+    assert resumed.iteration == 2
+    resumed.fit(3)
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        assert torch.equal(a, b), k
+
+
+def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
+    Trainer(load_config(_config(tmp_path, dataset))).fit(1)
+    with pytest.raises(EdgeVSRError, match="checkpoint is egvsr-lite stage 1"):
+        Trainer(load_config(_config(tmp_path, dataset, model="frvsr")), resume=True)
+
+
+@pytest.mark.parametrize("extra, message", [
+    ({"bogus": 1}, "unknown key 'bogus'"),
+    ({"lr": "fast"}, "lr: expected a number"),
+    ({"model": "bicubic"}, "not a trainable architecture"),
+    ({"data": {"crop": 50}}, "multiple of 32"),
+    ({"stage": 3}, "stage must be 1 or 2"),
+])
+def test_config_errors_name_the_problem(tmp_path, extra, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"model": "egvsr", **extra}))
+    with pytest.raises(EdgeVSRError, match=message) as e:
+        load_config(path)
+    assert str(path) in str(e.value)
+
+
+def test_shipped_configs_load_and_cli_overrides_apply():
+    for path in sorted(CONFIGS.glob("*.yaml")):
+        cfg = load_config(path)
+        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr")
+    cfg = load_config(CONFIGS / "egvsr_stage1.yaml", {"data.batch": 7, "iterations": 9, "run_dir": None})
+    assert (cfg.data.batch, cfg.iterations, cfg.run_dir) == (7, 9, "runs/egvsr-stage1")
+
+
+def test_train_cli_bad_config_is_one_line_exit_2(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: egvsr\ndata: {window: 1}\n")
+    r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "train", "--config", str(bad)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip().count("\n") == 0 and "data.window must be >= 2" in r.stderr
