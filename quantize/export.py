@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,6 +97,8 @@ def to_onnx(model: VSRModel, shape: tuple[int, int] | None = None, opset: int = 
     model = model.eval()
     inputs = _example_inputs(model, shape)
     kwargs = {} if shape is not None else {"dynamic_shapes": _dynamic_shapes(model, inputs)}
+    # the exporter logs a warning per missing torchvision op and prints its stages: not for our users
+    logging.getLogger("torch.onnx._internal.exporter._registration").setLevel(logging.ERROR)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
         warnings.simplefilter("ignore")
         program = torch.onnx.export(model, inputs, dynamo=True, opset_version=opset, verbose=False,

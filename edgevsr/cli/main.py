@@ -32,6 +32,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.build_cmd",
     "edgevsr.cli.profile_cmd",
     "edgevsr.cli.compare_cmd",
+    "edgevsr.cli.quantize_cmd",
 ]
 
 for _name in COMMAND_MODULES:

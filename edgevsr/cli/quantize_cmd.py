@@ -1,0 +1,144 @@
+"""`edgevsr quantize`: FP32 export, FP16, or calibrated INT8 with measured per-layer fallback."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import typer
+
+from edgevsr.cli.progress import console
+
+
+def _shape(text: str | None):
+    from edgevsr.quantize.export import parse_shape
+
+    return parse_shape(text) if text else None
+
+
+def _print_report(r) -> None:
+    from rich.table import Table
+
+    t = Table(title=f"{r.output}: {r.precision}" + (f", {r.method} calibration, for {r.target}" if r.method else ""))
+    t.add_column("layer group")
+    t.add_column("precision (why)")
+    for g, p in r.groups.items():
+        t.add_row(g, p)
+    console.print(t)
+    if r.quality:
+        q = Table(title="quality on the held-out clip (BD x4)")
+        q.add_column("comparison")
+        for m in ("psnr_y", "ssim_y", "lpips", "tof"):
+            q.add_column(m)
+        for name, vals in r.quality.items():
+            q.add_row(name, *[f"{vals[m]:.4f}" if m in vals else "-" for m in ("psnr_y", "ssim_y", "lpips", "tof")])
+        console.print(q)
+        d = r.quality
+        console.print(f"vs FP32 on GT: PSNR-Y {d['candidate vs gt']['psnr_y'] - d['fp32 vs gt']['psnr_y']:+.3f} dB, "
+                      f"LPIPS {d['candidate vs gt']['lpips'] - d['fp32 vs gt']['lpips']:+.4f}")
+    if r.psnr_vs_fp32_calib is not None:
+        console.print(f"PSNR-Y vs the FP32 output on {r.calib_frames} LR frames run as deployed: "
+                      f"{r.psnr_vs_fp32_calib:.2f} dB")
+    mb = 1 / (1024 * 1024)
+    console.print(f"file {r.file_size * mb:.2f} MiB (FP32 {r.fp32_size * mb:.2f} MiB)"
+                  + (f"; calibration statistics {'from cache' if r.cache_used else 'computed'}" if r.method else ""))
+    if r.speed:
+        s = r.speed
+        console.print(f"ONNX Runtime CPU at {s['shape']} (median of {s['runs']}, side by side): FP32 "
+                      f"{s['fp32_s'] * 1000:.0f} ms, {r.precision} {s['candidate_s'] * 1000:.0f} ms -> "
+                      f"{s['speedup']:.2f}x")
+    if r.budget:
+        console.print(f"budget {', '.join(f'{k}={v:g}' for k, v in r.budget.items())}: "
+                      + ("met" if r.budget_met else "[bold red]NOT MET[/]"))
+    for n in r.notes:
+        console.print(f"[bold red]{n}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("quantize")
+    def quantize(
+        model: str = typer.Argument(..., help="Model name (see `edgevsr models`) or an FP32 edgevsr .onnx export."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output .onnx (written atomically)."),
+        weights: str = typer.Option(None, help="Weights: .safetensors/.pth path or shipped name."),
+        int8: bool = typer.Option(False, "--int8", help="Calibrated INT8 (Q/DQ) with measured float fallback."),
+        fp16: bool = typer.Option(False, "--fp16", help="FP16 with FP32 warp / flow scaling / skip."),
+        calib: Path = typer.Option(None, help="Calibration video or frame folder (LR frames as deployed)."),
+        calib_frames: int = typer.Option(16, help="Consecutive calibration frames used."),
+        calib_shape: str = typer.Option(None, help="Center-crop calibration frames to HxW (LR)."),
+        method: str = typer.Option("entropy", help="Activation ranges: entropy | minmax | percentile."),
+        percentile: float = typer.Option(99.99, help="Percentile for --method percentile."),
+        target: str = typer.Option("onnxruntime", help="onnxruntime (uint8 activations, fastest on x86) | "
+                                                       "tensorrt (symmetric int8 activations)."),
+        shape: str = typer.Option(None, help="Fixed LR input shape, e.g. 1x3x272x480 (default: dynamic H/W)."),
+        min_psnr_vs_fp32: float = typer.Option(40.0, help="Budget: PSNR-Y of the output vs the FP32 output (dB)."),
+        max_lpips_increase: float = typer.Option(None, help="Budget: LPIPS vs GT may rise by at most this (--gt)."),
+        max_psnr_drop: float = typer.Option(None, help="Budget: PSNR-Y vs GT may drop by at most this (--gt)."),
+        gt: Path = typer.Option(None, help="Held-out HR clip (video/folder): quality vs ground truth (BD x4)."),
+        gt_frames: int = typer.Option(8, help="Frames of the --gt clip used."),
+        search: bool = typer.Option(True, help="Measure sensitivity and search the float fallback "
+                                               "(--no-search: keep the default float groups)."),
+        cache: Path = typer.Option(None, help="Calibration statistics cache (.npz; default: OUTPUT.calib.npz)."),
+        trt_cache: Path = typer.Option(None, help="Also write a TensorRT <= 10 calibration cache here."),
+        trt_version: str = typer.Option("10.3.0", help="TensorRT version in the cache header (JetPack 6.1: 10.3.0)."),
+        speed_shape: str = typer.Option("272x480", help="LR HxW for the side-by-side ORT CPU timing ('' = skip)."),
+        speed_runs: int = typer.Option(5, help="Timed runs per model."),
+        report: Path = typer.Option(None, help="Write the summary as JSON here."),
+    ) -> None:
+        """Export to ONNX; with --fp16 or --int8 also convert/quantize, check quality and time it against FP32."""
+        from edgevsr.errors import EdgeVSRError
+
+        if int8 and fp16:
+            raise EdgeVSRError("--int8 and --fp16 exclude each other")
+        if output.suffix != ".onnx":
+            raise EdgeVSRError(f"{output}: output must be a .onnx file")
+        if not int8 and not fp16:
+            _export_fp32(model, weights, output, _shape(shape), calib)
+            return
+        from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline
+
+        opts = QuantizeOptions(
+            precision="int8" if int8 else "fp16", calib=calib, calib_frames=calib_frames,
+            calib_shape=_shape(calib_shape), method=method, percentile=percentile, target=target,
+            shape=_shape(shape), min_psnr_vs_fp32=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
+            max_psnr_drop=max_psnr_drop, gt=gt, gt_frames=gt_frames, search=search,
+            cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
+            trt_version=trt_version, speed_shape=_shape(speed_shape), speed_runs=speed_runs)
+        t0 = time.perf_counter()
+        with console.status("exporting the FP32 reference") as status:
+            def step(msg: str) -> None:
+                console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
+                status.update(msg)
+
+            pipe = QuantizePipeline(model, weights, opts, step)
+            try:
+                r = pipe.run(output)
+            finally:
+                pipe.close()
+        _print_report(r)
+        if report:
+            from edgevsr.io.atomic import atomic_path
+
+            with atomic_path(report) as tmp:
+                tmp.write_text(json.dumps(r.to_dict(), indent=2))
+        if r.budget_met is False:
+            raise typer.Exit(1)
+
+
+def _export_fp32(model: str, weights: str | None, output: Path, shape, calib: Path | None) -> None:
+    from edgevsr.models.spec import ModelSpec
+    from edgevsr.quantize.export import compare_with_torch, export_onnx
+    from edgevsr.weights import load_model
+
+    net, source = load_model(model, weights)
+    with console.status(f"exporting {model} ({source})"):
+        info = export_onnx(net, model, output, shape)
+    console.print(f"wrote {output}: {model} x{net.scale}, {'dynamic H/W' if info.dynamic else 'fixed shape'}, "
+                  f"opset {info.opset}, weights {info.weights_hash}")
+    if calib:
+        from edgevsr.backends.torch_runner import TorchRunner
+        from edgevsr.calibration.calib_data import read_calib_frames, record_steps
+
+        steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), read_calib_frames(calib, 4, shape))
+        console.print(f"ONNX Runtime vs PyTorch on {len(steps)} real steps: max abs error "
+                      f"{compare_with_torch(net, output, steps):.2e}")
