@@ -94,7 +94,7 @@ def main() -> None:
     add("eval pass (all 5)", lambda: scorer.score_sequence("b", {"o": out, "g": gt}, [("o", "g")]),
         "Scorer: features embedded once, tLP reuses them")
     print(f"1920x1080 frames: {source}; torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}, device {dev}")
+          f"{platform.processor() or platform.machine()}, device {dev}, load average {os.getloadavg()[0]:.1f}")
     print(f"{'metric':<22}{'s / frame':>10}  note")
     for r in rows:
         print(f"{r['metric']:<22}{r['seconds_per_frame']:>10.3f}  {r['note']}")
@@ -102,7 +102,8 @@ def main() -> None:
     dst = RESULTS / ("metrics.json" if dev == "cpu" else f"metrics_{dev}.json")
     dst.write_text(json.dumps({"frame_size": [1920, 1080], "frames": n, "source": source, "device": dev,
                                "torch": torch.__version__, "threads": torch.get_num_threads(),
-                               "cpu_count": os.cpu_count(), "rows": rows}, indent=1))
+                               "cpu_count": os.cpu_count(), "load_average_1min": os.getloadavg()[0],
+                               "rows": rows}, indent=1))
     print(f"wrote {dst}")
 
 

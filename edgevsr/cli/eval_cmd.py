@@ -75,7 +75,7 @@ def compare_tables(a, b, name_a: str, name_b: str) -> list[Table]:
     """Dataset means of A and B with B - A, then B - A per sequence."""
     metrics = [m for m in a.metrics if m in b.metrics]
     ma, mb = a.mean(), b.mean()
-    avg = Table(title=f"average: A = {name_a}, B = {name_b}")
+    avg = Table(title="dataset average", caption=f"A = {name_a}\nB = {name_b}")
     for col in ("metric", "A", "B", "B - A"):
         avg.add_column(col, justify="left" if col == "metric" else "right")
     for m in metrics:
@@ -166,14 +166,22 @@ def register(app: typer.Typer) -> None:
             return
         opts = E.EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
                              lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
-        scorer = E.Scorer(opts)
-        if opts.lpips:
-            scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
         budget = E.QualityBudget(**{k: v for k, v in locals().items() if k in GATE_OPTIONS})
+        run_model = model is not None or onnx is not None
         if budget.given() and reference is None:
             raise EdgeVSRError("gate budgets (--max-*/--min-*) need --reference REF_OUTPUTS and the candidate "
                                "OUTPUTS")
-        run_model = model is not None or onnx is not None
+        if reference is not None and outputs is None:
+            raise EdgeVSRError("--reference REF needs the candidate outputs as the OUTPUTS argument")
+        if reference is not None and run_model:
+            raise EdgeVSRError("--reference gates saved outputs; run each model with --save-outputs first")
+        if run_model and (gt is None or (lr_dir is None) == (degrade is None)):
+            raise EdgeVSRError("--model needs --gt (ground truth) and one of --lr-dir DIR or --degrade BD|BI")
+        if reference is None and not run_model and (outputs is None or gt is None):
+            raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
+        scorer = E.Scorer(opts)
+        if opts.lpips:
+            scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
         if json_out is not None:
             from edgevsr.io.atomic import check_writable
 
@@ -191,10 +199,6 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, advance=n, rate=f"{done / (time.perf_counter() - t0):.2f} fps")
 
             if reference is not None:
-                if outputs is None:
-                    raise EdgeVSRError("--reference REF needs the candidate outputs as the OUTPUTS argument")
-                if run_model:
-                    raise EdgeVSRError("--reference gates saved outputs; run each model with --save-outputs first")
                 if total is None:
                     progress.update(task, total=sum(E._count(p) for _, p in E.discover_sequences(reference)))
                 gate = E.quality_gate(outputs, reference, gt, budget, scorer, advance)
@@ -203,8 +207,6 @@ def register(app: typer.Typer) -> None:
             elif run_model:
                 from edgevsr.backends.factory import RunnerConfig, make_runner
 
-                if gt is None:
-                    raise EdgeVSRError("--model needs --gt (ground truth) and --lr-dir or --degrade")
                 cfg = RunnerConfig(model=model or "egvsr", weights=weights, backend=backend, device=device,
                                    precision="fp16" if fp16 else "fp32", onnx=onnx)
                 runner, source = make_runner(cfg)
@@ -215,8 +217,6 @@ def register(app: typer.Typer) -> None:
                         "degrade": degrade, "results": {ds.label: ds.to_dict()}}
                 results = [ds]
             else:
-                if outputs is None or gt is None:
-                    raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
                 ds = E.evaluate_outputs(outputs, gt, scorer, advance)
                 doc |= {"mode": "outputs", "outputs": str(outputs), "results": {ds.label: ds.to_dict()}}
                 results = [ds]
