@@ -80,12 +80,43 @@ class OFRnet(nn.Module):
         warped = sof_warp(pair[:, :1], flow)
         return torch.cat([pair, warped, pair[:, 1:] - warped, flow], dim=1)
 
-    def forward(self, pair: torch.Tensor) -> torch.Tensor:
+    def levels(self, pair: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Flows at LR/2, LR and HR (the first two feed the training loss, the last the drafts).
+
+        As in the official code, the LR/2 flow is upsampled without doubling its values:
+        the LR level's residual absorbs the difference (kept so official weights behave).
+        """
         flow1 = self._level(1, F.avg_pool2d(pair, 2))
-        flow1 = F.interpolate(flow1, scale_factor=2, mode="bilinear", align_corners=False)
-        flow2 = self._level(2, self._refine_input(pair, flow1)) + flow1
+        flow1_up = F.interpolate(flow1, scale_factor=2, mode="bilinear", align_corners=False)
+        flow2 = self._level(2, self._refine_input(pair, flow1_up)) + flow1_up
         flow3 = self.shuffle(self._level(3, self._refine_input(pair, flow2)))
-        return flow3 + F.interpolate(flow2, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        flow3 = flow3 + F.interpolate(flow2, scale_factor=self.scale, mode="bilinear", align_corners=False)
+        return flow1, flow2, flow3
+
+    def forward(self, pair: torch.Tensor) -> torch.Tensor:
+        return self.levels(pair)[2]
+
+
+def flow_reconstruction_loss(x0: torch.Tensor, x1: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
+    """SOF-VSR's unsupervised flow loss: |x1 - warp(x0, flow)| + 0.1 * total variation of the flow."""
+    tv = (flow[..., :-1, :-1] - flow[..., 1:, :-1]).abs() + (flow[..., :-1, :-1] - flow[..., :-1, 1:]).abs()
+    return (x1 - sof_warp(x0, flow)).abs().mean() + 0.1 * tv.sum() / (tv.shape[0] * tv.shape[-2] * tv.shape[-1])
+
+
+def _lumas(window: torch.Tensor) -> torch.Tensor:
+    """(N, 9, H, W) RGB window -> (N, 3, H, W) lumas."""
+    n, _, h, w = window.shape
+    return rgb_to_ycbcr(window.reshape(n * 3, 3, h, w))[:, :1].reshape(n, 3, h, w)
+
+
+def _neighbours(frames: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (2N, 1, H, W): the previous frames, then the next ones."""
+    return torch.cat([frames[:, :1], frames[:, 2:]], dim=0)
+
+
+def _centre_twice(frames: torch.Tensor) -> torch.Tensor:
+    """(N, 3, H, W) -> (2N, 1, H, W): the centre frames, once per neighbour."""
+    return torch.cat([frames[:, 1:2], frames[:, 1:2]], dim=0)
 
 
 class SRnet(nn.Module):
@@ -124,9 +155,26 @@ class SOFVSR(VSRModel):
 
     def hr_flows(self, lumas: torch.Tensor) -> torch.Tensor:
         """(N, 3, H, W) lumas -> HR flows (2N, 2, sH, sW): previous then next frame onto the centre."""
-        prev, centre, nxt = lumas.chunk(3, dim=1)
-        pairs = torch.cat([torch.cat([prev, centre], dim=1), torch.cat([nxt, centre], dim=1)], dim=0)
-        return self.OFRnet(pairs)
+        return self.OFRnet(self._pairs(lumas))
+
+    @staticmethod
+    def _pairs(lumas: torch.Tensor) -> torch.Tensor:
+        """(N, 3, H, W) -> (2N, 2, H, W): (prev, centre) pairs, then (next, centre) pairs."""
+        return torch.cat([_neighbours(lumas), _centre_twice(lumas)], dim=1)
+
+    def flow_loss(self, lr_window: torch.Tensor, hr_window: torch.Tensor) -> torch.Tensor:
+        """The official training's auxiliary loss (add ``0.01 *`` it to the pixel loss of the centre frame).
+
+        Each neighbour's flow must reconstruct the centre frame at every level: LR/2 (weight
+        0.1), LR (0.2) and HR (1.0, on the ground-truth window), averaged over the two neighbours.
+        """
+        lr, hr = _lumas(lr_window), _lumas(hr_window)
+        flow1, flow2, flow3 = self.OFRnet.levels(self._pairs(lr))
+        pooled = F.avg_pool2d(lr, 2)
+        loss1 = flow_reconstruction_loss(_neighbours(pooled), _centre_twice(pooled), flow1)
+        loss2 = flow_reconstruction_loss(_neighbours(lr), _centre_twice(lr), flow2)
+        loss3 = flow_reconstruction_loss(_neighbours(hr), _centre_twice(hr), flow3)
+        return loss3 + 0.2 * loss2 + 0.1 * loss1
 
     def drafts(self, lumas: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
         """Flow-to-space-to-depth: each sub-pixel phase of the HR flow warps the LR neighbour (N, 2 s^2, H, W)."""
@@ -134,14 +182,11 @@ class SOFVSR(VSRModel):
         s = self.scale
         p = s * s
         phases = flows.reshape(2 * n, 2, h, s, w, s).permute(0, 3, 5, 1, 2, 4).reshape(2 * n * p, 2, h, w)
-        refs = torch.cat([lumas[:, :1], lumas[:, 2:]], dim=0)  # (2N, 1, H, W): prev then next
-        refs = refs[:, None].expand(2 * n, p, 1, h, w).reshape(2 * n * p, 1, h, w)
+        refs = _neighbours(lumas)[:, None].expand(2 * n, p, 1, h, w).reshape(2 * n * p, 1, h, w)
         warped = sof_warp(refs, phases / s).reshape(2, n, p, h, w)
         return warped.permute(1, 2, 0, 3, 4).reshape(n, 2 * p, h, w)  # phase-major, (prev, next) per phase
 
     def core(self, lr_window: torch.Tensor) -> torch.Tensor:
-        n, _, h, w = lr_window.shape
-        frames = lr_window.reshape(n * 3, 3, h, w)
-        lumas = rgb_to_ycbcr(frames)[:, :1].reshape(n, 3, h, w)
+        lumas = _lumas(lr_window)
         cube = torch.cat([lumas, self.drafts(lumas, self.hr_flows(lumas))], dim=1)
         return luma_sr(lr_window[:, 3:6], self.SRnet(cube), self.scale)
