@@ -186,9 +186,11 @@ def test_cli_gate_exit_codes_json_and_compare(tmp_path, scorer):
     doc = json.loads((tmp_path / "g.json").read_text())
     assert doc["passed"] is False and set(doc["results"]) == {"candidate vs gt", "reference vs gt",
                                                               "candidate vs reference"}
-    ok = cli.invoke(app, base + ["--max-lpips-increase", "1", "--max-psnr-drop", "30"])
+    ok = cli.invoke(app, base + ["--max-lpips-increase", "1", "--max-psnr-drop", "30", "--plot",
+                                 str(tmp_path / "gate.png")])
     assert ok.exit_code == 0, ok.output
     assert "quality gate passed" in ok.output
+    assert (tmp_path / "gate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name, outs in (("a.json", "ref"), ("b.json", "cand")):
         r = cli.invoke(app, ["eval", str(tmp_path / outs), "--gt", str(tmp_path), "--json", str(tmp_path / name)])
         assert r.exit_code == 0, r.output

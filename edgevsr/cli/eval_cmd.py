@@ -145,6 +145,8 @@ def register(app: typer.Typer) -> None:
         compare: tuple[Path, Path] | None = typer.Option(None, help="Print B - A of two --json results.",
                                                   metavar="A.json B.json"),
         json_out: Path = typer.Option(None, "--json", help="Write all scores (per frame too) to this JSON file."),
+        plot: Path = typer.Option(None, help="Draw per-frame metric curves (all comparisons, or A and B) to "
+                                             "this PNG."),
         border: int = typer.Option(8, help="Pixels cropped from each side for PSNR/SSIM."),
         rgb_psnr: bool = typer.Option(False, "--rgb-psnr", help="Also report PSNR over RGB."),
         no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS and tLP (faster)."),
@@ -163,6 +165,11 @@ def register(app: typer.Typer) -> None:
             a, b = read_eval_json(compare[0]), read_eval_json(compare[1])
             for table in compare_tables(a, b, str(compare[0]), str(compare[1])):
                 out.print(table)
+            if plot is not None:
+                from edgevsr.calibration.eval_plots import plot_scores
+
+                plot_scores([(f"A {compare[0].name}", a), (f"B {compare[1].name}", b)], plot, "B vs A")
+                console.print(f"wrote {plot}")
             return
         opts = E.EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
                              lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
@@ -182,10 +189,11 @@ def register(app: typer.Typer) -> None:
         scorer = E.Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
-        if json_out is not None:
-            from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import check_writable
 
-            check_writable(json_out)
+        for target in (json_out, plot):
+            if target is not None:
+                check_writable(target)
         doc: dict = {"edgevsr_eval": 1, "options": vars(opts) | {"lpips_model": "alex-lin v0.1"},
                      "gt": str(gt) if gt else None}
         warnings.simplefilter("ignore", E.EvalWarning)  # printed from the results instead
@@ -233,6 +241,13 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             write_json(json_out, doc)
             console.print(f"wrote {json_out}")
+        if plot is not None:
+            from edgevsr.calibration.eval_plots import plot_scores
+
+            # vs-GT curves share a scale; candidate vs reference (PSNR ~45 dB) would flatten them
+            drawn = [ds for ds in results if ds.label != "candidate vs reference"] or results
+            plot_scores([(ds.label, ds) for ds in drawn], plot, f"edgevsr eval: {doc['mode']}")
+            console.print(f"wrote {plot}")
         if reference is not None:
             for c in gate.checks:
                 out.print(("[green]" if c.passed else "[red]") + c.describe() + "[/]", highlight=False)
