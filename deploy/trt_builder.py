@@ -130,7 +130,8 @@ class BuildPlan:
 
 
 def _export_hint(onnx: Path, spec: ModelSpec, precision: str) -> str:
-    return f"edgevsr quantize {spec.name} --precision {precision} -o {onnx.with_suffix('')}-{precision}.onnx"
+    flag = "--fp16" if precision == "fp16" else "--int8 --target tensorrt"
+    return f"edgevsr quantize {spec.name} {flag} -o {onnx.with_suffix('')}-{precision}.onnx"
 
 
 def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildPlan:
@@ -182,7 +183,8 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
             cal = opts.calibration_cache
             if cal is None or not Path(cal).is_file():
                 raise EdgeVSRError(f"{onnx}: implicit INT8 needs --calibration-cache FILE (written by "
-                                   f"`edgevsr quantize`){'; not found: ' + str(cal) if cal else ''}")
+                                   f"`edgevsr quantize {facts.spec.name} --int8 --target tensorrt --trt-cache FILE`)"
+                                   f"{'; not found: ' + str(cal) if cal else ''}")
             plan.builder_flags = ["INT8", "FP16"]
             plan.calibration_cache = Path(cal)
             if v >= (10, 1):
@@ -376,10 +378,10 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, opts: Build
     tc_path = Path(opts.timing_cache) if opts.timing_cache else timing_cache_path(env)
     blob = tc_path.read_bytes() if tc_path.is_file() else b""
     timing = config.create_timing_cache(blob)
-    if not config.set_timing_cache(timing, False):
+    if not config.set_timing_cache(timing, ignore_mismatch=False):
         log(f"  - timing cache {tc_path} was made elsewhere; starting a fresh one")
         timing = config.create_timing_cache(b"")
-        config.set_timing_cache(timing, False)
+        config.set_timing_cache(timing, ignore_mismatch=False)
 
     t0 = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)

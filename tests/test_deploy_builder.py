@@ -150,7 +150,7 @@ def test_qdq_onnx_on_weakly_typed_paths_pins_float_layers(qdq):
 def test_fp32_onnx_precision_flags_only_where_they_exist(fp32, tmp_path):
     plan = plan_build("10.3.0", fp32, BuildOptions(precision="fp16"))
     assert (plan.path, plan.builder_flags) == ("implicit", ["FP16"])
-    with pytest.raises(EdgeVSRError, match=r"TensorRT 11.0 only builds .* `edgevsr quantize tiny --precision fp16"):
+    with pytest.raises(EdgeVSRError, match=r"11.0 only builds .* `edgevsr quantize tiny --fp16 -o .*-fp16.onnx`"):
         plan_build("11.0", fp32, BuildOptions(precision="fp16"))
     with pytest.raises(EdgeVSRError, match="with --path explicit builds"):
         plan_build("10.3", fp32, BuildOptions(precision="fp16", path="explicit"))
