@@ -40,6 +40,7 @@ class TimedRunner(Runner):
         super().__init__(inner.spec, inner.precision)
         self.inner, self.name = inner, inner.name
         self.times: dict[str, list[float]] = {s: [] for s in STAGES}
+        self.gpu_times: list[float] = []
 
     def _timed(self, stage: str, fn, *args):
         t0 = time.perf_counter()
@@ -49,7 +50,7 @@ class TimedRunner(Runner):
         return out
 
     def clear(self) -> None:
-        for v in self.times.values():
+        for v in (*self.times.values(), self.gpu_times):
             v.clear()
 
     def activate_impl(self) -> None:
@@ -64,6 +65,8 @@ class TimedRunner(Runner):
     def infer(self, *inputs: Any) -> Any:
         out = self._timed("infer", self.inner.infer, *inputs)
         self.inference_time = self.inner.inference_time
+        if getattr(self.inner, "gpu_time", None):  # CUDA-event time of the enqueue (TensorRT runner)
+            self.gpu_times.append(self.inner.gpu_time)
         return out
 
     def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int) -> Any:
@@ -242,6 +245,8 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
         "layers": layer_rows,
         "environment": {**environment(), "loadavg_before": load_before, "loadavg_after": load_after},
     }
+    if timed.gpu_times:
+        report["inference_gpu_ms"] = latency_stats(timed.gpu_times)  # CUDA events around the enqueue
     engine_mem = getattr(runner, "device_memory", None)
     if engine_mem:
         report["memory"]["engine_device_mib"] = round(engine_mem / 2**20, 1)

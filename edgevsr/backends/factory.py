@@ -20,6 +20,7 @@ class RunnerConfig:
     onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
     allow_random: bool = False
     cuda_graph: bool = False  # tensorrt: capture each enqueue in a CUDA graph
+    layer_timing: bool = False  # tensorrt: per-layer times (IProfiler)
     compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
 
 
@@ -47,7 +48,7 @@ def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
             raise EdgeVSRError(f"--backend tensorrt needs an engine: build one with `edgevsr build "
                                f"{cfg.onnx or 'MODEL.onnx'} -o MODEL.engine` and pass it with --onnx MODEL.engine")
         device = cfg.device if cfg.device.startswith("cuda") else "cuda"
-        runner = TensorRTRunner(cfg.onnx, device, cuda_graph=cfg.cuda_graph)
+        runner = TensorRTRunner(cfg.onnx, device, cuda_graph=cfg.cuda_graph, layer_timing=cfg.layer_timing)
         return runner, f"{cfg.onnx} ({runner.spec.name}, built {runner.record.built_at})"
     raise EdgeVSRError(f"unknown or unavailable backend {cfg.backend!r}; choose torch, onnxruntime or tensorrt")
 

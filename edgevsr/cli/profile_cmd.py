@@ -109,10 +109,8 @@ def register(app: typer.Typer) -> None:
             model_file = _engine_for(model_file, clips, fp16)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else "fp32", onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile)
+                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers)
         runner, source_desc = make_runner(cfg)
-        if layers:
-            runner.layer_timing = True
         name = runner.spec.name
         macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
         on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
