@@ -289,10 +289,6 @@ def match_sequence(root: Path, name: str, single: bool, what: str) -> Path:
     raise EdgeVSRError(f"{root}: no {what} for sequence {name!r} (looked for {cand}/ and {cand}.<video>)")
 
 
-def _count(path: Path) -> int:
-    return FrameSource(path).info.frame_count or 0
-
-
 def evaluate_outputs(outputs: str | Path, gt: str | Path, scorer: Scorer | None = None,
                      on_frames: ProgressFn | None = None, label: str = "output vs gt") -> DatasetScores:
     """Score output sequences (OUT/<seq>/ frames or OUT/<seq>.mp4) against GT/<seq>/."""
@@ -310,7 +306,7 @@ def evaluate_outputs(outputs: str | Path, gt: str | Path, scorer: Scorer | None 
 
 
 def total_frames(gt: str | Path) -> int | None:
-    """Frames in a GT dataset, for progress bars (None if a video does not say)."""
+    """Frames in a dataset (GT or outputs), for progress bars (None if a video does not say)."""
     counts = [FrameSource(p).info.frame_count for _, p in discover_sequences(gt_root(Path(gt)))]
     return None if any(c is None for c in counts) else sum(counts)
 

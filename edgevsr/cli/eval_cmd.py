@@ -208,7 +208,7 @@ def register(app: typer.Typer) -> None:
 
             if reference is not None:
                 if total is None:
-                    progress.update(task, total=sum(E._count(p) for _, p in E.discover_sequences(reference)))
+                    progress.update(task, total=E.total_frames(reference))
                 gate = E.quality_gate(outputs, reference, gt, budget, scorer, advance)
                 doc |= {"mode": "gate", "candidate": str(outputs), "reference": str(reference)} | gate.to_dict()
                 results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
