@@ -232,3 +232,16 @@ def test_build_cli_dry_run_and_one_line_errors(tmp_path):
     bad = subprocess.run([*cmd, "--trt-version", "10.3.0", "--max", "1921x1080"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("edgevsr: error: --max 1921x1080")
+
+
+def test_onnxruntime_providers():
+    import onnxruntime as ort
+
+    from edgevsr.backends.factory import ort_providers
+
+    assert ort_providers("cpu") == ["CPUExecutionProvider"]
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        assert ort_providers("cuda")[-1] == "CPUExecutionProvider" and len(ort_providers("cuda")) >= 2
+    else:
+        with pytest.raises(EdgeVSRError, match="install onnxruntime-gpu"):
+            ort_providers("cuda")
