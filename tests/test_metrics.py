@@ -206,3 +206,12 @@ def test_restricted_unpickler_refuses_code(tmp_path, monkeypatch):
     with pytest.raises(EdgeVSRError, match="forbidden global"):
         L.load_lpips(bad)
     assert not Path("pwned").exists()
+
+
+@pytest.mark.gpu
+def test_lpips_on_cuda_matches_cpu(lpips_model):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU")
+    a, b = textured(64, 64, seed=11), textured(64, 64, seed=12)
+    gpu = L.load_lpips(device="cuda")
+    assert L.lpips_frames(gpu, [a], [b])[0] == pytest.approx(L.lpips_frames(lpips_model, [a], [b])[0], abs=1e-4)
