@@ -179,14 +179,19 @@ class QuantizePipeline:
         options.validate()
         self.opts = options
         self.status = status or (lambda _msg: None)
+        # bad data fails here, in one line, before the (slow) export
+        self.frames = self.calibration_frames() if options.calib else None
+        if options.gt is not None and not Path(options.gt).exists():
+            raise EdgeVSRError(f"{options.gt}: no such file or folder (--gt)")
+        self._gt: tuple[list, list] | None = None
+        self.proto, self.spec, self.source = load_reference(model, weights, options.shape, allow_random)
         self.tmp = tempfile.TemporaryDirectory(prefix="edgevsr-quantize-")
         self.dir = Path(self.tmp.name)
-        self.proto, self.spec, self.source = load_reference(model, weights, options.shape, allow_random)
         self.ref_path = _write(self.proto, self.dir / "fp32.onnx")
-        self._gt: tuple[list, list] | None = None
 
     def close(self) -> None:
-        self.tmp.cleanup()
+        if hasattr(self, "tmp"):
+            self.tmp.cleanup()
 
     # data ----------------------------------------------------------------------------------------------
     def calibration_frames(self) -> list[np.ndarray]:
@@ -223,7 +228,7 @@ class QuantizePipeline:
 
         check_writable(Path(output))
         o = self.opts
-        frames = self.calibration_frames() if o.calib else None
+        frames = self.frames
         if frames is None:  # FP16 without calibration data: quality measured on the GT clip only
             frames = self.gt_clip()[0] if o.gt else None
         ref_out = self.ref_calib_out = upscale_frames(self.ref_path, frames) if frames else None

@@ -5,10 +5,11 @@
    more robust).
 2. Start from the defaults (groups known to hurt SR models kept in float,
    :func:`edgevsr.quantize.int8.default_float_groups`) and check the budget.
-3. Budget met: try quantizing each default group that measured no more sensitive
-   than the median quantized group, keeping it in INT8 if the budget still holds
-   ("unless measurement says otherwise"). Budget missed: move the most sensitive
-   INT8 group to float and check again, until met or ``max_float`` groups are float.
+3. Budget missed: move the most sensitive INT8 group to float and check again,
+   until met or ``max_float`` groups are float (then the plan says not passed).
+4. Budget met: try quantizing each default group that measured no more sensitive
+   than the median INT8 group, keeping it in INT8 if the budget still holds
+   ("unless measurement says otherwise").
 
 The measurement and the budget check are callables (the calibration layer
 supplies them: this module only decides).
@@ -73,26 +74,25 @@ def plan_mixed_precision(groups: list[str], defaults: dict[str, str], sensitivit
         return trial
 
     trial = run(plan.float_groups)
-    if trial.passed:
-        quantized = [sensitivity[g] for g in groups if g not in plan.float_groups]
-        median = sorted(quantized)[len(quantized) // 2] if quantized else float("inf")
-        for g in sorted(plan.float_groups, key=lambda x: -sensitivity[x]):
-            if sensitivity[g] < median:
-                continue
-            attempt = {k: v for k, v in plan.float_groups.items() if k != g}
-            if run(attempt).passed:
-                plan.int8_notes[g] = (f"default float overridden by measurement: alone in INT8 "
-                                      f"{sensitivity[g]:.1f} dB vs FP32 and the budget still holds")
-                plan.float_groups = attempt
-        plan.passed = True
-        return plan
     while not trial.passed:
         candidates = [g for g in groups if g not in plan.float_groups]
         if len(plan.float_groups) >= max_float or not candidates:
-            break
+            plan.passed = False
+            return plan
         worst = min(candidates, key=lambda g: sensitivity[g])
         plan.float_groups[worst] = (f"measured: most sensitive INT8 group left (alone in INT8 "
                                     f"{sensitivity[worst]:.1f} dB vs FP32); budget not met without it")
         trial = run(plan.float_groups)
-    plan.passed = trial.passed
+    quantized = [sensitivity[g] for g in groups if g not in plan.float_groups]
+    median = sorted(quantized)[len(quantized) // 2] if quantized else float("inf")
+    for g in sorted((g for g in plan.float_groups if plan.float_groups[g].startswith("default")),
+                    key=lambda x: -sensitivity[x]):
+        if sensitivity[g] < median:
+            continue
+        attempt = {k: v for k, v in plan.float_groups.items() if k != g}
+        if run(attempt).passed:
+            plan.int8_notes[g] = (f"default float overridden by measurement: alone in INT8 "
+                                  f"{sensitivity[g]:.1f} dB vs FP32 and the budget still holds")
+            plan.float_groups = attempt
+    plan.passed = True
     return plan
