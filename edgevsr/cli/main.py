@@ -33,6 +33,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.profile_cmd",
     "edgevsr.cli.compare_cmd",
     "edgevsr.cli.quantize_cmd",
+    "edgevsr.cli.report_cmd",
 ]
 
 for _name in COMMAND_MODULES:
