@@ -142,7 +142,9 @@ class TensorRTRunner(Runner):
         if not str(device).startswith("cuda"):
             raise EdgeVSRError(f"--device {device}: the tensorrt backend runs on cuda only")
         self.device = self.torch.device(device)
-        check_compatible(record, current_env(device), self.path)
+        if self.device.index is None:  # set_device / streams want an explicit index
+            self.device = self.torch.device("cuda", self.torch.cuda.current_device())
+        check_compatible(record, current_env(str(self.device)), self.path)
         super().__init__(record.model_spec, record.precision)
         self.record = record
         self.shape_profile: ShapeProfile = record.shape_profile
@@ -181,8 +183,8 @@ class TensorRTRunner(Runner):
         self._h2d_done = torch.cuda.Event()
         self._ev = (torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True))
         self._timed = False
-        self.device_memory = int(getattr(self.engine, "device_memory_size_v2",
-                                         getattr(self.engine, "device_memory_size", 0)) or 0)
+        memory = getattr(self.engine, "device_memory_size_v2", None)  # TensorRT 10.x+; the older name went in 11
+        self.device_memory = int(memory if memory is not None else getattr(self.engine, "device_memory_size", 0))
         if self.layer_timing:
             self.layer_profiler = make_layer_profiler(trt)
             self.context.profiler = self.layer_profiler
