@@ -67,20 +67,19 @@ def test_vespcn_checkpoint_through_the_cli_beats_bicubic_by_2db(shared, tmp_path
     with FrameSink(lr_dir, fps=25) as sink:
         for g in gts:
             sink.write(degrade_frame(g, "BD"))
-    psnrs, outputs = {}, {}
-    for name, weights in (("vespcn", shared / CHECKPOINTS["vespcn"]), ("bicubic", None)):
-        out_dir = tmp_path / name
-        args = ["upscale", str(lr_dir), "-o", str(out_dir), "--model", name]
-        args += ["--weights", str(weights)] if weights else []
-        r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", *args], capture_output=True, text=True)
-        assert r.returncode == 0, r.stderr
-        outs = [read_image(p) for p in list_images(out_dir)]
-        assert len(outs) == N_FRAMES  # windowed: as many frames out as in, clip ends replicated
-        assert outs[0].shape == gts[0].shape
-        psnrs[name], outputs[name] = mean_psnr(outs, gts), outs
-    assert psnrs["vespcn"] - psnrs["bicubic"] >= 2.0, psnrs
+    out_dir = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "upscale", str(lr_dir), "-o", str(out_dir),
+                        "--model", "vespcn", "--weights", str(shared / CHECKPOINTS["vespcn"])],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    outs = [read_image(p) for p in list_images(out_dir)]
+    assert len(outs) == N_FRAMES  # windowed: as many frames out as in, clip ends replicated
+    assert outs[0].shape == gts[0].shape
+    bicubic = upscale("bicubic", None, [read_image(p) for p in list_images(lr_dir)])
+    gain = mean_psnr(outs, gts) - mean_psnr(bicubic, gts)
+    assert gain >= 2.0, gain  # measured +2.34 dB
     # Alignment handled inside core: no integer shift of the output fits ground truth better.
-    gap, shift = best_shift_gap(outputs["vespcn"], gts)
+    gap, shift = best_shift_gap(outs, gts)
     assert gap < 0.05, (gap, shift)
 
 
