@@ -129,3 +129,13 @@ def test_profile_cli_writes_json(tmp_path):
     assert all(x["frames"]["timed"] == 3 and x["weights"] == "RANDOM (untrained)" for x in data["runs"])
     bad = subprocess.run([*cmd[:4], "--layers"], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.startswith("edgevsr: error: --layers needs --backend tensorrt")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible to PyTorch")
+@pytest.mark.parametrize("precision", ["fp32", "fp16"])
+def test_profile_torch_cuda(lite, precision):
+    runner = TorchRunner(lite, ModelSpec.of(lite, "egvsr-lite"), "cuda", precision)
+    macs = lite.macs_per_lr_pixel()
+    rep = profile_runner(runner, list(synthetic_frames(48, 32, 6)), 2, macs_per_lr_pixel=macs, peak=PEAK)
+    check_report(rep, 4, (48, 32), (48, 32), macs)
+    assert rep["memory"]["method"].startswith("torch.cuda") and rep["precision"] == precision
