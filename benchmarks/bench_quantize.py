@@ -2,7 +2,7 @@
 
 Subjects: VESPCN with the published EGVSR-repo checkpoint (../shared/data/pretrained) and, when this
 edgevsr ships trained EGVSR weights, EGVSR. Calibration: real pedestrian footage (OpenCV's vtest.avi,
-``apt-get install opencv-doc``) center-cropped to 480x272 LR frames, as deployed; held-out ground truth:
+``apt-get install opencv-doc``) center-cropped (default 240x136 LR frames, 8 of them); held-out ground truth:
 the BasketballPass test sequence (../shared), degraded BD x4. Speed: ONNX Runtime CPU at 480x272 LR input,
 FP32 and the candidate alternating in one process (median of --runs).
 
@@ -36,7 +36,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="+", default=["vespcn", "egvsr"])
     ap.add_argument("--calib", type=Path, default=CALIB)
-    ap.add_argument("--calib-frames", type=int, default=12)
+    ap.add_argument("--calib-frames", type=int, default=8)
+    ap.add_argument("--calib-shape", default="136x240", help="LR HxW crop of the calibration frames")
     ap.add_argument("--gt", type=Path, default=SHARED / "basketballpass")
     ap.add_argument("--gt-frames", type=int, default=8)
     ap.add_argument("--method", default="entropy")
@@ -47,6 +48,7 @@ def main() -> None:
     args = ap.parse_args()
 
     from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline
+    from edgevsr.quantize.export import parse_shape
 
     from edgevsr.weights import default_weights
 
@@ -64,7 +66,8 @@ def main() -> None:
             weights, source = None, f"shipped:{card.name}"
         for label, cfg in configs(args):
             t0 = time.time()
-            opts = QuantizeOptions(calib=args.calib, calib_frames=args.calib_frames, calib_shape=(272, 480),
+            opts = QuantizeOptions(calib=args.calib, calib_frames=args.calib_frames,
+                                   calib_shape=parse_shape(args.calib_shape),
                                    gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480),
                                    speed_runs=args.runs, cache=args.workdir / f"{name}.calib.npz",
                                    trt_cache=args.workdir / f"{name}.trt.cache" if cfg["precision"] == "int8"
@@ -97,11 +100,11 @@ def main() -> None:
     import onnxruntime
 
     args.out.write_text(json.dumps({
-        "command": "python benchmarks/bench_quantize.py " + " ".join(f"--models {' '.join(args.models)}".split()),
+        "command": "python benchmarks/bench_quantize.py --models " + " ".join(args.models),
         "machine": {"cpu": platform.processor() or platform.machine(), "onnxruntime": onnxruntime.__version__,
                     "note": "2 CPU cores shared with a training run: absolute times are noisy, ratios are "
                             "measured side by side (alternating runs, median)"},
-        "calibration": f"{args.calib} ({args.calib_frames} frames, center 480x272)",
+        "calibration": f"{args.calib} ({args.calib_frames} frames, center crop {args.calib_shape} (HxW))",
         "held_out_gt": f"{args.gt} ({args.gt_frames} frames, BD x4)",
         "results": results}, indent=2))
     print(f"wrote {args.out}")

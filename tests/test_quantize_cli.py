@@ -1,0 +1,118 @@
+"""`edgevsr quantize` end to end on a real checkpoint and real video; bad input gives one line, exit 2, no file."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import numpy as np
+import pytest
+from edgevsr.quantize.export import read_metadata
+from edgevsr.quantize.trt_cache import read_cache
+
+from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+from tests.conftest import moving_clip, write_video
+
+
+class Result:
+    def __init__(self, returncode: int, stderr: str):
+        self.returncode, self.stderr = returncode, stderr
+
+    @property
+    def error_lines(self) -> list[str]:
+        return [ln for ln in self.stderr.splitlines() if ln.startswith("edgevsr: error")]
+
+
+def _run(*args) -> Result:
+    """The real CLI entry point, in process (no interpreter start-up per call), stderr captured."""
+    import contextlib
+    import io
+
+    from edgevsr.cli.main import main
+
+    err = io.StringIO()
+    argv, sys.argv = sys.argv, ["edgevsr", "quantize", *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    return Result(code, err.getvalue())
+
+
+@pytest.fixture(scope="module")
+def fp32(shared, tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    path = d / "vespcn.onnx"
+    r = _run("vespcn", "--weights", shared / "pretrained" / "vespcn_ep0500.pth", "--shape", "1x3x32x48",
+             "-o", path)  # plain FP32 export (ORT == PyTorch is checked in test_quantize_export)
+    assert r.returncode == 0, r.stderr
+    assert read_metadata(path)["edgevsr.precision"] == "fp32"
+    return path
+
+
+def _real_clip(shared, tmp_path):
+    from edgevsr.calibration.calib_data import read_calib_frames
+
+    return write_video(tmp_path / "calib.mp4", read_calib_frames(shared / "basketballpass", 4, (32, 48)))
+
+
+def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
+    clip = _real_clip(shared, tmp_path)
+    out, cache, trt, report = (tmp_path / n for n in ("q.onnx", "s.npz", "t.cache", "r.json"))
+    args = [fp32, "--int8", "--calib", clip, "--calib-frames", 4, "--no-search", "--speed-shape", "32x48",
+            "--speed-runs", 1, "--cache", cache, "--trt-cache", trt, "--report", report, "--min-psnr-vs-fp32", 30]
+    r = _run(*args, "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "sr.conv" in r.stderr and "side by side" in r.stderr and "budget min_psnr_vs_fp32=30: met" in r.stderr
+    meta = read_metadata(out)
+    assert meta["edgevsr.precision"] == "mixed"
+    q = json.loads(meta["edgevsr.quantization"])
+    assert q["groups"]["sr.conv"] == "int8" and q["groups"]["sr.exit"].startswith("fp32 (default")
+    with OnnxRuntimeRunner(out) as runner:
+        assert runner.precision == "mixed"
+        y = runner.infer(np.random.rand(1, 9, 32, 48).astype(np.float32))
+        assert y.shape == (1, 3, 128, 192)
+    header, scales = read_cache(trt)
+    assert header == "TRT-100300-EntropyCalibration2" and "lr_window" in scales
+    rep = json.loads(report.read_text())
+    assert rep["speed"]["speedup"] > 0 and rep["psnr_vs_fp32_calib"] > 30
+    # second run: statistics from the cache; an unmeetable budget keeps the model, labelled, exit 1
+    out2 = tmp_path / "q2.onnx"
+    r2 = _run(*args[:-2], "--speed-shape", "", "--min-psnr-vs-fp32", 200, "--method", "minmax", "-o", out2)
+    assert r2.returncode == 1, r2.stderr
+    assert "calibration statistics from cache" in r2.stderr and "NOT MET" in r2.stderr
+    assert json.loads(read_metadata(out2)["edgevsr.quantization"])["budget_met"] is False
+    # a damaged cache is a one-line error and no output
+    cache.write_bytes(cache.read_bytes()[:100])
+    r3 = _run(*args, "-o", tmp_path / "q3.onnx")
+    assert r3.returncode == 2 and len(r3.error_lines) == 1 and "s.npz: corrupted" in r3.stderr
+    assert "Traceback" not in r3.stderr
+    assert not (tmp_path / "q3.onnx").exists()
+
+
+def test_bad_inputs_are_one_line_errors(fp32, tmp_path):
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\x00garbage")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    one = write_video(tmp_path / "one.mp4", moving_clip(1))
+    clip = write_video(tmp_path / "clip.mp4", moving_clip(4, 32, 48))
+    cases = [
+        ((junk, "--int8", "--calib", clip), "junk.onnx: not an ONNX model"),
+        ((fp32, "--int8", "--calib", empty), "empty: folder holds no images"),
+        ((fp32, "--int8", "--calib", one), "one.mp4: 1 frame"),
+        ((fp32, "--int8"), "--int8 needs calibration frames"),
+        ((fp32, "--int8", "--calib", clip, "--method", "kl"), "--method 'kl'"),
+        ((fp32, "--int8", "--fp16", "--calib", clip), "exclude each other"),
+        ((fp32, "--int8", "--calib", clip, "--max-lpips-increase", "0.01"), "--gt"),
+    ]
+    for args, msg in cases:
+        out = tmp_path / "out.onnx"
+        r = _run(*args, "-o", out)
+        assert r.returncode == 2, (args, r.stderr)
+        assert msg in r.stderr and len(r.error_lines) == 1 and "Traceback" not in r.stderr, r.stderr
+        assert not out.exists() and not list(tmp_path.glob(".*partial*"))
