@@ -41,7 +41,7 @@ def check_report(rep: dict, timed: int, size: tuple[int, int], padded: tuple[int
     comp = rep["compute"]
     assert comp["gflop_per_frame"] == pytest.approx(2 * macs * padded[0] * padded[1] / 1e9)
     assert comp["roofline_pct"] == pytest.approx(100 * comp["achieved_gflops"] / comp["peak_gflops"])
-    assert rep["memory"]["peak_mib"] > 10
+    assert rep["memory"]["peak_mib"] > (0 if rep["memory"]["method"].startswith("torch.cuda") else 10)
     assert json.loads(json.dumps(rep)) == rep  # plain JSON types only
 
 
