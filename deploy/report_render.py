@@ -120,7 +120,10 @@ def _sizes(cells: list[dict]) -> list[str]:
 
 def cell_label(c: dict) -> str:
     backend = c["backend"].replace("onnxruntime", "ort")
-    return f"{c['model']} {c['precision']} {backend}"
+    precision = c["precision"]
+    if c.get("onnx_precision") and c["onnx_precision"] != precision:  # e.g. int8 asked, quantizer kept some float
+        precision += f"({c['onnx_precision']})"
+    return f"{c['model']} {precision} {backend}"
 
 
 def _style(models: list[str]):
@@ -224,7 +227,7 @@ def plot_fps(report: dict, device: str, path: Path) -> Path:
     models = sorted({c["model"] for c in cells})
     colors, _ = _style(models)
     n = max(len([c for c in cells if c["size"] == s]) for s in sizes)
-    fig, axes = plt.subplots(1, len(sizes), figsize=(5.5 * len(sizes), 0.32 * n + 1.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(sizes), figsize=(max(8.0, 5.5 * len(sizes)), 0.32 * n + 2.0), squeeze=False)
     for col, size in enumerate(sizes):
         ax = axes[0][col]
         here = sorted([c for c in cells if c["size"] == size], key=lambda c: c["speed"]["fps"])
@@ -242,7 +245,7 @@ def plot_fps(report: dict, device: str, path: Path) -> Path:
         w, h = (int(v) for v in size.split("x"))
         ax.set_title(f"input {size} -> output {4 * w}x{4 * h}", fontsize=9)
         ax.grid(True, axis="x", which="both", alpha=0.25)
-    fig.suptitle(f"Throughput - {device} (hatched: untrained weights, timed for speed only)", fontsize=10)
+    fig.suptitle(f"Throughput - {device}\n(hatched: untrained weights, timed for speed only)", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
@@ -369,15 +372,26 @@ def findings(report: dict) -> list[str]:
             text = (f"{device}, {size} -> {4 * w}x{4 * h}: fastest {cell_label(fastest)} at "
                     f"{fastest['speed']['fps']:.2f} FPS; {len(rt)} of {len(here)} measured cells reach 25 FPS")
             rt_q = [c for c in rt if c in scored]
+            def by_lpips(c):  # ties (to 4 decimals) go to the faster cell
+                return round(c["quality"]["vs_gt"]["lpips"], 4), -c["speed"]["fps"]
+
             if rt_q:
-                best = min(rt_q, key=lambda c: c["quality"]["vs_gt"]["lpips"])
+                best = min(rt_q, key=by_lpips)
                 text += (f"; best LPIPS at >= 25 FPS: {cell_label(best)} "
                          f"({best['quality']['vs_gt']['lpips']:.4f}, {best['speed']['fps']:.1f} FPS)")
             if scored:
-                best = min(scored, key=lambda c: c["quality"]["vs_gt"]["lpips"])
+                best = min(scored, key=by_lpips)
                 text += (f"; best LPIPS overall: {cell_label(best)} ({best['quality']['vs_gt']['lpips']:.4f}, "
                          f"{best['speed']['fps']:.2f} FPS)")
             out.append(text + ".")
+    for device in _devices(report):
+        cells = [c for c in iter_measured(report) if c["device"] == device and c["speed"].get("loadavg")]
+        env = report["machines"].get(cells[0]["machine"], {}) if cells else {}
+        if cells and env.get("cpu_count"):
+            load = max(max(c["speed"]["loadavg"]) for c in cells)
+            if load > 0.75 * env["cpu_count"]:
+                out.append(f"{device}: load average up to {load:.1f} on {env['cpu_count']} CPUs while timing - "
+                           "other processes shared the CPU, so these FPS are lower bounds.")
     counts = {}
     for c in report["cells"]:
         if c["status"] != "measured":

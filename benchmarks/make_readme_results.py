@@ -1,0 +1,136 @@
+"""The README's results table: our measured models vs OpenCV bicubic, then the published EGVSR / TecoGAN figures.
+
+    python benchmarks/make_readme_results.py                   # from benchmarks/results/report-quick/report.json
+    python benchmarks/make_readme_results.py --run             # first run `edgevsr report --quick` into it
+    python benchmarks/make_readme_results.py --report R.json   # any report (or a merged one)
+
+Writes benchmarks/results/readme_results.md (+ .json) and prints the Markdown.
+Part 1 is read from an `edgevsr report` JSON: every figure there was measured by
+that run (its command and machine are printed with it). Part 2 is the published
+figures, quoted as published, on another evaluation set (Vid4): never mixed
+into part 1 and not directly comparable with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+RESULTS = Path(__file__).parent / "results"
+DEFAULT_REPORT = RESULTS / "report-quick" / "report.json"
+
+# Vid4, BD degradation, x4, as computed by the TecoGAN / EGVSR evaluation code; quoted, not measured by us.
+PUBLISHED = {
+    "source": "EGVSR repository records (github.com/Thmen/EGVSR; Cao et al., 'Real-Time Super-Resolution System of "
+              "4K-Video Based on Deep Learning', ASAP 2021) and TecoGAN (Chu et al., 'Learning Temporal Coherence "
+              "via Self-Supervision for GAN-based Video Generation', ACM TOG 2020)",
+    "dataset": "Vid4, BD x4",
+    "rows": [
+        {"model": "EGVSR (repo records)", "psnr_y": 25.84, "ssim_y": 0.796, "lpips": 0.138, "tof": 0.188,
+         "tlp100": 0.447},
+        {"model": "TecoGAN (PyTorch re-implementation)", "psnr_y": 26.01, "ssim_y": 0.803, "lpips": 0.152,
+         "tof": 0.194, "tlp100": 0.515},
+        {"model": "TecoGAN (official)", "psnr_y": 25.89, "ssim_y": None, "lpips": 0.174, "tof": 0.208,
+         "tlp100": 0.718},
+    ],
+    "cost": "EGVSR: 2.51 M parameters; 463.7 GMAC per frame at 960x540 -> 3840x2160 (~116 GMAC at 480x270). "
+            "Its claimed 29.61 FPS at 4K on an RTX 2080 Ti exceeds that card's FP32 peak; users measure ~8 FPS.",
+}
+METRICS = ("psnr_y", "ssim_y", "lpips", "tof", "tlp100")
+DIGITS = {"psnr_y": 2, "ssim_y": 3, "lpips": 3, "tof": 3, "tlp100": 3}
+
+
+def fmt(v, d: int = 2) -> str:
+    return "-" if v is None else f"{v:.{d}f}"
+
+
+def measured_rows(report: dict) -> list[dict]:
+    """Measured (device, model, precision, backend) rows with FPS per size, quality and the OpenCV comparison."""
+    sizes: list[str] = []
+    rows: dict[tuple, dict] = {}
+    for c in report["cells"]:
+        if c["status"] != "measured":
+            continue
+        if c["size"] not in sizes:
+            sizes.append(c["size"])
+        k = (c["device"], c["model"], c["precision"], c["backend"])
+        q = c.get("quality") or {}
+        vs_fp32 = ("reference" if q.get("is_fp32_reference") else "identical" if q.get("identical_to_fp32")
+                   else fmt((q.get("vs_fp32") or {}).get("psnr_y")))
+        precision = c["precision"]
+        if c.get("onnx_precision") and c["onnx_precision"] != precision:
+            precision += f" (file: {c['onnx_precision']}, {c.get('int8_groups')} groups INT8)"
+        r = rows.setdefault(k, {"device": c["device"], "model": c["model"], "precision": precision,
+                                "backend": c["backend"], "trained": c.get("trained", True), "fps": {},
+                                "quality": q.get("vs_gt"), "psnr_vs_fp32": vs_fp32})
+        r["fps"][c["size"]] = c["speed"]["fps"]
+    sizes.sort(key=lambda s: int(s.split("x")[0]) * int(s.split("x")[1]))
+    out = list(rows.values())
+    for r in out:
+        base = next((b for b in rows.values() if b["device"] == r["device"] and b["model"] == "opencv-bicubic"), None)
+        r["psnr_gain_vs_opencv"] = (r["quality"]["psnr_y"] - base["quality"]["psnr_y"]
+                                    if base and base["quality"] and r["quality"] else None)
+        r["fps_ratio_vs_opencv"] = {s: r["fps"][s] / base["fps"][s] for s in r["fps"]
+                                    if base and s in base["fps"]}
+    return sorted(out, key=lambda r: (r["device"], r["model"] != "opencv-bicubic", r["model"], r["precision"],
+                                      r["backend"])), sizes
+
+
+def markdown(report: dict, source: Path) -> str:
+    rows, sizes = measured_rows(report)
+    lines = ["### Measured by edgevsr", ""]
+    lines.append(f"From `{source}`; evaluation set: {report['eval']['description']}.")
+    if report.get("command"):
+        lines.append(f"Command: `{report['command']}`.")
+    for env in report["machines"].values():
+        gpu = env.get("jetson") or env.get("gpu") or "no GPU"
+        lines.append(f"Machine: {env.get('cpu')} ({env.get('torch_threads')} threads), {gpu}; torch "
+                     f"{env.get('torch')}, onnxruntime {env.get('onnxruntime')}; commit "
+                     f"{(env.get('commit') or '?')[:10]}.")
+    lines.append("")
+    head = (["device", "model", "precision", "backend"] + [f"FPS {s}" for s in sizes]
+            + ["PSNR-Y", "SSIM", "LPIPS", "tOF", "tLP100", "PSNR-Y vs OpenCV bicubic", "PSNR-Y vs own FP32"])
+    lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for r in rows:
+        q = r["quality"] or {}
+        fps = [fmt(r["fps"].get(s)) for s in sizes]
+        qual = [fmt(q.get(m), DIGITS[m]) for m in METRICS] if q else ["not measured: no trained weights"] + [""] * 4
+        gain = "-" if r["psnr_gain_vs_opencv"] is None else f"{r['psnr_gain_vs_opencv']:+.2f} dB"
+        lines.append("| " + " | ".join([r["device"], r["model"], r["precision"], r["backend"], *fps, *qual, gain,
+                                        r["psnr_vs_fp32"]]) + " |")
+    lines += ["", f"### Published (quoted, not measured here; {PUBLISHED['dataset']})", ""]
+    lines += ["| model | PSNR-Y | SSIM | LPIPS | tOF | tLP100 |", "|---|---|---|---|---|---|"]
+    for r in PUBLISHED["rows"]:
+        lines.append("| " + " | ".join([r["model"], *[fmt(r[m], DIGITS[m]) for m in METRICS]]) + " |")
+    lines += ["", f"Sources: {PUBLISHED['source']}. {PUBLISHED['cost']}",
+              "The published figures are on Vid4; ours are on the evaluation set named above, so the two tables "
+              "are not directly comparable.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="report.json of `edgevsr report`")
+    ap.add_argument("--run", action="store_true", help="run `edgevsr report --quick` into the report's folder first")
+    args = ap.parse_args()
+    if args.run:
+        subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o", str(args.report.parent)],
+                       check=True)
+    from edgevsr.deploy.report import load_report
+
+    report = load_report(args.report)
+    text = markdown(report, args.report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "readme_results.md").write_text(text)
+    rows, sizes = measured_rows(report)
+    (RESULTS / "readme_results.json").write_text(json.dumps(
+        {"report": str(args.report), "sizes": sizes, "measured": rows, "published": PUBLISHED}, indent=1))
+    print(text)
+    print(f"wrote {RESULTS / 'readme_results.md'}")
+
+
+if __name__ == "__main__":
+    main()
