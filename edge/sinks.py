@@ -218,17 +218,24 @@ class TkDisplay(Sink):
             raise EdgeVSRError(f"{self.name}: cannot open a window ({exc})") from None
         self.root.title(WINDOW_TITLE)
         self.root.protocol("WM_DELETE_WINDOW", lambda: self.keys.append("close"))
-        self.root.bind("<Key>", lambda e: self.keys.append(e.char) if e.char else None)
+        self.root.bind("<Key>", lambda e: self.keys.append(e.char or e.keysym))
         self.photo = tk.PhotoImage(width=width, height=height)
         self.label = tk.Label(self.root, image=self.photo, bd=0, highlightthickness=0)
         self.label.pack()
+        self.root.update()
+        self.root.focus_force()  # keys go to the new window without a click first
         self.size = (width, height)
 
     def write(self, frame: np.ndarray) -> None:
         h, w = frame.shape[:2]
         ppm = b"P6 %d %d 255\n" % (w, h) + np.ascontiguousarray(frame).tobytes()
-        self.photo.configure(data=ppm, format="PPM", width=w, height=h)
-        self.root.update()
+        import tkinter as tk
+
+        try:
+            self.photo.configure(data=ppm, format="PPM", width=w, height=h)
+            self.root.update()
+        except tk.TclError:  # the window was destroyed under us: the next poll() reports it closed
+            self.keys.append("close")
 
     def poll(self) -> list[str]:
         if self.root is None:
@@ -238,7 +245,7 @@ class TkDisplay(Sink):
         try:
             self.root.update()
         except tk.TclError:  # the window is gone
-            return ["close"]
+            self.keys.append("close")
         keys, self.keys = self.keys, []
         return keys
 
