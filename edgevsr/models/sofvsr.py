@@ -15,8 +15,10 @@ is upscaled bicubically, see :func:`edgevsr.models.espcn.luma_sr`):
 
 Layer and parameter names follow the official implementation (``OFRnet.*``,
 ``SRnet.*``), and so do its flow units: a flow value of 1 moves by 15.5 pixels of the
-level it is applied at. No public weights are bundled or available here: the model
-is an architecture users train with the training command.
+level it is applied at. Luma is the full-range BT.601 Y of :mod:`edgevsr.models.espcn`
+(the official code feeds studio-range Y, 16..235). No public weights are bundled or
+available here: the model is an architecture to train, on ``forward_sequence``
+outputs plus ``0.01 * flow_loss`` as the official training does.
 """
 
 from __future__ import annotations
