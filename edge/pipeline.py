@@ -89,6 +89,13 @@ class PipelineStats:
                 f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; stopped: {self.stop_reason}")
 
 
+def check_options(policy: str, queue_size: int) -> None:
+    if policy not in POLICIES:
+        raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
+    if queue_size < 1:
+        raise EdgeVSRError(f"queue size must be >= 1, got {queue_size}")
+
+
 def thumbnail(frame: np.ndarray) -> np.ndarray:
     """32-pixel-wide grey thumbnail in [0, 1]: what the scene-cut test compares (cheap at any size)."""
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
@@ -116,10 +123,7 @@ class Pipeline:
                  queue_size: int = 2, scene_cut: float = 0.1, stall_timeout: float = 10.0,
                  max_frames: int | None = None, overlay: bool | None = None, split: bool = False,
                  label: str | None = None, on_frame: Callable[[np.ndarray, FrameMeta], None] | None = None):
-        if policy not in POLICIES:
-            raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
-        if queue_size < 1:
-            raise EdgeVSRError(f"queue size must be >= 1, got {queue_size}")
+        check_options(policy, queue_size)
         self.source = make_source(parse_uri(source, "source")) if isinstance(source, str) else source
         if isinstance(sink, str):
             sink = make_sink(parse_uri(sink, "sink"))

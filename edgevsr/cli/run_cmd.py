@@ -49,12 +49,13 @@ def register(app: typer.Typer) -> None:
                                                                           "on for display sinks)."),
     ) -> None:
         """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
-        from edgevsr.edge.pipeline import Pipeline, audio_source
+        from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
         from edgevsr.edge.sinks import make_sink
         from edgevsr.edge.sources import make_source
         from edgevsr.edge.uri import parse_uri
         from edgevsr.stream import FrameUpscaler
 
+        check_options(policy, queue)
         sink_uri = parse_uri(sink, "sink").with_options(codec=codec, bitrate=bitrate,
                                                         headless=True if headless else None)
         src_uri = parse_uri(source, "source")
@@ -89,10 +90,10 @@ def register(app: typer.Typer) -> None:
                             label=label, on_frame=tick)
             stats = pipe.run()
         for event in stats.events:
-            console.print(event, markup=False)
+            console.print(event, markup=False, soft_wrap=True)
         if stats.shown == 0:
-            console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False)
+            console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False, soft_wrap=True)
             return
         where = f"wrote {sink_uri.location}: " if sink_uri.scheme == "file" else ""
         console.print(f"{where}{stats.in_size[0]}x{stats.in_size[1]} -> {stats.out_size[0]}x{stats.out_size[1]}; "
-                      f"{stats.summary()}", markup=False)
+                      f"{stats.summary()}", markup=False, soft_wrap=True)
