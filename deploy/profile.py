@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
+from edgevsr.errors import EdgeVSRError
 from edgevsr.stream import FrameUpscaler
 
 from .devices import DevicePeak
@@ -105,9 +106,12 @@ def frames_from_file(path: str | Path, count: int) -> tuple[list[np.ndarray], st
         frames.append(frame)
         if len(frames) == count:
             break
-    note = "" if len(frames) == count else f" (looped: {len(frames)} frames)"
+    if not frames:
+        raise EdgeVSRError(f"{path}: no frames")
+    have = len(frames)
+    note = "" if have == count else f" (looped: {have} frames)"
     while len(frames) < count:
-        frames.append(frames[len(frames) % max(1, len(frames))])
+        frames.append(frames[len(frames) % have])
     return frames, f"{path}{note}"
 
 

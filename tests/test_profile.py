@@ -139,3 +139,15 @@ def test_profile_torch_cuda(lite, precision):
     rep = profile_runner(runner, list(synthetic_frames(48, 32, 6)), 2, macs_per_lr_pixel=macs, peak=PEAK)
     check_report(rep, 4, (48, 32), (48, 32), macs)
     assert rep["memory"]["method"].startswith("torch.cuda") and rep["precision"] == precision
+
+
+def test_frames_from_a_real_video_loop_when_short(tmp_path):
+    from edgevsr.deploy.profile import frames_from_file
+
+    from tests.conftest import moving_clip, write_video
+
+    video = write_video(tmp_path / "v.mp4", moving_clip(3, 32, 48))
+    frames, source = frames_from_file(video, 5)
+    assert len(frames) == 5 and frames[0].shape == (32, 48, 3) and "looped: 3 frames" in source
+    assert np.array_equal(frames[3], frames[0]) and np.array_equal(frames[4], frames[1])
+    assert not np.array_equal(frames[1], frames[0])
