@@ -180,9 +180,12 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
                    peak: DevicePeak | None, power_probe=None, layers: bool = False, source: str = "synthetic",
                    info: dict | None = None) -> dict:
     """Time ``len(frames) - warmup`` frames after ``warmup`` untimed ones; returns the report dict."""
-    if len(frames) <= warmup:
-        raise ValueError(f"need more than {warmup} frames (warm-up), got {len(frames)}")
     spec = runner.spec
+    if len(frames) <= warmup:
+        raise EdgeVSRError(f"profile: need more than {warmup} frames (the warm-up), got {len(frames)}")
+    if spec.kind == "windowed" and warmup < spec.window // 2:  # else timed frames would include window fill
+        raise EdgeVSRError(f"--warmup {warmup}: {spec.name} sees {spec.window} frames; warm up at least "
+                           f"{spec.window // 2} frames")
     h, w = frames[0].shape[:2]
     m = spec.size_multiple
     ph, pw = h + (-h) % m, w + (-w) % m

@@ -15,6 +15,7 @@ from edgevsr.deploy.profile import compute_figures, latency_stats, profile_runne
 
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.models.spec import ModelSpec
 
@@ -68,7 +69,7 @@ def test_profile_onnxruntime_cpu(lite, tmp_path):
 
 def test_profile_needs_frames_after_warmup(lite):
     runner = TorchRunner(lite, ModelSpec.of(lite, "egvsr-lite"))
-    with pytest.raises(ValueError, match="more than 3 frames"):
+    with pytest.raises(EdgeVSRError, match="more than 3 frames"):
         profile_runner(runner, list(synthetic_frames(16, 16, 3)), 3, macs_per_lr_pixel=None, peak=None)
 
 
