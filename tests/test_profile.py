@@ -152,3 +152,12 @@ def test_frames_from_a_real_video_loop_when_short(tmp_path):
     assert len(frames) == 5 and frames[0].shape == (32, 48, 3) and "looped: 3 frames" in source
     assert np.array_equal(frames[3], frames[0]) and np.array_equal(frames[4], frames[1])
     assert not np.array_equal(frames[1], frames[0])
+
+
+def test_profile_windowed_model_counts_only_full_windows():
+    model = build_model("vespcn")
+    runner = TorchRunner(model, ModelSpec.of(model, "vespcn"))
+    rep = profile_runner(runner, list(synthetic_frames(48, 32, 5)), 1, macs_per_lr_pixel=None, peak=None)
+    assert rep["kind"] == "windowed" and rep["frames"] == {"warmup": 1, "timed": 4, "outputs": 4}
+    with pytest.raises(EdgeVSRError, match="--warmup 0: vespcn sees 3 frames"):
+        profile_runner(runner, list(synthetic_frames(48, 32, 5)), 0, macs_per_lr_pixel=None, peak=None)
