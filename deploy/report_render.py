@@ -306,6 +306,29 @@ def summary_rows(report: dict) -> list[dict]:
     return out
 
 
+def tradeoff_rows(report: dict) -> list[dict]:
+    """Each non-FP32 precision against FP32 of the same model, backend and device: speed-up per size and the
+    quality it costs (vs GT deltas; PSNR-Y / LPIPS against the FP32 output)."""
+    rows = summary_rows(report)
+    fp32 = {(r["device"], r["model"], r["backend"]): r for r in rows if r["precision"] == "fp32"}
+    out = []
+    for r in rows:
+        base = fp32.get((r["device"], r["model"], r["backend"]))
+        if r["precision"] == "fp32" or base is None or not r["fps"]:
+            continue
+        speedup = {s: r["fps"][s] / base["fps"][s] for s in r["fps"] if s in base["fps"]}
+        q, bq = (r["quality"] or {}), (base["quality"] or {})
+        gt, bgt = q.get("vs_gt") or {}, bq.get("vs_gt") or {}
+        delta = {m: (gt[m] - bgt[m]) if gt.get(m) is not None and bgt.get(m) is not None else None
+                 for m in QUALITY_METRICS}
+        out.append({**r, "speedup": speedup, "delta": delta, "vs_fp32": q.get("vs_fp32") or {}})
+    return out
+
+
+def _delta(v, digits: int) -> str:
+    return "-" if v is None else f"{v:+.{digits}f}"
+
+
 def _precision_text(r: dict) -> str:
     p = r["precision"]
     op = r.get("onnx_precision")
@@ -326,6 +349,11 @@ def render_markdown(report: dict) -> str:
     for device in dict.fromkeys(r["device"] for r in rows):
         lines.append(f"## {device}")
         lines.append("")
+        mine = [r for r in rows if r["device"] == device]
+        notes = {r["note"] for r in mine}
+        if all("measured" not in r["status"] for r in mine) and len(notes) == 1:
+            lines += [f"{len(mine)} model/precision/backend combinations: {notes.pop()}.", ""]
+            continue
         head = ["model", "precision", "backend"] + [f"FPS {s}" for s in sizes] + \
                ["PSNR-Y", "SSIM", "LPIPS", "tOF", "tLP100", "PSNR-Y vs FP32", "note"]
         lines.append("| " + " | ".join(head) + " |")
@@ -338,6 +366,19 @@ def render_markdown(report: dict) -> str:
             cells = [r["model"], _precision_text(r), r["backend"]] + [_f(r["fps"].get(s)) for s in sizes]
             cells += [_f(gt.get(m), _DIGITS[m]) for m in QUALITY_METRICS]
             cells += ["ref" if q.get("is_fp32_reference") else _f(ref.get("psnr_y")), r["note"] or ""]
+            lines.append("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |")
+        lines.append("")
+    trade = tradeoff_rows(report)
+    if trade:
+        lines += ["## What each precision costs (vs FP32 of the same model and backend)", ""]
+        head = ["device", "model", "backend", "precision"] + [f"speed-up {s}" for s in sizes] + \
+               ["PSNR-Y vs FP32 output", "LPIPS vs FP32 output", "d PSNR-Y (GT)", "d LPIPS (GT)", "d tOF (GT)"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+        for r in trade:
+            cells = [r["device"], r["model"], r["backend"], _precision_text(r)]
+            cells += [f"{r['speedup'][s]:.2f}x" if s in r["speedup"] else "-" for s in sizes]
+            cells += [_f(r["vs_fp32"].get("psnr_y")), _f(r["vs_fp32"].get("lpips"), 4),
+                      _delta(r["delta"]["psnr_y"], 2), _delta(r["delta"]["lpips"], 4), _delta(r["delta"]["tof"], 3)]
             lines.append("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |")
         lines.append("")
     lines.append("Machines:")
@@ -478,6 +519,23 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
                 _td(r["note"] or "", True)]
         parts.append(f"<tr{'' if measured else ' class=nm'}>" + "".join(tds) + "</tr>")
     parts.append("</table>")
+    trade = tradeoff_rows(report)
+    if trade:
+        parts.append("<h2>What each precision costs (vs FP32 of the same model and backend)</h2><table><tr>")
+        heads = ["device", "model", "backend", "precision"] + [f"speed-up {s}" for s in sizes] + \
+            ["PSNR-Y vs FP32 output", "LPIPS vs FP32 output", "&Delta; PSNR-Y vs GT", "&Delta; LPIPS vs GT",
+             "&Delta; tOF vs GT"]
+        parts.append("".join(f"<th class=l>{h}</th>" for h in heads) + "</tr>")
+        for r in trade:
+            tds = [_td(r["device"], True), _td(r["model"], True), _td(r["backend"], True),
+                   _td(_precision_text(r), True)]
+            tds += [_td(f"{r['speedup'][s]:.2f}x" if s in r["speedup"] else "-") for s in sizes]
+            tds += [_td(_f(r["vs_fp32"].get("psnr_y"))), _td(_f(r["vs_fp32"].get("lpips"), 4)),
+                    _td(_delta(r["delta"]["psnr_y"], 2)), _td(_delta(r["delta"]["lpips"], 4)),
+                    _td(_delta(r["delta"]["tof"], 3))]
+            parts.append("<tr>" + "".join(tds) + "</tr>")
+        parts.append("</table><p class=note>Speed-up = FPS / FPS of FP32 on the same backend and size. Quality "
+                     "blank = not measured (no trained weights).</p>")
     # every cell
     parts.append("<h2>Every cell (speed per input size)</h2><table><tr>")
     cols = ["device", "model", "precision", "backend", "input", "output", "status", "FPS", "median ms", "p90 ms",

@@ -132,6 +132,13 @@ def test_json_and_csv_schema(swept):
             assert r["fps"] == "" and r["reason"]
     md = written["markdown"].read_text()
     assert "| opencv-bicubic | fp32 | opencv-cpu |" in md and "FPS 96x64" in md
+    # INT8 against FP32 of the same model and backend: the speed-up is read off the two measured cells
+    trade = [x for x in md.splitlines() if x.startswith("| CPU") and "| espcn | onnxruntime-cpu | int8" in x]
+    assert len(trade) == 1
+    cells = by_key(report)
+    ratio = (cells["espcn|int8|onnxruntime-cpu|64x48"]["speed"]["fps"]
+             / cells["espcn|fp32|onnxruntime-cpu|64x48"]["speed"]["fps"])
+    assert f"{ratio:.2f}x" in trade[0]
     assert load_report(written["json"])["cells"] == data["cells"]
 
 
