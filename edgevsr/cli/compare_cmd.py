@@ -61,6 +61,9 @@ def register(app: typer.Typer) -> None:
         from edgevsr.deploy.compare import compare_runners
         from edgevsr.io.frames import FrameSource
 
+        clip = list(islice(iter(FrameSource(input)), frames))  # bad input fails before any model loads
+        if not clip:
+            raise EdgeVSRError(f"{input}: no frames")
         runners = []
         for side in (ref, test):
             backend, precision, file = parse_side(side)
@@ -68,9 +71,6 @@ def register(app: typer.Typer) -> None:
             cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device, precision=precision,
                                onnx=file, allow_random=allow_random)
             runners.append(make_runner(cfg)[0])
-        clip = list(islice(iter(FrameSource(input)), frames))
-        if not clip:
-            raise EdgeVSRError(f"{input}: no frames")
         result = compare_runners(*runners, clip, max_abs=max_abs, min_psnr=min_psnr, fail_fast=fail_fast)
         out.print(diff_table(result))
         s = result.summary()
