@@ -21,7 +21,7 @@ def split_view(lr: np.ndarray, hr: np.ndarray, label: str, position: float = 0.5
     out[:, :cut] = bic[:, :cut]
     cv2.line(out, (cut, 0), (cut, h - 1), (255, 255, 255), max(1, h // 360))
     scale = _font_scale(h)
-    _text(out, "bicubic", (max(2, cut - int(110 * scale) - 4), h - 8), scale)
+    _text(out, "bicubic", (max(2, cut - _width("bicubic", scale) - 6), h - 8), scale)
     _text(out, label, (cut + 6, h - 8), scale)
     return out
 
@@ -30,10 +30,10 @@ def draw_stats(img: np.ndarray, lines: list[str]) -> np.ndarray:
     """Stats lines in a dark box in the top-left corner (drawn in place; returns ``img``)."""
     h = img.shape[0]
     scale = _font_scale(h)
-    step = int(22 * scale) + 4
-    width = int(max(len(s) for s in lines) * 11 * scale) + 12
+    step = int(30 * scale) + 4
+    width = max(_width(s, scale) for s in lines) + 12
     box = img[: step * len(lines) + 8, : min(img.shape[1], width)]
-    box[:] = (box.astype(np.uint16) * 2 // 5).astype(np.uint8)  # darken: readable on any content
+    box[:] = (box.astype(np.uint16) // 4).astype(np.uint8)  # darken: readable on any content
     for i, line in enumerate(lines):
         _text(img, line, (6, step * (i + 1)), scale)
     return img
@@ -48,6 +48,11 @@ def stats_lines(fps: float, latency_ms: float, dropped: int, resets: int, label:
 
 def _font_scale(height: int) -> float:
     return max(0.35, min(1.2, height / 720))
+
+
+def _width(text: str, scale: float) -> int:
+    (w, _), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, max(1, int(round(scale * 1.5))) + 2)
+    return w
 
 
 def _text(img: np.ndarray, text: str, org: tuple[int, int], scale: float) -> None:
