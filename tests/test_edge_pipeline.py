@@ -310,3 +310,14 @@ def test_png_folder_in_png_folder_out_keeps_names(tmp_path):
     src = make_source(parse_uri(str(folder), "source"))
     Pipeline(src, bicubic(), make_sink(parse_uri(str(tmp_path / "out"), "sink"), names=src.info.names)).run()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["im1.png", "im2.png", "im3.png"]
+
+
+def test_split_view_is_bicubic_left_model_right():
+    from edgevsr.edge.overlay import split_view
+
+    lr = moving_clip(1, 32, 48)[0]
+    hr = np.full((128, 192, 3), 7, np.uint8)  # a "model output" unlike bicubic
+    out = split_view(lr, hr, "egvsr")
+    bic = cv2.resize(lr, (192, 128), interpolation=cv2.INTER_CUBIC)
+    np.testing.assert_array_equal(out[:100, :90], bic[:100, :90])
+    np.testing.assert_array_equal(out[:100, 100:], hr[:100, 100:])
