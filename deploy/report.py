@@ -53,6 +53,9 @@ DEFAULT_MODELS = (BASELINE, "bicubic", "egvsr-lite", "egvsr", "frvsr", "vespcn",
 DEFAULT_SIZES = ((240, 136), (480, 272), (960, 544))
 QUALITY_METRICS = ("psnr_y", "ssim_y", "lpips", "tof", "tlp100")
 NO_WEIGHTS = "not measured: no trained weights"
+# PyTorch runs FP16 convolutions on x86 CPUs through slow fallback kernels (VESPCN at 240x136: ~8x slower than FP32
+# here); a cell would take hours at 960x544 and say nothing about FP16 hardware.
+CPU_FP16 = "not measured: PyTorch has no fast FP16 kernels on CPU (FP16 is timed in ONNX Runtime and on GPUs)"
 Size = tuple[int, int]  # LR (width, height)
 
 
@@ -690,6 +693,10 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
         if device == "cuda" and not has_cuda:
             for cell in group:
                 emit(blank(cell, "not measured", "not measured: no GPU"))
+            continue
+        if backend == "torch-cpu" and precision == "fp16":
+            for cell in group:
+                emit(blank(cell, "not measured", CPU_FP16))
             continue
         if kind == "tensorrt":
             try:

@@ -325,6 +325,14 @@ def tradeoff_rows(report: dict) -> list[dict]:
     return out
 
 
+def _vs_fp32_psnr(q: dict) -> str:
+    if q.get("is_fp32_reference"):
+        return "reference"
+    if q.get("identical_to_fp32"):
+        return "identical"
+    return _f((q.get("vs_fp32") or {}).get("psnr_y"))
+
+
 def _delta(v, digits: int) -> str:
     return "-" if v is None else f"{v:+.{digits}f}"
 
@@ -362,10 +370,10 @@ def render_markdown(report: dict) -> str:
             if r["device"] != device:
                 continue
             q = r["quality"] or {}
-            gt, ref = q.get("vs_gt") or {}, q.get("vs_fp32") or {}
+            gt = q.get("vs_gt") or {}
             cells = [r["model"], _precision_text(r), r["backend"]] + [_f(r["fps"].get(s)) for s in sizes]
             cells += [_f(gt.get(m), _DIGITS[m]) for m in QUALITY_METRICS]
-            cells += ["ref" if q.get("is_fp32_reference") else _f(ref.get("psnr_y")), r["note"] or ""]
+            cells += [_vs_fp32_psnr(q), r["note"] or ""]
             lines.append("| " + " | ".join(str(x).replace("|", "/") for x in cells) + " |")
         lines.append("")
     trade = tradeoff_rows(report)
@@ -514,7 +522,7 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         tds = [_td(r["device"], True), _td(r["model"], True), _td(_precision_text(r), True), _td(r["backend"], True)]
         tds += [_td(_f(r["fps"].get(s))) for s in sizes]
         tds += [_td(_f(gt.get(m), _DIGITS[m])) for m in QUALITY_METRICS]
-        tds += [_td("reference" if q.get("is_fp32_reference") else _f(ref.get("psnr_y"))),
+        tds += [_td(_vs_fp32_psnr(q)),
                 _td("reference" if q.get("is_fp32_reference") else _f(ref.get("lpips"), 4)),
                 _td(r["note"] or "", True)]
         parts.append(f"<tr{'' if measured else ' class=nm'}>" + "".join(tds) + "</tr>")
