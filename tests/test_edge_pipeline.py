@@ -321,3 +321,17 @@ def test_split_view_is_bicubic_left_model_right():
     bic = cv2.resize(lr, (192, 128), interpolation=cv2.INTER_CUBIC)
     np.testing.assert_array_equal(out[:100, :90], bic[:100, :90])
     np.testing.assert_array_equal(out[:100, 100:], hr[:100, 100:])
+
+
+def test_windowed_model_flushes_each_scene():
+    """A 3-frame window lags one frame: at a cut the old scene's last output is flushed, none is lost."""
+    runner = make_runner(RunnerConfig(model="vespcn", allow_random=True))[0]
+    src = TestPatternSource(48, 32, frames=8, cuts=4, realtime=False)
+    seen, on_frame = recorder()
+    stats = Pipeline(src, FrameUpscaler(runner), NullSink(), on_frame=on_frame).run()
+    assert [m.index for m, _ in seen] == list(range(8)) and list(stats.reset_log) == [(4, "scene-cut")]
+    runner.activate()
+    for start in (0, 4):
+        fresh = list(FrameUpscaler(runner).run(src.frame(i) for i in range(start, start + 4)))
+        for (_, hr), ref in zip(seen[start:start + 4], fresh):
+            np.testing.assert_array_equal(hr, ref)
