@@ -275,3 +275,22 @@ def test_html_renders_in_headless_chromium(swept, second_machine, tmp_path):
     dom = subprocess.run([exe, *flags, "--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
                          capture_output=True, text=True, timeout=120).stdout
     assert 'data-images-loaded="4"' in dom and 'data-images-broken="0"' in dom
+
+
+def test_given_onnx_used_only_with_matching_weights(tmp_path):
+    """`--onnx FILE` (an `edgevsr quantize` output) replaces the report's own export, if made from its weights."""
+    from edgevsr.calibration.quantize_pipeline import load_reference
+    from edgevsr.deploy.report import file_digest
+    from edgevsr.quantize.export import save_onnx
+
+    for seed, name in ((0, "same.onnx"), (1, "other.onnx")):  # the report seeds untrained weights with 0
+        torch.manual_seed(seed)
+        proto, _, _ = load_reference("espcn", None, None, allow_random=True)
+        save_onnx(proto, tmp_path / name)
+    base = dict(models=["espcn"], precisions=["fp32"], backends=["onnxruntime-cpu"], sizes=[(32, 24)], frames=1,
+                warmup=1, eval_frames=2, eval_size=(64, 48))
+    ok = run_sweep(SweepConfig(**base, onnx=[tmp_path / "same.onnx"]), tmp_path / "a")["cells"][0]
+    assert ok["status"] == "measured" and ok["onnx_hash"] == file_digest(tmp_path / "same.onnx")
+    bad = run_sweep(SweepConfig(**base, onnx=[tmp_path / "other.onnx"]), tmp_path / "b")["cells"][0]
+    assert bad["status"] == "failed" and "other weights" in bad["reason"]
+    assert not (tmp_path / "b" / "cache" / "onnx").exists()  # nothing exported behind the user's back
