@@ -46,6 +46,7 @@ class TrainConfig:
     iterations: int = 100000
     lr: float = 2e-4
     lr_milestones: list[int] = field(default_factory=list)  # iterations where the LR halves
+    warmup: int = 100  # iterations of linear LR warm-up
     pixel_weight: float = 1.0
     warp_weight: float = 1.0
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)

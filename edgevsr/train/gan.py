@@ -140,7 +140,7 @@ class GanStage:
         d_real, _ = self.disc(real_in)
         d_fake, _ = self.disc(fake_in.detach())
         d_loss = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
-        update_d = float(d_loss) > g.d_update_ratio * 2 * math.log(2)
+        update_d = d_loss.item() > g.d_update_ratio * 2 * math.log(2)
         if update_d:
             self.d_opt.zero_grad(set_to_none=True)
             d_loss.backward()

@@ -1,0 +1,80 @@
+"""Turn a run's best generator into shipped weights: FP16 safetensors + a JSON card with measured metrics.
+
+The metrics on the card are measured here, on the FP16-rounded weights that
+ship, over the whole held-out validation clip(s) and the test clip(s) of the
+run's dataset (BD x4, TecoGAN metric definitions), next to bicubic.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import torch
+import yaml
+
+from edgevsr.data import read_index
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models import build_model
+from edgevsr.train.config import TrainConfig, _build
+from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
+from edgevsr.weights import FILES, load_into, read_state_dict, save_weights
+
+
+def _rounded_to_fp16(model: torch.nn.Module) -> None:
+    with torch.no_grad():
+        for p in model.state_dict().values():
+            if p.is_floating_point():
+                p.copy_(p.half().float())
+
+
+def measure(model, root: Path, clips: list[str], frames: int, degradation: str) -> dict:
+    vc = load_val_clips(root, clips, frames, degradation)
+    res = evaluate(model, vc, torch.device("cpu"), make_scorer())
+    res = {k: round(v, 4) for k, v in res.items()}
+    return {"clips": clips, "frames": [int(c.hr.shape[0]) for c in vc], "degradation": degradation, **res}
+
+
+def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
+         test_frames: int = 100) -> Path:
+    run_dir = Path(run_dir)
+    best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
+    if not best.is_file() or not cfg_path.is_file():
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
+    cfg: TrainConfig = _build(TrainConfig, yaml.safe_load(cfg_path.read_text()), str(cfg_path))
+    best_info = json.loads((run_dir / "best.json").read_text())
+    model = build_model(cfg.model)
+    load_into(model, read_state_dict(best), str(best))
+    _rounded_to_fp16(model)
+    root = Path(cfg.data.root)
+    index = read_index(root)
+    val = [c["name"] for c in index["clips"] if c["split"] == "val"]
+    test = [c["name"] for c in index["clips"] if c["split"] == "test"]
+    torch.set_num_threads(cfg.threads)
+    info = {
+        "model": cfg.model,
+        "stage": cfg.stage,
+        "default": default,
+        "iterations": int(best_info["iteration"]),
+        "data": {"index": str(root / "index.json"),
+                 "train_clips": [f"{c['name']} ({c['kind']}, {c['frames']} frames)" for c in index["clips"]
+                                 if c["split"] == "train"],
+                 "val_clips": val, "test_clips": test, "build_options": index.get("options", {})},
+        "validation": measure(model, root, val, 10_000, cfg.data.degradation),
+        "test": measure(model, root, test, test_frames, cfg.data.degradation) if test else None,
+        "config": cfg.to_dict(),
+        "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "storage": "float16",
+    }
+    out_dir = Path(output) if output else FILES
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if default:  # one default per model
+        for card in out_dir.glob("*.json"):
+            other = json.loads(card.read_text())
+            if card.stem != name and other.get("model") == cfg.model and other.get("default"):
+                other["default"] = False
+                card.write_text(json.dumps(other, indent=2))
+    path = out_dir / f"{name}.safetensors"
+    save_weights(model, path, info)
+    return path
