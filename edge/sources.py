@@ -33,6 +33,7 @@ class Source:
     def __init__(self) -> None:
         self.stop_event = threading.Event()  # set by the pipeline to end waits (pacing, reconnect backoff)
         self.events: list[str] = []  # reconnects etc., for the user (bounded by the retry count)
+        self.on_report: Callable[[str], None] | None = None  # live reporting (called from the capture thread)
 
     def frames(self) -> Iterator[np.ndarray]:
         raise NotImplementedError
@@ -41,7 +42,10 @@ class Source:
         pass
 
     def report(self, message: str) -> None:
-        self.events.append(message)
+        if len(self.events) < 1000:
+            self.events.append(message)
+        if self.on_report is not None:
+            self.on_report(message)
 
 
 def adjust(frame: np.ndarray, width: int | None, height: int | None, flip: str) -> np.ndarray:

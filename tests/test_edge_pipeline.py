@@ -236,9 +236,12 @@ def test_camera_disconnect_retried_then_reported(tmp_path):
         return cap
 
     src = CaptureSource("cam0", open_once_then_gone, retries=3, backoff=0.05)
+    live = []
+    src.on_report = live.append  # what the CLI prints as it happens
     with pytest.raises(EdgeVSRError, match="cam0: no frames .*gave up after 3 reconnect attempts"):
         Pipeline(src, bicubic(), NullSink(), policy="block").run()
     assert len(opens) == 4 and len([e for e in src.events if "reconnecting" in e]) == 3
+    assert live == src.events and "reconnecting in 0.1 s (attempt 2/3)" in live[1]
     gaps = np.diff(opens[1:])
     assert (gaps[1:] > gaps[:-1] * 1.5).all()  # the delay doubles
 

@@ -64,6 +64,7 @@ def register(app: typer.Typer) -> None:
         src_uri = src_uri.with_options(width=width, height=height, fps=fps, loop=loop, flip=flip,
                                        realtime=realtime)
         src = make_source(src_uri)
+        src.on_report = lambda message: console.print(message, markup=False, soft_wrap=True)  # reconnects, live
         info = getattr(src, "info", None)  # file sources: frame names, count, audio
         out = make_sink(sink_uri, audio_from=audio_source(src) if policy != "drop" else None,
                         names=info.names if info else None)
@@ -89,8 +90,6 @@ def register(app: typer.Typer) -> None:
                             stall_timeout=stall_timeout, max_frames=frames, overlay=overlay, split=split,
                             label=label, on_frame=tick)
             stats = pipe.run()
-        for event in stats.events:
-            console.print(event, markup=False, soft_wrap=True)
         if stats.shown == 0:
             console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False, soft_wrap=True)
             return
