@@ -468,13 +468,14 @@ class Artifacts:
                                cache=path.with_suffix(".calib.npz"))
         if precision != "fp16":
             opts.calib = self.calibration_folder()
-            opts.search = precision == "mixed"  # "int8": no sensitivity search, the quantizer's default groups
-            if precision == "int8" and "float_groups" in QuantizeOptions.__dataclass_fields__:
-                opts.float_groups = "none"  # every layer group in INT8 (quantizer option, when it has it)
+            opts.search = precision == "mixed"
         pipe = QuantizePipeline(model, weights, opts, lambda m: self.status(f"{model} {precision}: {m}"),
                                 allow_random=True)
         try:
-            pipe.run(path)
+            if precision == "int8":
+                _all_int8(pipe, path)
+            else:
+                pipe.run(path)
         finally:
             pipe.close()
 
@@ -509,6 +510,34 @@ class Artifacts:
                             (max(p[0] for p in padded), max(p[1] for p in padded)))
         opts = BuildOptions(precision="fp16" if precision == "fp16" else None, profile=prof)
         return build_engine(onnx, None, opts, log=self.status).engine
+
+
+def _all_int8(pipe, path: Path) -> None:
+    """Every layer group in INT8 - the naive INT8 the quantizer's searched "mixed" plan is compared with.
+
+    The quantizer's own steps (calibration steps recorded through the streaming loop, cached activation
+    statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
+    """
+    from edgevsr.calibration.calib_data import record_steps
+    from edgevsr.calibration.calibrators import cached_stats
+    from edgevsr.quantize import export as X
+    from edgevsr.quantize.int8 import layer_groups, quantize_qdq
+
+    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+
+    o = pipe.opts
+    with OnnxRuntimeRunner(pipe.ref_path) as runner:
+        steps = record_steps(runner, pipe.frames)
+    stats, _ = cached_stats(pipe.proto, steps, o.cache)
+    proto = quantize_qdq(pipe.proto, stats.ranges(o.method, o.percentile), frozenset(), o.target)
+    meta = {p.key: p.value for p in pipe.proto.metadata_props}
+    meta[X.PRECISION_KEY] = "int8"
+    meta["edgevsr.quantization"] = json.dumps({
+        "precision": "int8", "method": o.method, "target": o.target,
+        "groups": {g: "int8" for g in layer_groups(pipe.proto)}, "budget": {}, "budget_met": None,
+        "note": "edgevsr report: every layer group INT8, no float fallback"})
+    X.set_metadata(proto, meta)
+    X.save_onnx(proto, path)
 
 
 def _quantization_facts(onnx: Path) -> dict:
