@@ -57,6 +57,7 @@ NO_WEIGHTS = "not measured: no trained weights"
 # here); a cell would take hours at 960x544 and say nothing about FP16 hardware.
 CPU_FP16 = "not measured: PyTorch has no fast FP16 kernels on CPU (FP16 is timed in ONNX Runtime and on GPUs)"
 Size = tuple[int, int]  # LR (width, height)
+ONNX_RECIPE = 2  # bump when the way the report makes its ONNX files changes (cached files are then remade)
 
 
 # ------------------------------------------------------------------------------------------------ config
@@ -444,7 +445,9 @@ class Artifacts:
         if precision == "mixed" and not w.trained:
             raise EdgeVSRError("not measured: the mixed-precision plan is chosen by measuring a trained model's "
                                "quality, and this model has no trained weights")
-        tag = f"{model}-{w.weights_hash or 'noparams'}-{precision}" + ("" if target == "onnxruntime" else f"-{target}")
+        recipe = digest({"precision": precision, "target": target, "calib_frames": self.cfg.calib_frames,
+                         "calib_size": self.cfg.eval_size, "recipe": ONNX_RECIPE})[:8]
+        tag = f"{model}-{w.weights_hash or 'noparams'}-{precision}-{target}-{recipe}"
         path = self.root / "onnx" / f"{tag}.onnx"
         if not path.is_file():
             path.parent.mkdir(parents=True, exist_ok=True)
