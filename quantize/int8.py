@@ -23,7 +23,10 @@ from edgevsr.errors import EdgeVSRError
 
 TARGETS = ("onnxruntime", "tensorrt")
 # Ops quantized inside a quantized group (the rest run in float between DQ and Q).
-QUANT_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Add", "MaxPool"]
+QUANT_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Add", "MaxPool", "DepthToSpace"]
+# Ops outside any group that follow a quantized node and just move or clamp its values (pixel shuffle after
+# an INT8 conv): kept in 8 bit too, so a 16x-channel tensor is not dequantized before being rearranged.
+PASS_THROUGH = ("DepthToSpace", "Relu", "MaxPool")
 WEIGHTED_OPS = ("Conv", "ConvTranspose")
 SCOPE_KEY = "pkg.torch.onnx.name_scopes"
 
@@ -131,6 +134,7 @@ def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: se
     if unknown:
         raise EdgeVSRError(f"unknown layer group(s) {', '.join(sorted(unknown))}; have {', '.join(groups)}")
     nodes = [n for g, grp in groups.items() if g not in float_groups for n in grp.nodes]
+    nodes += _pass_through(proto, set(nodes), groups)
     model = onnx.shape_inference.infer_shapes(proto)
     tensors = TensorsData(CalibrationMethod.MinMax, {
         k: TensorData(lowest=np.array(lo, np.float32), highest=np.array(hi, np.float32))
@@ -149,6 +153,19 @@ def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: se
     out = quantizer.model.model
     del out.graph.value_info[:]  # stale shapes from inference; ORT re-infers
     return out
+
+
+def _pass_through(proto, quantized: set[str], groups: dict[str, LayerGroup]) -> list[str]:
+    grouped = {n for g in groups.values() for n in g.nodes}
+    producer = {o: n.name for n in proto.graph.node for o in n.output}
+    done = set(quantized)
+    extra = []
+    for node in proto.graph.node:
+        if (node.op_type in PASS_THROUGH and node.name not in grouped and node.input
+                and producer.get(node.input[0]) in done):
+            done.add(node.name)
+            extra.append(node.name)
+    return extra
 
 
 def quantized_groups(proto) -> set[str]:

@@ -7,9 +7,8 @@
    :func:`edgevsr.quantize.int8.default_float_groups`) and check the budget.
 3. Budget missed: move the most sensitive INT8 group to float and check again,
    until met or ``max_float`` groups are float (then the plan says not passed).
-4. Budget met: try quantizing each default group that measured no more sensitive
-   than the median INT8 group, keeping it in INT8 if the budget still holds
-   ("unless measurement says otherwise").
+4. Budget met: try each default float group in INT8, most robust first, keeping
+   it there if the budget still holds ("unless measurement says otherwise").
 
 The measurement and the budget check are callables (the calibration layer
 supplies them: this module only decides).
@@ -83,12 +82,8 @@ def plan_mixed_precision(groups: list[str], defaults: dict[str, str], sensitivit
         plan.float_groups[worst] = (f"measured: most sensitive INT8 group left (alone in INT8 "
                                     f"{sensitivity[worst]:.1f} dB vs FP32); budget not met without it")
         trial = run(plan.float_groups)
-    quantized = [sensitivity[g] for g in groups if g not in plan.float_groups]
-    median = sorted(quantized)[len(quantized) // 2] if quantized else float("inf")
     for g in sorted((g for g in plan.float_groups if plan.float_groups[g].startswith("default")),
                     key=lambda x: -sensitivity[x]):
-        if sensitivity[g] < median:
-            continue
         attempt = {k: v for k, v in plan.float_groups.items() if k != g}
         if run(attempt).passed:
             plan.int8_notes[g] = (f"default float overridden by measurement: alone in INT8 "
