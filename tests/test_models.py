@@ -111,3 +111,16 @@ def test_untrained_model_is_refused_not_silently_random():
         load_model("frvsr")
     _, source = load_model("frvsr", allow_random=True)
     assert "RANDOM" in source
+
+
+def test_aligned_bicubic_puts_hr_pixel_4i_on_lr_pixel_i_and_fits_bd_better():
+    from conftest import photo
+    from edgevsr.degrade import degrade_tensor
+    from edgevsr.models.ops import aligned_bicubic_upsample, bicubic_upsample
+
+    x = torch.rand(1, 3, 10, 12)
+    assert torch.allclose(aligned_bicubic_upsample(x, 4)[..., ::4, ::4], x, atol=1e-6)
+    hr = torch.from_numpy(photo()[:256, :256].copy()).permute(2, 0, 1)[None].float() / 255
+    lr = degrade_tensor(hr, "BD")
+    err = [((f(lr, 4) - hr)[..., 8:-8, 8:-8] ** 2).mean() for f in (bicubic_upsample, aligned_bicubic_upsample)]
+    assert err[1] < 0.8 * err[0]  # the half-pixel resize is 1.5 HR px off on BD input

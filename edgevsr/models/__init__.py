@@ -7,7 +7,7 @@ from collections.abc import Callable
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.base import VSRModel
 from edgevsr.models.espcn import ESPCN
-from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, EGVSRLite
+from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, BicubicBD, EGVSRLite
 from edgevsr.models.sofvsr import SOFVSR
 from edgevsr.models.vespcn import VESPCN
 
@@ -17,6 +17,7 @@ ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
     "frvsr": FRVSR,
     "tecogan": FRVSR,  # same generator; TecoGAN differs only in training
     "bicubic": Bicubic,
+    "bicubic-bd": BicubicBD,
     "vespcn": VESPCN,
     "espcn": ESPCN,
     "sofvsr": SOFVSR,

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from edgevsr.models.base import VSRModel
-from edgevsr.models.ops import backward_warp, bicubic_upsample, space_to_depth
+from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, bicubic_upsample, space_to_depth
 
 
 def _conv_lrelu(cin: int, cout: int) -> list[nn.Module]:
@@ -56,6 +56,10 @@ class ResidualBlock(nn.Module):
 class SRNet(nn.Module):
     """LR frame + space-to-depth of the warped previous HR output -> HR frame (bicubic residual).
 
+    The residual is TecoGAN's grid-aligned bicubic (HR pixel 4i on LR pixel i, as
+    BD sampling defines it), so the network only adds detail and never has to
+    undo a 1.5-pixel shift through its narrow head.
+
     ``upsampler="shuffle"`` is EGVSR's cheap sub-pixel head (PixelShuffle(4) to nf/16
     channels, ReLU, 3x3 conv to RGB); ``"deconv"`` is TecoGAN/FRVSR's two stride-2
     transposed convolutions followed by a 3x3 conv to RGB.
@@ -82,7 +86,7 @@ class SRNet(nn.Module):
     def forward(self, lr_curr: torch.Tensor, hr_prev_s2d: torch.Tensor) -> torch.Tensor:
         out = self.conv_in(torch.cat([lr_curr, hr_prev_s2d], dim=1))
         out = self.conv_out(self.conv_up(self.resblocks(out)))
-        return out + bicubic_upsample(lr_curr, self.scale)
+        return out + aligned_bicubic_upsample(lr_curr, self.scale)
 
 
 class FRNet(VSRModel):
@@ -98,8 +102,7 @@ class FRNet(VSRModel):
     def flow_and_warp(self, lr_curr, lr_prev, hr_prev) -> tuple[torch.Tensor, torch.Tensor]:
         """LR flow (current -> previous) and the previous HR output warped onto the current frame."""
         lr_flow = self.fnet(lr_curr, lr_prev)
-        hr_flow = self.scale * nn.functional.interpolate(lr_flow, scale_factor=self.scale, mode="bilinear",
-                                                         align_corners=False)
+        hr_flow = self.scale * aligned_bicubic_upsample(lr_flow, self.scale)
         return lr_flow, backward_warp(hr_prev, hr_flow)
 
     def core(self, lr_curr: torch.Tensor, lr_prev: torch.Tensor, hr_prev: torch.Tensor) -> torch.Tensor:
@@ -129,7 +132,8 @@ class FRVSR(FRNet):
 
 
 class Bicubic(VSRModel):
-    """The baseline every report compares against: bicubic x4 (a = -0.75), no parameters."""
+    """The baseline every report compares against: bicubic x4 (a = -0.75, half-pixel centres, as OpenCV
+    and ffmpeg scale video), no parameters."""
 
     kind = "single"
     size_multiple = 1
@@ -138,3 +142,10 @@ class Bicubic(VSRModel):
 
     def core(self, lr: torch.Tensor) -> torch.Tensor:
         return bicubic_upsample(lr, self.scale)
+
+
+class BicubicBD(Bicubic):
+    """Bicubic on BD's sampling grid (TecoGAN's upsampler): the stronger, fair baseline for BD x4 inputs."""
+
+    def core(self, lr: torch.Tensor) -> torch.Tensor:
+        return aligned_bicubic_upsample(lr, self.scale)

@@ -30,6 +30,35 @@ def bicubic_upsample(x: torch.Tensor, scale: int) -> torch.Tensor:
     return F.interpolate(x, scale_factor=scale, mode="bicubic", align_corners=False)
 
 
+def _cubic_phase_weights(scale: int, a: float = -0.75) -> torch.Tensor:
+    """Keys cubic weights for LR offsets (-1, 0, 1, 2) at fractional positions k / scale, k = 0..scale-1."""
+    rows = []
+    for k in range(scale):
+        s = k / scale
+        d = torch.tensor([1 + s, s, 1 - s, 2 - s], dtype=torch.float64)
+        near = ((a + 2) * d**3 - (a + 3) * d**2 + 1) * (d <= 1)
+        far = (a * d**3 - 5 * a * d**2 + 8 * a * d - 4 * a) * (d > 1) * (d < 2)
+        rows.append(near + far)
+    return torch.stack(rows)  # (scale, 4)
+
+
+def aligned_bicubic_upsample(x: torch.Tensor, scale: int) -> torch.Tensor:
+    """Bicubic x``scale`` whose HR pixel ``scale * i`` sits exactly on LR pixel ``i`` (TecoGAN's upsampler).
+
+    BD degradation keeps every 4th pixel of the blurred frame, so LR pixel i *is*
+    HR pixel 4i; the usual half-pixel-centred resize is 1.5 HR pixels off on
+    such inputs. This is the residual and flow upsampler of TecoGAN/EGVSR, built
+    from a grouped 4x4 convolution and PixelShuffle, which export to ONNX and
+    TensorRT as plain convolutions (INT8-friendly, unlike cubic Resize).
+    """
+    n, c, h, w = x.shape
+    wk = _cubic_phase_weights(scale)
+    kernels = torch.einsum("ia,jb->ijab", wk, wk).reshape(scale * scale, 1, 4, 4).to(x)
+    kernels = kernels.repeat(c, 1, 1, 1)  # channel c*s*s + i*s + j -> phase (i, j) of colour c
+    out = F.conv2d(F.pad(x, (1, 2, 1, 2), mode="replicate"), kernels, groups=c)
+    return F.pixel_shuffle(out, scale)
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
     """Reflect-pad H and W at the bottom/right to a multiple; returns the padded tensor and the pads."""
     h, w = x.shape[-2:]
