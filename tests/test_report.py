@@ -113,7 +113,10 @@ def test_not_measured_cells_say_why(swept):
     if default_weights("espcn") is None:
         assert es["trained"] is False and es["quality"] is None and es["quality_note"] == NO_WEIGHTS
         # INT8 of an untrained model is timed too (speed does not depend on weight values)
-        assert cells["espcn|int8|onnxruntime-cpu|64x48"]["status"] == "measured"
+        int8 = cells["espcn|int8|onnxruntime-cpu|64x48"]
+        assert int8["status"] == "measured" and int8["onnx_precision"] == "int8"
+        done, total = int8["int8_groups"].split("/")
+        assert done == total and int(total) >= 2  # every layer group in INT8
 
 
 def test_json_and_csv_schema(swept):
