@@ -139,6 +139,7 @@ class Trainer:
             self.scorer = make_scorer(self.cfg.val_lpips)
         row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, self.scorer)}
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
+        row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
         if not self.best or sign * (row[key] - self.best[key]) > 0:
@@ -189,6 +190,8 @@ class Trainer:
         fig, ax = plt.subplots(figsize=(6, 3.5))
         ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}")
         ax.plot(it, [float(r["psnr_y_bicubic"]) for r in rows], "--", label="bicubic")
+        if rows and rows[0].get("psnr_y_bicubic_bd"):
+            ax.plot(it, [float(r["psnr_y_bicubic_bd"]) for r in rows], ":", label="bicubic (BD grid)")
         ax.set_xlabel("iteration")
         ax.set_ylabel("PSNR-Y (dB), held-out " + ",".join(self.cfg.data.val_clips))
         ax.grid(alpha=0.3)
