@@ -22,6 +22,8 @@ from .report import QUALITY_METRICS, iter_measured
 
 REALTIME_FPS = (25, 30, 60)
 LOWER_IS_BETTER = {"lpips": True, "tof": True, "tlp100": True, "psnr_y": False, "ssim_y": False}
+# Differences below these are measurement noise / backend rounding, not a quality difference (Pareto ties).
+TIES = {"lpips": 1e-4, "tof": 1e-3, "tlp100": 1e-3, "psnr_y": 0.01, "ssim_y": 1e-4}
 METRIC_LABELS = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips": "LPIPS (AlexNet)", "tof": "tOF",
                  "tlp100": "tLP100"}
 CSV_COLUMNS = (
@@ -79,15 +81,16 @@ def write_csv(report: dict, path: Path) -> Path:
 
 
 # ------------------------------------------------------------------------------------------------ pareto
-def pareto_front(points: Sequence[tuple[float, float]], lower_is_better: bool = True) -> list[int]:
+def pareto_front(points: Sequence[tuple[float, float]], lower_is_better: bool = True, tol: float = 0.0) -> list[int]:
     """Indices of the points no other point beats on both axes (higher x = faster, y by the metric's sense).
 
-    Ties: a point equal to another on both axes stays on the front. Returned in increasing x.
+    Quality differences within ``tol`` count as equal (e.g. the same model on two backends scoring 1e-6 apart
+    in LPIPS: the faster one dominates). Points equal on both axes both stay. Returned in increasing x.
     """
     sign = 1.0 if lower_is_better else -1.0
     front = []
     for i, (x, y) in enumerate(points):
-        dominated = any((x2 >= x and sign * y2 <= sign * y) and (x2 > x or sign * y2 < sign * y)
+        dominated = any((x2 >= x and sign * y2 <= sign * y + tol) and (x2 > x or sign * y2 < sign * y - tol)
                         for j, (x2, y2) in enumerate(points) if j != i)
         if not dominated:
             front.append(i)
@@ -175,12 +178,14 @@ def plot_quality_vs_fps(report: dict, device: str, path: Path) -> Path:
             sel = [here[i] for i in keep]
             _realtime_lines(ax)
             if pts:
-                front = pareto_front(pts, LOWER_IS_BETTER[metric])
+                front = pareto_front(pts, LOWER_IS_BETTER[metric], TIES[metric])
                 for c, (x, y) in zip(sel, pts):
                     ax.scatter(x, y, s=46, color=colors[c["model"]], marker=markers.get(c["precision"], "o"),
                                edgecolor="black" if c["backend"].startswith("onnxruntime") else "none",
                                linewidth=0.8, zorder=3)
-                    ax.annotate(cell_label(c), (x, y), fontsize=6.5, xytext=(4, 3), textcoords="offset points")
+                for k, i in enumerate(front):  # name the front; the rest is read off colour and marker
+                    ax.annotate(cell_label(sel[i]), pts[i], fontsize=6.5, xytext=(5, 5 if k % 2 == 0 else -10),
+                                textcoords="offset points", color="crimson")
                 fx = [pts[i][0] for i in front]
                 fy = [pts[i][1] for i in front]
                 ax.plot(fx, fy, color="crimson", lw=1.3, ls="-", zorder=2)
@@ -209,9 +214,8 @@ def plot_quality_vs_fps(report: dict, device: str, path: Path) -> Path:
                 Line2D([], [], ls="", marker="o", markerfacecolor="none", markeredgecolor="crimson", markersize=10,
                        label="Pareto front")]
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
-    fig.suptitle(f"Quality vs speed - {device}\n(quality measured once per model/precision/backend on the "
-                 f"evaluation set; speed per input size)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1 - 1.4 / (5.2 * len(sizes) + 1.5), 0.9))
+    fig.suptitle(f"Quality vs speed - {device} (red: Pareto front, named)", fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1 - 1.4 / (5.2 * len(sizes) + 1.5), 0.96))
     return _save(fig, path)
 
 

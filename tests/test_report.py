@@ -153,6 +153,9 @@ def test_pareto_front_on_known_points():
     assert pareto_front([(10, 30.0), (50, 24.0), (100, 25.0)], lower_is_better=False) == [0, 2]
     assert pareto_front([(1, 1.0), (1, 1.0)]) == [0, 1]  # equal points both stay
     assert pareto_front([]) == []
+    # within the tolerance two scores tie, so the faster point dominates (same model, two backends)
+    assert pareto_front([(7.0, 0.219700), (48.0, 0.219701)], tol=1e-4) == [1]
+    assert pareto_front([(7.0, 0.219700), (48.0, 0.219701)]) == [0, 1]
 
 
 def test_cache_key_must_match(tmp_path):
