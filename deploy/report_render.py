@@ -411,6 +411,31 @@ def machine_line(env: dict) -> str:
             f"OpenCV {env.get('opencv')}; edgevsr {env.get('edgevsr')} commit {commit}")
 
 
+BASELINES = ("opencv-bicubic", "bicubic-bd")  # what a user gets with cv2.resize; the fair aligned baseline
+
+
+def baseline_findings(report: dict) -> list[str]:
+    """Each model's FP32 quality against the bicubic baselines on the same machine and evaluation set."""
+    out = []
+    for device in _devices(report):
+        scored = {}
+        for c in iter_measured(report):
+            gt = (c.get("quality") or {}).get("vs_gt")
+            if c["device"] == device and c["precision"] == "fp32" and gt and gt.get("psnr_y") is not None:
+                scored.setdefault(c["model"], gt)
+        bases = {b: scored[b] for b in BASELINES if b in scored}
+        for model, gt in scored.items():
+            if model in BASELINES or model == "bicubic" or not bases:
+                continue
+            parts = [f"{d:+.2f} dB PSNR-Y, LPIPS {gt['lpips']:.4f} vs {b['lpips']:.4f}, tOF {gt['tof']:.3f} vs "
+                     f"{b['tof']:.3f} against {name}" for name, b in bases.items()
+                     for d in [gt["psnr_y"] - b["psnr_y"]] if gt.get("lpips") is not None
+                     and b.get("lpips") is not None and gt.get("tof") is not None and b.get("tof") is not None]
+            if parts:
+                out.append(f"{device}: {model} (FP32): " + "; ".join(parts) + ".")
+    return out
+
+
 def findings(report: dict) -> list[str]:
     """Plain-language answers read off the cells (no opinion added): what reaches real time, what is best."""
     out = []
@@ -437,6 +462,7 @@ def findings(report: dict) -> list[str]:
                 text += (f"; best LPIPS overall: {cell_label(best)} ({best['quality']['vs_gt']['lpips']:.4f}, "
                          f"{best['speed']['fps']:.2f} FPS)")
             out.append(text + ".")
+    out += baseline_findings(report)
     for device in _devices(report):
         cells = [c for c in iter_measured(report) if c["device"] == device and c["speed"].get("loadavg")]
         env = report["machines"].get(cells[0]["machine"], {}) if cells else {}
