@@ -300,3 +300,16 @@ def test_given_onnx_used_only_with_matching_weights(tmp_path):
     bad = run_sweep(SweepConfig(**base, onnx=[tmp_path / "other.onnx"]), tmp_path / "b")["cells"][0]
     assert bad["status"] == "failed" and "other weights" in bad["reason"]
     assert not (tmp_path / "b" / "cache" / "onnx").exists()  # nothing exported behind the user's back
+
+
+@pytest.mark.gpu
+def test_gpu_cells_measured_where_a_gpu_exists(tmp_path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU: GPU cells are listed as 'not measured: no GPU' (checked above)")
+    cfg = SweepConfig(models=["bicubic-bd"], precisions=["fp32", "fp16"], backends=["torch-cuda"], sizes=[(64, 48)],
+                      frames=3, warmup=2, eval_frames=3, eval_size=(96, 64))
+    cells = by_key(run_sweep(cfg, tmp_path))
+    for p in ("fp32", "fp16"):
+        c = cells[f"bicubic-bd|{p}|torch-cuda|64x48"]
+        assert c["status"] == "measured" and c["device"].startswith("GPU: ") and c["speed"]["fps"] > 0
+        assert c["quality"]["vs_fp32"]["psnr_y"] is None or c["quality"]["vs_fp32"]["psnr_y"] > 40
