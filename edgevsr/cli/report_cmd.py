@@ -103,22 +103,29 @@ def register(app: typer.Typer) -> None:
         cfg.validate()
         output.mkdir(parents=True, exist_ok=True)
         command = "edgevsr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        from edgevsr.cli.progress import frame_progress
+        from edgevsr.deploy.report import plan_cells
+
         t0 = time.perf_counter()
         done = [0]
+        with frame_progress() as progress:
+            task = progress.add_task("cells", total=len(plan_cells(cfg)), rate="")
 
-        def on_cell(cell: dict) -> None:
-            done[0] += 1
-            sp = cell.get("speed") or {}
-            what = (f"{sp['fps']:.2f} FPS" + (" (cached)" if cell.get("cached") else "")) if sp else cell["reason"]
-            console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {cell['key']}: {what}", highlight=False)
+            def on_cell(cell: dict) -> None:
+                done[0] += 1
+                sp = cell.get("speed") or {}
+                what = (f"{sp['fps']:.2f} FPS" + (" (cached)" if cell.get("cached") else "")) if sp else cell["reason"]
+                progress.console.print(f"[dim]{time.perf_counter() - t0:6.0f}s[/] {cell['key']}: {what}",
+                                       highlight=False)
+                progress.advance(task)
 
-        with console.status("starting") as st:
             def status(msg: str) -> None:
-                st.update(msg)
+                progress.update(task, rate=msg[:70])
 
             try:
                 rep = run_sweep(cfg, output, status=status, on_cell=on_cell, command=command)
             except KeyboardInterrupt:
+                progress.stop()
                 console.print(f"interrupted after {done[0]} cells; measured cells are cached in {output / 'cache'}: "
                               "run the same command to continue")
                 raise
