@@ -34,7 +34,7 @@ def configs(args) -> list[tuple[str, dict]]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", nargs="+", default=["vespcn", "egvsr"])
+    ap.add_argument("--models", nargs="*", default=["vespcn", "egvsr"])
     ap.add_argument("--calib", type=Path, default=CALIB)
     ap.add_argument("--calib-frames", type=int, default=8)
     ap.add_argument("--calib-shape", default="136x240", help="LR HxW crop of the calibration frames")
@@ -45,6 +45,9 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "quantize.json")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/edgevsr-bench-quantize"))
+    ap.add_argument("--speed-only", nargs="*", default=[], metavar="MODEL",
+                    help="models without trained weights: INT8 (default float groups) vs FP32 ORT speed only, "
+                         "random weights, no quality figures (speed does not depend on weight values)")
     args = ap.parse_args()
 
     from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline
@@ -54,6 +57,21 @@ def main() -> None:
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = []
+    for name in args.speed_only:
+        t0 = time.time()
+        opts = QuantizeOptions(calib=args.calib, calib_frames=3, calib_shape=parse_shape(args.calib_shape),
+                               speed_shape=(272, 480), speed_runs=args.runs, search=False, min_psnr_vs_fp32=None,
+                               cache=args.workdir / f"{name}.random.calib.npz")
+        pipe = QuantizePipeline(name, None, opts, lambda m, t0=t0: print(f"  [{time.time() - t0:6.1f}s] {m}",
+                                                                         flush=True), allow_random=True)
+        try:
+            r = pipe.run(args.workdir / f"{name}_random_int8.onnx")
+        finally:
+            pipe.close()
+        results.append({"model": name, "weights": "RANDOM: speed only, no quality figures",
+                         "config": "int8 default float groups (speed only)", **r.to_dict()})
+        print(f"{name} speed only: x{r.speed['speedup']:.2f} ({r.speed['fp32_s'] * 1e3:.0f} -> "
+              f"{r.speed['candidate_s'] * 1e3:.0f} ms)", flush=True)
     for name in args.models:
         if name == "vespcn":
             weights = str(SHARED / "pretrained" / "vespcn_ep0500.pth")
@@ -92,6 +110,10 @@ def main() -> None:
     print(f"\n{'model':8} {'config':36} {'PSNR-Y gt':>9} {'dPSNR':>7} {'LPIPS':>7} {'dLPIPS':>8} {'tOF':>6} "
           f"{'vsFP32':>7} {'ORT x':>6} {'MiB':>5}")
     for r in results:
+        if not r.get("quality"):
+            print(f"{r['model']:8} {r['config']:36} {'(random weights: no quality figures)':>56} "
+                  f"{r['speed']['speedup']:6.2f} {r['file_size'] / 2**20:5.2f}")
+            continue
         c = r["quality"]["candidate vs gt"]
         print(f"{r['model']:8} {r['config']:36} {c['psnr_y']:9.3f} {-r['psnr_y_drop']:+7.3f} {c['lpips']:7.4f} "
               f"{r['lpips_increase']:+8.4f} {c['tof']:6.3f} {r['quality']['candidate vs fp32']['psnr_y']:7.2f} "
@@ -99,8 +121,13 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     import onnxruntime
 
+    keys = {(r["model"], r["config"]) for r in results}
+    if args.out.is_file():  # keep earlier runs' other rows (e.g. --speed-only run separately)
+        old = json.loads(args.out.read_text()).get("results", [])
+        results = [r for r in old if (r["model"], r["config"]) not in keys] + results
     args.out.write_text(json.dumps({
-        "command": "python benchmarks/bench_quantize.py --models " + " ".join(args.models),
+        "command": "python benchmarks/bench_quantize.py --models vespcn; "
+                   "python benchmarks/bench_quantize.py --models --speed-only egvsr",
         "machine": {"cpu": platform.processor() or platform.machine(), "onnxruntime": onnxruntime.__version__,
                     "note": "2 CPU cores shared with a training run: absolute times are noisy, ratios are "
                             "measured side by side (alternating runs, median)"},

@@ -122,11 +122,12 @@ def _write(proto, path: Path) -> Path:
     return path
 
 
-def _session(path: Path):
+def _session(path: Path, threads: int = 0):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.intra_op_num_threads = threads
     return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
 
 
@@ -168,8 +169,23 @@ def speed_side_by_side(ref: Path, cand: Path, spec: ModelSpec, shape: tuple[int,
             sess.run(None, feeds[k])
             times[k].append(time.perf_counter() - t0)
     med = {k: float(np.median(v)) for k, v in times.items()}
+    best = {k: float(np.min(v)) for k, v in times.items()}  # least disturbed by other load on the machine
+    # CPU seconds of one thread: what each step costs in compute, whatever else shares the cores
+    cpu: dict[str, list[float]] = {k: [] for k in sessions}
+    single = {"fp32": _session(ref, 1), "candidate": _session(cand, 1)}
+    for k, sess in single.items():
+        sess.run(None, feeds[k])  # warm-up
+    for _ in range(max(1, runs // 3)):
+        for k, sess in single.items():
+            c0 = time.process_time()
+            sess.run(None, feeds[k])
+            cpu[k].append(time.process_time() - c0)
+    cpu_med = {k: float(np.median(v)) for k, v in cpu.items()}
     return {"shape": f"{w}x{h}", "runs": runs, "fp32_s": med["fp32"], "candidate_s": med["candidate"],
-            "speedup": med["fp32"] / med["candidate"]}
+            "speedup": med["fp32"] / med["candidate"], "fp32_min_s": best["fp32"],
+            "candidate_min_s": best["candidate"], "speedup_min": best["fp32"] / best["candidate"],
+            "fp32_cpu_s_1thread": cpu_med["fp32"], "candidate_cpu_s_1thread": cpu_med["candidate"],
+            "speedup_cpu_1thread": cpu_med["fp32"] / cpu_med["candidate"]}
 
 
 # ------------------------------------------------------------------------------------------------ pipeline

@@ -47,7 +47,8 @@ def _print_report(r) -> None:
         s = r.speed
         console.print(f"ONNX Runtime CPU at {s['shape']} (median of {s['runs']}, side by side): FP32 "
                       f"{s['fp32_s'] * 1000:.0f} ms, {r.precision} {s['candidate_s'] * 1000:.0f} ms -> "
-                      f"{s['speedup']:.2f}x")
+                      f"{s['speedup']:.2f}x (fastest runs: {s['speedup_min']:.2f}x; CPU time, 1 thread: "
+                      f"{s['speedup_cpu_1thread']:.2f}x)")
     if r.budget:
         console.print(f"budget {', '.join(f'{k}={v:g}' for k, v in r.budget.items())}: "
                       + ("met" if r.budget_met else "[bold red]NOT MET[/]"))
