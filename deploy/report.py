@@ -638,6 +638,171 @@ def _one_line(exc: BaseException) -> str:
     return (text[0] if text else type(exc).__name__)[:300]
 
 
+def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
+    """Why a (backend, precision) cannot be measured on this machine, or None."""
+    kind, device = BACKENDS[backend]
+    if device == "cuda" and not has_cuda:
+        return "not measured: no GPU"
+    if backend == "torch-cpu" and precision == "fp16":
+        return CPU_FP16
+    if kind == "tensorrt":
+        try:
+            from edgevsr.backends.tensorrt_runner import require_tensorrt
+
+            require_tensorrt()
+        except EdgeVSRError:
+            return "not measured: TensorRT is not installed"
+    return None
+
+
+class Sweep:
+    """One run of the sweep on this machine: shared state (cache, evaluation clips, FP32 references, peaks)."""
+
+    def __init__(self, cfg: SweepConfig, out_dir: Path, status: Callable[[str], None], on_cell: CellHook | None):
+        import torch
+
+        self.cfg, self.status, self.on_cell = cfg, status, on_cell
+        self.cache = ResultCache(out_dir / "cache")
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+            os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
+        self.threads = torch.get_num_threads()
+        self.env = machine_info()
+        self.machine = digest({k: self.env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
+        self.artifacts = Artifacts(cfg, out_dir / "cache", status)
+        self.clips, self.eval_desc = eval_clips(cfg)
+        self.eval_id = clips_digest(self.clips)
+        self.has_cuda = cuda_available()
+        self.stats = SweepStats()
+        self.cells: list[dict] = []
+        self._peaks: dict[str, Any] = {}
+        self._references: dict[str, list[list[np.ndarray]] | None] = {}
+        self._scorer = None
+
+    # shared measurements ---------------------------------------------------------------------------
+    def scorer(self):
+        if self._scorer is None:
+            from edgevsr.calibration.evaluate import EvalOptions, Scorer
+
+            self._scorer = Scorer(EvalOptions())
+        return self._scorer
+
+    def peak(self, device: str):
+        if device not in self._peaks:
+            from edgevsr.deploy import devices
+
+            if device == "cuda":
+                self._peaks[device] = devices.gpu_peak()[1]
+            else:
+                self.status("measuring the CPU's achievable FP32 peak (matrix products)")
+                self._peaks[device] = devices.measure_cpu_peak(self.cfg.threads)
+        return self._peaks[device]
+
+    def reference(self, model: str) -> list[list[np.ndarray]] | None:
+        """FP32 PyTorch (CPU) outputs of the model on the evaluation clips: what "vs FP32" compares with."""
+        if model not in self._references:
+            if model == BASELINE:
+                self._references[model] = None
+            else:
+                self.status(f"{model}: FP32 reference outputs on the evaluation set")
+                runner, _ = self.artifacts.runner(model, "fp32", "torch-cpu")
+                self._references[model] = [run_clip(runner, c.lr) for c in self.clips]
+        return self._references[model]
+
+    # cells ---------------------------------------------------------------------------------------------
+    def emit(self, cell: dict) -> None:
+        self.cells.append(cell)
+        st = cell["status"]
+        if st == "measured":
+            self.stats.cached += 1 if cell.get("cached") else 0
+            self.stats.measured += 0 if cell.get("cached") else 1
+        elif st == "failed":
+            self.stats.failed += 1
+        else:
+            self.stats.not_measured += 1
+        if self.on_cell:
+            self.on_cell(cell)
+
+    def blank(self, cell: Cell, status: str, reason: str | None) -> dict:
+        device = device_label(self.env, BACKENDS[cell.backend][1])
+        return {"machine": self.machine, "device": device, "model": cell.model, "precision": cell.precision,
+                "backend": cell.backend, "key": cell.key, "size": cell.size_text,
+                "output_size": f"{cell.size[0] * 4}x{cell.size[1] * 4}", "status": status, "reason": reason,
+                "speed": None, "quality": None, "quality_note": reason}
+
+    def run_group(self, model: str, precision: str, backend: str, group: list[Cell]) -> None:
+        """Quality once, then speed per size, for one (model, precision, backend)."""
+        reason = _unavailable(backend, precision, self.has_cuda)
+        if reason is None:
+            self.status(f"{model} {precision} on {backend}")
+            try:
+                runner, facts = self.artifacts.runner(model, precision, backend)
+            except EdgeVSRError as exc:
+                msg = _one_line(exc)
+                reason = msg if msg.startswith("not measured") else f"failed: {msg}"
+            except Exception as exc:  # a bug in one cell must not lose the whole sweep
+                reason = f"failed: {type(exc).__name__}: {_one_line(exc)}"
+        if reason is not None:
+            for cell in group:
+                self.emit(self.blank(cell, "failed" if reason.startswith("failed") else "not measured", reason))
+            return
+        common = {"model": model, "weights_hash": facts.get("weights_hash"), "onnx_hash": facts.get("onnx_hash"),
+                  "precision": precision, "backend": backend,
+                  "device": device_label(self.env, BACKENDS[backend][1])}
+        quality, qnote = self.quality(runner, facts, common)
+        for cell in group:
+            done = {"quality": quality, "quality_note": qnote, **_facts_for_cell(facts)}
+            try:
+                speed, cached = self.speed(runner, cell, common)
+            except Exception as exc:
+                self.emit({**self.blank(cell, "failed", f"failed: {type(exc).__name__}: {_one_line(exc)}"), **done})
+                continue
+            self.emit({**self.blank(cell, "measured", None), "cached": cached, "speed": speed, **done})
+
+    def quality(self, runner: Runner, facts: dict, common: dict) -> tuple[dict | None, str | None]:
+        """(quality dict, None) or (None, why not) - cached by model, weights, ONNX, device and evaluation set."""
+        if not facts["trained"]:
+            return None, NO_WEIGHTS
+        model, precision, backend = common["model"], common["precision"], common["backend"]
+        key = {**common, "eval": self.eval_id, "metrics": list(QUALITY_METRICS), "v": 1}
+        label = f"{model}_{precision}_{backend}"
+        quality = self.cache.get("quality", label, key)
+        if quality is not None:
+            return quality, None
+        self.status(f"{model} {precision} {backend}: quality on the evaluation set")
+        is_reference = backend == "torch-cpu" and precision == "fp32"
+        try:
+            ref = None if is_reference else self.reference(model)
+            outs = [run_clip(runner, c.lr) for c in self.clips]
+            if is_reference:
+                self._references[model] = outs
+            quality = measure_quality(outs, self.clips, ref, self.scorer())
+        except EdgeVSRError as exc:
+            return None, f"failed: {_one_line(exc)}"
+        except Exception as exc:
+            return None, f"failed: {type(exc).__name__}: {_one_line(exc)}"
+        if is_reference and model != BASELINE:
+            quality["vs_fp32"] = None
+            quality["is_fp32_reference"] = True
+        quality["eval"] = self.eval_id
+        self.cache.put("quality", label, key, quality)
+        return quality, None
+
+    def speed(self, runner: Runner, cell: Cell, common: dict) -> tuple[dict, bool]:
+        """(speed dict, loaded from the cache)."""
+        key = {**common, "size": cell.size_text, "frames": self.cfg.frames, "warmup": self.cfg.warmup,
+               "threads": self.threads, "v": 1}
+        label = f"{cell.model}_{cell.precision}_{cell.backend}_{cell.size_text}"
+        speed = self.cache.get("speed", label, key)
+        if speed is not None:
+            return speed, True
+        self.status(f"{cell.model} {cell.precision} {cell.backend} {cell.size_text}: timing {self.cfg.frames} frames")
+        frames = speed_frames(cell.size, self.cfg.warmup + self.cfg.frames)
+        speed = measure_speed(runner, frames, self.cfg.warmup, cell.model, self.peak(BACKENDS[cell.backend][1]))
+        self.cache.put("speed", label, key, speed)
+        return speed, False
+
+
 def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], None] | None = None,
               on_cell: CellHook | None = None, command: str | None = None) -> dict:
     """Measure (or load from the cache) every cell; returns the report dict (schema ``edgevsr.report/1``).
@@ -645,176 +810,26 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
     ``on_cell`` is called with each finished cell (progress; raising there stops the sweep, and the cells
     measured so far stay cached).
     """
-    import torch
-
     cfg.validate()
-    status = status or (lambda _m: None)
-    out_dir = Path(out_dir)
-    cache = ResultCache(out_dir / "cache")
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-        os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
     t0 = time.perf_counter()
-    env = machine_info()
-    machine = digest({k: env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
-    artifacts = Artifacts(cfg, out_dir / "cache", status)
-    clips, eval_desc = eval_clips(cfg)
-    eval_id = clips_digest(clips)
-    has_cuda = cuda_available()
-    peaks: dict[str, Any] = {}
-    stats = SweepStats()
-    cells: list[dict] = []
-    references: dict[str, list[list[np.ndarray]] | None] = {}
-    scorer_box: list = []
-
-    def scorer():
-        if not scorer_box:
-            from edgevsr.calibration.evaluate import EvalOptions, Scorer
-
-            scorer_box.append(Scorer(EvalOptions()))
-        return scorer_box[0]
-
-    def peak_for(device: str):
-        if device not in peaks:
-            from edgevsr.deploy import devices
-
-            if device == "cuda":
-                peaks[device] = devices.gpu_peak()[1]
-            else:
-                status("measuring the CPU's achievable FP32 peak (matrix products)")
-                peaks[device] = devices.measure_cpu_peak(cfg.threads)
-        return peaks[device]
-
-    def reference(model: str) -> list[list[np.ndarray]] | None:
-        """FP32 PyTorch (CPU) outputs of the model on the evaluation clips: what "vs FP32" compares with."""
-        if model not in references:
-            if model == BASELINE:
-                references[model] = None
-            else:
-                status(f"{model}: FP32 reference outputs on the evaluation set")
-                runner, _ = artifacts.runner(model, "fp32", "torch-cpu")
-                references[model] = [run_clip(runner, c.lr) for c in clips]
-        return references[model]
-
-    def emit(cell: dict) -> None:
-        cells.append(cell)
-        st = cell["status"]
-        if st == "measured":
-            stats.measured += 0 if cell.get("cached") else 1
-            stats.cached += 1 if cell.get("cached") else 0
-        elif st == "failed":
-            stats.failed += 1
-        else:
-            stats.not_measured += 1
-        if on_cell:
-            on_cell(cell)
-
+    sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
     groups: dict[tuple[str, str, str], list[Cell]] = {}
     for c in plan_cells(cfg):
         groups.setdefault((c.model, c.precision, c.backend), []).append(c)
-
     for (model, precision, backend), group in groups.items():
-        kind, device = BACKENDS[backend]
-        dlabel = device_label(env, device)
-        base = {"machine": machine, "device": dlabel, "model": model, "precision": precision, "backend": backend}
-
-        def blank(cell: Cell, status_: str, reason: str | None, base=base) -> dict:
-            return {**base, "key": cell.key, "size": cell.size_text,
-                    "output_size": f"{cell.size[0] * 4}x{cell.size[1] * 4}", "status": status_, "reason": reason,
-                    "speed": None, "quality": None, "quality_note": reason}
-
-        if device == "cuda" and not has_cuda:
-            for cell in group:
-                emit(blank(cell, "not measured", "not measured: no GPU"))
-            continue
-        if backend == "torch-cpu" and precision == "fp16":
-            for cell in group:
-                emit(blank(cell, "not measured", CPU_FP16))
-            continue
-        if kind == "tensorrt":
-            try:
-                from edgevsr.backends.tensorrt_runner import require_tensorrt
-
-                require_tensorrt()
-            except EdgeVSRError:
-                for cell in group:
-                    emit(blank(cell, "not measured", "not measured: TensorRT is not installed"))
-                continue
-        status(f"{model} {precision} on {backend}")
-        try:
-            runner, facts = artifacts.runner(model, precision, backend)
-        except EdgeVSRError as exc:
-            msg = _one_line(exc)
-            st = "not measured" if msg.startswith("not measured") else "failed"
-            for cell in group:
-                emit(blank(cell, st, msg if st == "not measured" else f"failed: {msg}"))
-            continue
-        except Exception as exc:  # a bug in one cell must not lose the whole sweep
-            for cell in group:
-                emit(blank(cell, "failed", f"failed: {type(exc).__name__}: {_one_line(exc)}"))
-            continue
-        common = {"model": model, "weights_hash": facts.get("weights_hash"), "onnx_hash": facts.get("onnx_hash"),
-                  "precision": precision, "backend": backend, "device": dlabel}
-
-        # quality: once per (model, precision, backend)
-        quality, qnote = None, None
-        if not facts["trained"]:
-            qnote = NO_WEIGHTS
-        else:
-            qkey = {**common, "eval": eval_id, "metrics": list(QUALITY_METRICS), "v": 1}
-            label = f"{model}_{precision}_{backend}"
-            quality = cache.get("quality", label, qkey)
-            if quality is None:
-                status(f"{model} {precision} {backend}: quality on the evaluation set")
-                try:
-                    ref = None if (backend == "torch-cpu" and precision == "fp32") else reference(model)
-                    outs = [run_clip(runner, c.lr) for c in clips]
-                    if backend == "torch-cpu" and precision == "fp32":
-                        references[model] = outs
-                    quality = measure_quality(outs, clips, ref, scorer())
-                    if ref is None and model != BASELINE:
-                        quality["vs_fp32"] = None
-                        quality["is_fp32_reference"] = True
-                    quality["eval"] = eval_id
-                    cache.put("quality", label, qkey, quality)
-                except EdgeVSRError as exc:
-                    qnote = f"failed: {_one_line(exc)}"
-                except Exception as exc:
-                    qnote = f"failed: {type(exc).__name__}: {_one_line(exc)}"
-
-        for cell in group:
-            skey = {**common, "size": cell.size_text, "frames": cfg.frames, "warmup": cfg.warmup,
-                    "threads": torch.get_num_threads(), "v": 1}
-            label = f"{model}_{precision}_{backend}_{cell.size_text}"
-            speed = cache.get("speed", label, skey)
-            cached = speed is not None
-            if speed is None:
-                status(f"{model} {precision} {backend} {cell.size_text}: timing {cfg.frames} frames")
-                try:
-                    frames = speed_frames(cell.size, cfg.warmup + cfg.frames)
-                    speed = measure_speed(runner, frames, cfg.warmup, model, peak_for(device))
-                    cache.put("speed", label, skey, speed)
-                except Exception as exc:
-                    msg = _one_line(exc)
-                    emit({**blank(cell, "failed", f"failed: {type(exc).__name__}: {msg}"),
-                          "quality": quality, "quality_note": qnote, **_facts_for_cell(facts)})
-                    continue
-            emit({**blank(cell, "measured", None), "cached": cached, "speed": speed, "quality": quality,
-                  "quality_note": qnote, **_facts_for_cell(facts)})
-        del runner
-
-    stats.seconds = time.perf_counter() - t0
+        sweep.run_group(model, precision, backend, group)
+    sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": command,
-        "machines": {machine: env},
+        "machines": {sweep.machine: sweep.env},
         "sweep": cfg.to_dict(),
-        "eval": {"description": eval_desc, "id": eval_id, "metrics": list(QUALITY_METRICS),
+        "eval": {"description": sweep.eval_desc, "id": sweep.eval_id, "metrics": list(QUALITY_METRICS),
                  "reference": "FP32 PyTorch (CPU) output of the same model and weights",
                  "calibration": "INT8 calibration: LR frames of the built-in photo mirrored (not the eval frames)"},
-        "stats": asdict(stats),
-        "cells": cells,
+        "stats": asdict(sweep.stats),
+        "cells": sweep.cells,
     }
 
 
