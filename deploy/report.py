@@ -566,14 +566,17 @@ def _finite(x: Any) -> Any:
     return x
 
 
-def measure_speed(runner: Runner, frames: list[np.ndarray], warmup: int, model: str, peak) -> dict:
-    """profile_runner, kept to the figures a report compares."""
+def measure_speed(runner: Runner, frames: list[np.ndarray], warmup: int, model: str, peak,
+                  power_probe=None) -> dict:
+    """profile_runner, kept to the figures a report compares (power / FPS per W where a sensor is read)."""
     from edgevsr.deploy.profile import profile_runner
 
     from edgevsr.models import ARCHITECTURES, build_model
 
     macs = build_model(model).macs_per_lr_pixel() if model in ARCHITECTURES else None
-    r = profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs, peak=peak, source="built-in photo clip")
+    r = profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=power_probe,
+                       source="built-in photo clip")
+    pw = r.get("power") or {}
     lat = r["latency_ms"]
     comp = r["compute"]
     return {"fps": r["fps"], "fps_median": r["fps_median"],
@@ -584,6 +587,7 @@ def measure_speed(runner: Runner, frames: list[np.ndarray], warmup: int, model: 
             "peak_gflops": comp["peak_gflops"], "roofline_pct": comp["roofline_pct"],
             "peak_source": comp.get("peak_source"), "compute_note": comp.get("note"),
             "frames": r["frames"], "output": r["input"]["output"],
+            "power_w": pw.get("avg_w"), "fps_per_w": pw.get("fps_per_w"),
             "loadavg": [r["environment"]["loadavg_before"][0], r["environment"]["loadavg_after"][0]]}
 
 
@@ -798,7 +802,14 @@ class Sweep:
             return speed, True
         self.status(f"{cell.model} {cell.precision} {cell.backend} {cell.size_text}: timing {self.cfg.frames} frames")
         frames = speed_frames(cell.size, self.cfg.warmup + self.cfg.frames)
-        speed = measure_speed(runner, frames, self.cfg.warmup, cell.model, self.peak(BACKENDS[cell.backend][1]))
+        device = BACKENDS[cell.backend][1]
+        probe = None
+        if device == "cuda":  # board / GPU power (NVML, jtop on Jetson) when the sensor library is installed
+            from edgevsr.deploy.devices import jetson_model
+            from edgevsr.deploy.power import open_probe
+
+            probe, _ = open_probe(0, jetson=jetson_model() is not None)
+        speed = measure_speed(runner, frames, self.cfg.warmup, cell.model, self.peak(device), probe)
         self.cache.put("speed", label, key, speed)
         return speed, False
 

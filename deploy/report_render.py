@@ -29,7 +29,7 @@ METRIC_LABELS = {"psnr_y": "PSNR-Y (dB)", "ssim_y": "SSIM-Y", "lpips": "LPIPS (A
 CSV_COLUMNS = (
     ["machine", "device", "model", "precision", "backend", "size", "output_size", "status", "reason", "weights",
      "trained", "onnx_precision", "int8_groups", "fps", "latency_median_ms", "latency_p90_ms", "latency_p99_ms",
-     "peak_mib", "gflop_per_frame", "achieved_gflops", "roofline_pct"]
+     "peak_mib", "gflop_per_frame", "achieved_gflops", "roofline_pct", "power_w", "fps_per_w"]
     + [f"{m}" for m in QUALITY_METRICS] + [f"{m}_vs_fp32" for m in QUALITY_METRICS] + ["quality_note"])
 
 
@@ -44,7 +44,7 @@ def flat_row(cell: dict) -> dict:
     row.update({"fps": sp.get("fps"), "latency_median_ms": lat.get("median"), "latency_p90_ms": lat.get("p90"),
                 "latency_p99_ms": lat.get("p99"), "peak_mib": sp.get("peak_mib"),
                 "gflop_per_frame": sp.get("gflop_per_frame"), "achieved_gflops": sp.get("achieved_gflops"),
-                "roofline_pct": sp.get("roofline_pct")})
+                "roofline_pct": sp.get("roofline_pct"), "power_w": sp.get("power_w"), "fps_per_w": sp.get("fps_per_w")})
     gt, ref = q.get("vs_gt") or {}, q.get("vs_fp32") or {}
     for m in QUALITY_METRICS:
         row[m] = gt.get(m)
@@ -577,7 +577,7 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
     # every cell
     parts.append("<h2>Every cell (speed per input size)</h2><table><tr>")
     cols = ["device", "model", "precision", "backend", "input", "output", "status", "FPS", "median ms", "p90 ms",
-            "p99 ms", "peak MiB", "GFLOP/frame", "achieved GFLOP/s", "% of peak", "weights"]
+            "p99 ms", "peak MiB", "GFLOP/frame", "achieved GFLOP/s", "% of peak", "W", "FPS/W", "weights"]
     parts.append("".join(f"<th class=l>{e(h)}</th>" for h in cols) + "</tr>")
     for c in report["cells"]:
         sp = c.get("speed") or {}
@@ -590,6 +590,7 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
                _td(_f(lat.get("median"), 1)), _td(_f(lat.get("p90"), 1)), _td(_f(lat.get("p99"), 1)),
                _td(_f(sp.get("peak_mib"), 0)), _td(_f(sp.get("gflop_per_frame"), 1)),
                _td(_f(sp.get("achieved_gflops"), 1)), _td(_f(sp.get("roofline_pct"), 1)),
+               _td(_f(sp.get("power_w"), 1)), _td(_f(sp.get("fps_per_w"), 3)),
                _td(c.get("weights") or "", True)]
         parts.append(f"<tr{'' if c['status'] == 'measured' else ' class=nm'}>" + "".join(tds) + "</tr>")
     parts.append("</table>")
@@ -608,6 +609,8 @@ _DEFINITIONS = "".join(f"<li>{t}</li>" for t in (
     "synchronised (edgevsr profile). Latency percentiles are per frame.",
     "Peak memory: CPU = peak resident set of the whole process during the timed frames (includes everything "
     "else loaded in it); GPU = torch.cuda.max_memory_allocated.",
+    "W, FPS/W: average GPU / board power over the timed frames from NVML (desktop GPUs) or jtop (Jetson) when "
+    "installed (pip install 'edgevsr[nvml]' / 'edgevsr[jetson]'); blank on CPU runs.",
     "GFLOP/frame = 2 x multiply-accumulates of the conv layers at the padded LR size; % of peak = achieved / "
     "device peak (CPU: measured FP32 matrix-product peak; GPU: vendor data sheet).",
     "PSNR-Y / SSIM-Y: BT.601 Y, 8-pixel border cropped. LPIPS: AlexNet-lin v0.1. tOF: Farneback flow "
