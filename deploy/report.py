@@ -649,6 +649,11 @@ def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
         return "not measured: no GPU"
     if backend == "torch-cpu" and precision == "fp16":
         return CPU_FP16
+    if kind == "onnxruntime" and device == "cuda":
+        import onnxruntime as ort
+
+        if "CUDAExecutionProvider" not in ort.get_available_providers():
+            return "not measured: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if kind == "tensorrt":
         try:
             from edgevsr.backends.tensorrt_runner import require_tensorrt
