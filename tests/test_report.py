@@ -313,3 +313,18 @@ def test_gpu_cells_measured_where_a_gpu_exists(tmp_path):
         c = cells[f"bicubic-bd|{p}|torch-cuda|64x48"]
         assert c["status"] == "measured" and c["device"].startswith("GPU: ") and c["speed"]["fps"] > 0
         assert c["quality"]["vs_fp32"]["psnr_y"] is None or c["quality"]["vs_fp32"]["psnr_y"] > 40
+
+
+def test_reasons_for_cells_this_machine_cannot_run():
+    import importlib.util
+
+    import onnxruntime as ort
+    from edgevsr.deploy.report import CPU_FP16, _unavailable
+
+    assert _unavailable("tensorrt", "int8", has_cuda=False) == "not measured: no GPU"
+    assert _unavailable("torch-cpu", "fp16", has_cuda=False) == CPU_FP16
+    assert _unavailable("onnxruntime-cpu", "fp16", has_cuda=False) is None
+    if importlib.util.find_spec("tensorrt") is None:  # a GPU without TensorRT says so, it does not fail
+        assert _unavailable("tensorrt", "fp32", has_cuda=True) == "not measured: TensorRT is not installed"
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        assert "onnxruntime-gpu" in _unavailable("onnxruntime-cuda", "fp32", has_cuda=True)
