@@ -56,7 +56,13 @@ def signed_db(v: float | None) -> str:
 
 
 def measured_rows(report: dict) -> list[dict]:
-    """Measured (device, model, precision, backend) rows with FPS per size, quality and the OpenCV comparison."""
+    """Measured (device, model, precision, backend) rows with FPS per size, quality and the OpenCV comparison.
+
+    Devices are split per evaluation set (``with_panels``), so a model is only compared with baselines scored on
+    the same frames."""
+    from edgevsr.deploy.report_render import with_panels
+
+    report = with_panels(report)
     sizes: list[str] = []
     rows: dict[tuple, dict] = {}
     for c in report["cells"]:

@@ -737,7 +737,7 @@ class Sweep:
         return {"machine": self.machine, "device": device, "model": cell.model, "precision": cell.precision,
                 "backend": cell.backend, "key": cell.key, "size": cell.size_text,
                 "output_size": f"{cell.size[0] * 4}x{cell.size[1] * 4}", "status": status, "reason": reason,
-                "speed": None, "quality": None, "quality_note": reason}
+                "eval": self.eval_id, "speed": None, "quality": None, "quality_note": reason}
 
     def run_group(self, model: str, precision: str, backend: str, group: list[Cell]) -> None:
         """Quality once, then speed per size, for one (model, precision, backend)."""

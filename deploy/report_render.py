@@ -105,6 +105,26 @@ def _slug(text: str) -> str:
     return s.strip("-")[:60]
 
 
+def cell_eval(c: dict) -> str | None:
+    """Id of the evaluation set a cell's quality was measured on."""
+    return c.get("eval") or (c.get("quality") or {}).get("eval")
+
+
+def with_panels(report: dict) -> dict:
+    """The report with ``device`` made unique per evaluation set: a merge of two runs of one machine on different
+    evaluation sets must not put their qualities in one table row or one plot."""
+    evals: dict[str, set] = {}
+    for c in report["cells"]:
+        if cell_eval(c):
+            evals.setdefault(c["device"], set()).add(cell_eval(c))
+    multi = {d for d, e in evals.items() if len(e) > 1}
+    if not multi:
+        return report
+    cells = [{**c, "device": f"{c['device']} - eval set {(cell_eval(c) or '?')[:6]}"} if c["device"] in multi else c
+             for c in report["cells"]]
+    return {**report, "cells": cells}
+
+
 def _devices(report: dict) -> list[str]:
     seen = []
     for c in iter_measured(report):
@@ -265,6 +285,7 @@ def _save(fig, path: Path) -> Path:
 
 def draw_plots(report: dict, out_dir: Path) -> list[tuple[str, Path]]:
     """(caption, path) of every plot written to ``out_dir``."""
+    report = with_panels(report)
     plots = []
     for device in _devices(report):
         slug = _slug(device)
@@ -287,6 +308,7 @@ _DIGITS = {"psnr_y": 2, "ssim_y": 4, "lpips": 4, "tof": 3, "tlp100": 3}
 
 def summary_rows(report: dict) -> list[dict]:
     """One row per (device, model, precision, backend): FPS at each size and the quality figures."""
+    report = with_panels(report)
     sizes = _sizes(report["cells"])
     rows: dict[tuple, dict] = {}
     for c in report["cells"]:
@@ -352,6 +374,7 @@ def _precision_text(r: dict) -> str:
 
 
 def render_markdown(report: dict) -> str:
+    report = with_panels(report)
     rows = summary_rows(report)
     sizes = rows[0]["sizes"] if rows else []
     lines = ["# edgevsr report", ""]
@@ -416,6 +439,7 @@ BASELINES = ("opencv-bicubic", "bicubic-bd")  # what a user gets with cv2.resize
 
 def baseline_findings(report: dict) -> list[str]:
     """Each model's FP32 quality against the bicubic baselines on the same machine and evaluation set."""
+    report = with_panels(report)
     out = []
     for device in _devices(report):
         scored = {}
@@ -438,6 +462,7 @@ def baseline_findings(report: dict) -> list[str]:
 
 def findings(report: dict) -> list[str]:
     """Plain-language answers read off the cells (no opinion added): what reaches real time, what is best."""
+    report = with_panels(report)
     out = []
     for device in _devices(report):
         cells = [c for c in iter_measured(report) if c["device"] == device]
@@ -516,6 +541,7 @@ def _td(v, left: bool = False) -> str:
 
 
 def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
+    report = with_panels(report)
     e = html.escape
     parts = ["<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
              "<title>edgevsr report</title>", f"<style>{_CSS}</style></head><body>",

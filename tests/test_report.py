@@ -328,3 +328,21 @@ def test_reasons_for_cells_this_machine_cannot_run():
         assert _unavailable("tensorrt", "fp32", has_cuda=True) == "not measured: TensorRT is not installed"
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         assert "onnxruntime-gpu" in _unavailable("onnxruntime-cuda", "fp32", has_cuda=True)
+
+
+def test_merged_runs_on_other_eval_sets_stay_apart():
+    """Two runs of one machine on different evaluation sets: separate rows, never one averaged row."""
+    from edgevsr.deploy.report_render import summary_rows, with_panels
+
+    def cell(eval_id: str, psnr: float) -> dict:
+        return {"machine": "m", "device": "CPU: x", "model": "vespcn", "precision": "fp32", "backend": "torch-cpu",
+                "key": "vespcn|fp32|torch-cpu|64x48", "size": "64x48", "status": "measured", "eval": eval_id,
+                "speed": {"fps": 1.0}, "quality": {"vs_gt": {"psnr_y": psnr}, "eval": eval_id}}
+
+    report = {"cells": [cell("aaaaaaaa", 30.0), cell("bbbbbbbb", 25.0)]}
+    rows = summary_rows(report)
+    assert len(rows) == 2 and {r["quality"]["vs_gt"]["psnr_y"] for r in rows} == {30.0, 25.0}
+    assert {c["device"] for c in with_panels(report)["cells"]} == {"CPU: x - eval set aaaaaa",
+                                                                    "CPU: x - eval set bbbbbb"}
+    one = {"cells": [cell("aaaaaaaa", 30.0)]}
+    assert with_panels(one) is one  # one evaluation set per device: labels unchanged
