@@ -26,7 +26,7 @@ from edgevsr.deploy.report import (
     plan_cells,
     run_sweep,
 )
-from edgevsr.deploy.report_render import CSV_COLUMNS, pareto_front, render_all, render_markdown
+from edgevsr.deploy.report_render import CSV_COLUMNS, pareto_front, render_all, render_markdown, write_json
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.weights import default_weights
@@ -225,9 +225,9 @@ def test_merge_two_machines(swept, second_machine, tmp_path, capsys):
     md = render_markdown(merged)
     assert all(f"## {d}" in md for d in devices)
     # the CLI does the same from files
-    render_all(report, tmp_path / "a")
-    render_all(second_machine, tmp_path / "b")
-    code, err = run_cli(["report", "merge", str(tmp_path / "a" / "report.json"), str(tmp_path / "b" / "report.json"),
+    write_json(report, tmp_path / "a.json")
+    write_json(second_machine, tmp_path / "b.json")
+    code, err = run_cli(["report", "merge", str(tmp_path / "a.json"), str(tmp_path / "b.json"),
                          "-o", str(tmp_path / "merged")], capsys)
     assert code == 0, err
     data = load_report(tmp_path / "merged" / "report.json")
