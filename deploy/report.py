@@ -83,8 +83,8 @@ class SweepConfig:
 
     @classmethod
     def quick_preset(cls) -> SweepConfig:
-        """Minutes on a 2-core CPU: the smallest size, a few frames, FP32 and INT8."""
-        return cls(models=[BASELINE, "bicubic-bd", "egvsr-lite", "egvsr"], precisions=["fp32", "int8"],
+        """Minutes on a 2-core CPU: the smallest size, a few frames, FP32, INT8 and mixed (trained models only)."""
+        return cls(models=[BASELINE, "bicubic-bd", "egvsr-lite", "egvsr"], precisions=["fp32", "int8", "mixed"],
                    sizes=[(240, 136)], frames=3, warmup=2, eval_frames=6, eval_sequences=2,
                    eval_size=(256, 144), calib_frames=4, quick=True)
 

@@ -56,7 +56,7 @@ def register(app: typer.Typer) -> None:
     def report(
         ctx: typer.Context,
         quick: bool = typer.Option(False, "--quick", help="Minutes on a small CPU: 240x136 only, few frames, "
-                                   "opencv-bicubic/bicubic-bd/egvsr-lite/egvsr in FP32 and INT8."),
+                                   "opencv-bicubic/bicubic-bd/egvsr-lite/egvsr in FP32, INT8, mixed."),
         output: Path = typer.Option(Path("edgevsr-report"), "-o", "--output", help="Output folder (its cache/ "
                                     "lets an interrupted sweep continue)."),
         models: list[str] = typer.Option(None, help="Models (repeat or comma-separate); opencv-bicubic = cv2."),
