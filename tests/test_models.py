@@ -115,6 +115,7 @@ def test_untrained_model_is_refused_not_silently_random():
 
 def test_aligned_bicubic_puts_hr_pixel_4i_on_lr_pixel_i_and_fits_bd_better():
     from conftest import photo
+
     from edgevsr.degrade import degrade_tensor
     from edgevsr.models.ops import aligned_bicubic_upsample, bicubic_upsample
 
