@@ -195,6 +195,9 @@ class QuantizePipeline:
         options.validate()
         self.opts = options
         self.status = status or (lambda _msg: None)
+        if options.shape is None and (model.endswith(".onnx") or Path(model).is_file()):
+            X.read_metadata(model)  # one-line error for a file that is not an edgevsr export
+            options.shape = X.fixed_lr_shape(model)  # a fixed-shape export only takes frames of its size
         # bad data fails here, in one line, before the (slow) export
         self.frames = self.calibration_frames() if options.calib else None
         if options.gt is not None and not Path(options.gt).exists():

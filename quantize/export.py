@@ -149,6 +149,17 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     return props
 
 
+def fixed_lr_shape(path: str | Path) -> tuple[int, int] | None:
+    """LR (h, w) of an export made with a fixed shape, or None if its H/W are dynamic."""
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    if len(dims) == 4 and dims[2].HasField("dim_value") and dims[3].HasField("dim_value"):
+        return dims[2].dim_value, dims[3].dim_value
+    return None
+
+
 def save_onnx(proto, path: str | Path) -> Path:
     """Check and write a ModelProto atomically (temp name, then rename)."""
     import onnx

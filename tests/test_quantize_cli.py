@@ -94,6 +94,17 @@ def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
     assert not (tmp_path / "q3.onnx").exists()
 
 
+def test_fp16_from_a_fixed_shape_export(fp32, shared, tmp_path):
+    out = tmp_path / "h.onnx"
+    r = _run(fp32, "--fp16", "--gt", shared / "basketballpass", "--gt-frames", 3, "--speed-shape", "", "-o", out)
+    assert r.returncode == 0, r.stderr
+    assert "candidate vs gt" in r.stderr and "(warp, flow scaling, skip, output)" in r.stderr
+    with OnnxRuntimeRunner(out) as runner:
+        assert runner.precision == "fp16"
+    q = json.loads(read_metadata(out)["edgevsr.quantization"])
+    assert q["groups"]["sr.conv"] == "fp16"
+
+
 def test_bad_inputs_are_one_line_errors(fp32, tmp_path):
     junk = tmp_path / "junk.onnx"
     junk.write_bytes(b"\x00garbage")
