@@ -33,7 +33,8 @@ from edgevsr.weights import default_weights
 
 TINY = dict(models=["opencv-bicubic", "bicubic", "espcn"], precisions=["fp32", "int8"],
             backends=["opencv-cpu", "torch-cpu", "onnxruntime-cpu", "tensorrt"], sizes=[(64, 48), (96, 64)],
-            frames=2, warmup=1, eval_frames=3, eval_size=(96, 64), calib_frames=2)
+            frames=2, warmup=1, eval_frames=3, eval_size=(96, 64), calib_frames=2,
+            threads=2)  # explicit: other test modules leave torch at 1 thread (the second machine's id)
 
 
 class Stop(Exception):
