@@ -826,14 +826,24 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
     ``on_cell`` is called with each finished cell (progress; raising there stops the sweep, and the cells
     measured so far stay cached).
     """
+    import torch
+
     cfg.validate()
     t0 = time.perf_counter()
-    sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
-    groups: dict[tuple[str, str, str], list[Cell]] = {}
-    for c in plan_cells(cfg):
-        groups.setdefault((c.model, c.precision, c.backend), []).append(c)
-    for (model, precision, backend), group in groups.items():
-        sweep.run_group(model, precision, backend, group)
+    threads, ort_threads = torch.get_num_threads(), os.environ.get("EDGEVSR_ORT_THREADS")
+    try:  # --threads applies to this sweep only
+        sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
+        groups: dict[tuple[str, str, str], list[Cell]] = {}
+        for c in plan_cells(cfg):
+            groups.setdefault((c.model, c.precision, c.backend), []).append(c)
+        for (model, precision, backend), group in groups.items():
+            sweep.run_group(model, precision, backend, group)
+    finally:
+        torch.set_num_threads(threads)
+        if ort_threads is None:
+            os.environ.pop("EDGEVSR_ORT_THREADS", None)
+        else:
+            os.environ["EDGEVSR_ORT_THREADS"] = ort_threads
     sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,
