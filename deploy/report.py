@@ -228,7 +228,10 @@ def machine_info() -> dict:
     env = environment()
     env.pop("command", None)
     env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
-                "machine": platform.machine(), "jetson": jetson_model(), **git_commit()})
+                "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),
+                # OpenMP's wait policy changes CPU timings on a shared machine by up to 10x (spinning threads)
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")})
     try:
         env["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
     except (ValueError, OSError, AttributeError):

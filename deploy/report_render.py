@@ -431,7 +431,8 @@ def machine_line(env: dict) -> str:
     return (f"CPU {env.get('cpu')} ({env.get('cpu_count')} cores, {env.get('torch_threads')} torch threads), "
             f"{gpu}; {env.get('platform')}; Python {env.get('python')}, torch {env.get('torch')}, "
             f"onnxruntime {env.get('onnxruntime')}, TensorRT {env.get('tensorrt') or 'not installed'}, "
-            f"OpenCV {env.get('opencv')}; edgevsr {env.get('edgevsr')} commit {commit}")
+            f"OpenCV {env.get('opencv')}; edgevsr {env.get('edgevsr')} commit {commit}"
+            + (f"; OMP_WAIT_POLICY={env['omp_wait_policy']}" if env.get("omp_wait_policy") else ""))
 
 
 BASELINES = ("opencv-bicubic", "bicubic-bd")  # what a user gets with cv2.resize; the fair aligned baseline
