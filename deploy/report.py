@@ -450,7 +450,7 @@ class Artifacts:
             raise EdgeVSRError("not measured: the mixed-precision plan is chosen by measuring a trained model's "
                                "quality, and this model has no trained weights")
         recipe = digest({"precision": precision, "target": target, "calib_frames": self.cfg.calib_frames,
-                         "calib_size": self.cfg.eval_size, "recipe": ONNX_RECIPE})[:8]
+                         "calib_size": self.cfg.eval_size, "recipe": ONNX_RECIPE, "code": exporter_version()})[:8]
         tag = f"{model}-{w.weights_hash or 'noparams'}-{precision}-{target}-{recipe}"
         path = self.root / "onnx" / f"{tag}.onnx"
         if not path.is_file():
@@ -517,6 +517,21 @@ class Artifacts:
                             (max(p[0] for p in padded), max(p[1] for p in padded)))
         opts = BuildOptions(precision="fp16" if precision == "fp16" else None, profile=prof)
         return build_engine(onnx, None, opts, log=self.status).engine
+
+
+def exporter_version() -> str:
+    """Hash of the source of everything that shapes an exported / quantized graph: a cached ONNX made by older
+    exporter or quantizer code is made again rather than timed as if it were current."""
+    import edgevsr.calibration as calibration
+    import edgevsr.quantize as quantize
+
+    import edgevsr.models as models
+
+    h = hashlib.sha256()
+    for pkg in (quantize, calibration, models):
+        for f in sorted(Path(pkg.__file__).parent.glob("*.py")):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:12]
 
 
 def _all_int8(pipe, path: Path) -> None:
