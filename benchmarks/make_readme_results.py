@@ -1,8 +1,8 @@
 """The README's results table: our measured models vs OpenCV bicubic, then the published EGVSR / TecoGAN figures.
 
-    python benchmarks/make_readme_results.py                   # from benchmarks/results/report-quick/report.json
-    python benchmarks/make_readme_results.py --run             # first run `edgevsr report --quick` into it
-    python benchmarks/make_readme_results.py --report R.json   # any report (or a merged one)
+    python benchmarks/make_readme_results.py                   # the committed reports (report-quick, report-vespcn)
+    python benchmarks/make_readme_results.py --run             # first run `edgevsr report --quick` into report-quick
+    python benchmarks/make_readme_results.py --report R.json [--report S.json]   # any reports, merged
 
 Writes benchmarks/results/readme_results.md (+ .json) and prints the Markdown. "vs bicubic-bd" is the fair
 baseline on BD x4 input (bicubic on the degradation's sampling grid); "vs OpenCV bicubic" is what a user gets
@@ -22,7 +22,7 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-DEFAULT_REPORT = RESULTS / "report-quick" / "report.json"
+DEFAULT_REPORTS = [RESULTS / "report-quick" / "report.json", RESULTS / "report-vespcn" / "report.json"]
 
 # Vid4, BD degradation, x4, as computed by the TecoGAN / EGVSR evaluation code; quoted, not measured by us.
 PUBLISHED = {
@@ -97,12 +97,15 @@ def measured_rows(report: dict) -> list[dict]:
                                       r["backend"])), sizes
 
 
-def markdown(report: dict, source: Path) -> str:
+def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
+    from edgevsr.deploy.report import eval_sets
+
     rows, sizes = measured_rows(report)
     lines = ["### Measured by edgevsr", ""]
-    lines.append(f"From `{source}`; evaluation set: {report['eval']['description']}.")
-    if report.get("command"):
-        lines.append(f"Command: `{report['command']}`.")
+    lines.append("From " + ", ".join(f"`{s}`" for s in sources) + "; evaluation sets: "
+                 + "; ".join(eval_sets(report).values()) + ".")
+    for c in commands:
+        lines.append(f"Command: `{c}`.")
     for env in report["machines"].values():
         gpu = env.get("jetson") or env.get("gpu") or "no GPU"
         lines.append(f"Machine: {env.get('cpu')} ({env.get('torch_threads')} threads), {gpu}; torch "
@@ -132,21 +135,23 @@ def markdown(report: dict, source: Path) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--report", type=Path, default=DEFAULT_REPORT, help="report.json of `edgevsr report`")
-    ap.add_argument("--run", action="store_true", help="run `edgevsr report --quick` into the report's folder first")
+    ap.add_argument("--report", type=Path, action="append", help="report.json of `edgevsr report` (repeatable)")
+    ap.add_argument("--run", action="store_true", help="run `edgevsr report --quick` into report-quick first")
     args = ap.parse_args()
     if args.run:
-        subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o", str(args.report.parent)],
-                       check=True)
-    from edgevsr.deploy.report import load_report
+        subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o",
+                        str(DEFAULT_REPORTS[0].parent)], check=True)
+    from edgevsr.deploy.report import load_report, merge_reports
 
-    report = load_report(args.report)
-    text = markdown(report, args.report)
+    paths = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
+    loaded = [load_report(p) for p in paths]
+    report = merge_reports(loaded, [str(p) for p in paths]) if len(loaded) > 1 else loaded[0]
+    text = markdown(report, paths, [r["command"] for r in loaded if r.get("command")])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "readme_results.md").write_text(text)
     rows, sizes = measured_rows(report)
     (RESULTS / "readme_results.json").write_text(json.dumps(
-        {"report": str(args.report), "sizes": sizes, "measured": rows, "published": PUBLISHED}, indent=1))
+        {"reports": [str(p) for p in paths], "sizes": sizes, "measured": rows, "published": PUBLISHED}, indent=1))
     print(text)
     print(f"wrote {RESULTS / 'readme_results.md'}")
 

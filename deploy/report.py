@@ -909,11 +909,12 @@ def merge_reports(reports: list[dict], sources: list[str] | None = None) -> dict
         machines.update(r["machines"])
         evals.append(r["eval"])
         for c in r["cells"]:
-            k = (c["machine"], c["key"])
-            if k in seen:  # the same machine's cell twice: the later report wins
-                cells = [x for x in cells if (x["machine"], x["key"]) != k]
+            c = {**c, "eval": c.get("eval") or r["eval"]["id"], "source": (sources[i] if sources else None)}
+            k = (c["machine"], c["key"], c["eval"])
+            if k in seen:  # the same machine's cell on the same evaluation set twice: the later report wins
+                cells = [x for x in cells if (x["machine"], x["key"], x["eval"]) != k]
             seen.add(k)
-            cells.append({**c, "source": (sources[i] if sources else None)})
+            cells.append(c)
     ids = {e["id"] for e in evals}
     merged = {
         "schema": SCHEMA,
@@ -926,10 +927,16 @@ def merge_reports(reports: list[dict], sources: list[str] | None = None) -> dict
             **evals[0], "description": "; ".join(sorted({e["description"] for e in evals})),
             "warning": "the merged reports used different evaluation sets: quality is comparable only "
                        "within one machine's cells"},
+        "eval_sets": {k: v for r in reports for k, v in eval_sets(r).items()},
         "stats": {k: sum(r["stats"].get(k, 0) for r in reports) for k in reports[0]["stats"]},
         "cells": cells,
     }
     return merged
+
+
+def eval_sets(report: dict) -> dict[str, str]:
+    """Evaluation-set id -> description, of a report or a merge of several."""
+    return report.get("eval_sets") or {report["eval"]["id"]: report["eval"]["description"]}
 
 
 def iter_measured(report: dict) -> Iterator[dict]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgevsr.io.atomic import atomic_path
 
-from .report import QUALITY_METRICS, iter_measured
+from .report import QUALITY_METRICS, eval_sets, iter_measured
 
 REALTIME_FPS = (25, 30, 60)
 LOWER_IS_BETTER = {"lpips": True, "tof": True, "tlp100": True, "psnr_y": False, "ssim_y": False}
@@ -120,9 +120,17 @@ def with_panels(report: dict) -> dict:
     multi = {d for d, e in evals.items() if len(e) > 1}
     if not multi:
         return report
-    cells = [{**c, "device": f"{c['device']} - eval set {(cell_eval(c) or '?')[:6]}"} if c["device"] in multi else c
-             for c in report["cells"]]
+    names = {k: eval_name(v) for k, v in eval_sets(report).items()} if "eval" in report else {}
+    cells = [{**c, "device": f"{c['device']} - {names.get(cell_eval(c)) or 'eval set ' + (cell_eval(c) or '?')[:6]}"}
+             if c["device"] in multi else c for c in report["cells"]]
     return {**report, "cells": cells}
+
+
+def eval_name(description: str) -> str:
+    """Short name of an evaluation set from its description: ``built-in clip``, ``vimeo90k-sample/sequences``."""
+    head = description.split(":", 1)[0].strip()
+    parts = [p for p in head.replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    return "/".join(parts[-2:])[:40] if parts else head[:40]
 
 
 def _devices(report: dict) -> list[str]:

@@ -347,3 +347,15 @@ def test_merged_runs_on_other_eval_sets_stay_apart():
                                                                     "CPU: x - eval set bbbbbb"}
     one = {"cells": [cell("aaaaaaaa", 30.0)]}
     assert with_panels(one) is one  # one evaluation set per device: labels unchanged
+
+
+def test_merge_keeps_one_machines_runs_on_two_eval_sets(swept, second_machine):
+    """Same machine, same cell key, other evaluation set: both cells stay (only a true repeat is replaced)."""
+    report = swept[2]
+    other = {**second_machine, "machines": report["machines"],
+             "cells": [{**c, "machine": next(iter(report["machines"]))} for c in second_machine["cells"]]}
+    merged = merge_reports([report, other])
+    key = "opencv-bicubic|fp32|opencv-cpu|64x48"
+    assert len([c for c in merged["cells"] if c["key"] == key]) == 2
+    again = merge_reports([report, report])
+    assert len(again["cells"]) == len(report["cells"])
