@@ -105,12 +105,12 @@ def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
     lines.append("From " + ", ".join(f"`{s}`" for s in sources) + "; evaluation sets: "
                  + "; ".join(eval_sets(report).values()) + ".")
     for c in commands:
-        lines.append(f"Command: `{c}`.")
+        lines.append(f"Command: {c}.")
     for env in report["machines"].values():
         gpu = env.get("jetson") or env.get("gpu") or "no GPU"
-        lines.append(f"Machine: {env.get('cpu')} ({env.get('torch_threads')} threads), {gpu}; torch "
-                     f"{env.get('torch')}, onnxruntime {env.get('onnxruntime')}; commit "
-                     f"{(env.get('commit') or '?')[:10]}.")
+        omp = f", OMP_WAIT_POLICY={env['omp_wait_policy']}" if env.get("omp_wait_policy") else ""
+        lines.append(f"Machine: {env.get('cpu')} ({env.get('torch_threads')} threads{omp}), {gpu}; torch "
+                     f"{env.get('torch')}, onnxruntime {env.get('onnxruntime')}.")
     lines.append("")
     head = (["device", "model", "precision", "backend"] + [f"FPS {s}" for s in sizes]
             + ["PSNR-Y", "SSIM", "LPIPS", "tOF", "tLP100", "PSNR-Y vs OpenCV bicubic", "PSNR-Y vs bicubic-bd",
@@ -133,6 +133,14 @@ def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _relative(path: Path) -> Path:
+    """Paths as the repository names them (the table is committed; absolute paths say nothing elsewhere)."""
+    try:
+        return path.resolve().relative_to(Path(__file__).resolve().parents[1])
+    except ValueError:
+        return path
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--report", type=Path, action="append", help="report.json of `edgevsr report` (repeatable)")
@@ -143,10 +151,13 @@ def main() -> None:
                         str(DEFAULT_REPORTS[0].parent)], check=True)
     from edgevsr.deploy.report import load_report, merge_reports
 
-    paths = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
-    loaded = [load_report(p) for p in paths]
+    files = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
+    loaded = [load_report(p) for p in files]
+    paths = [_relative(p) for p in files]
     report = merge_reports(loaded, [str(p) for p in paths]) if len(loaded) > 1 else loaded[0]
-    text = markdown(report, paths, [r["command"] for r in loaded if r.get("command")])
+    commands = [f"`{r['command']}` (commit {(next(iter(r['machines'].values())).get('commit') or '?')[:10]})"
+                for r in loaded if r.get("command")]
+    text = markdown(report, paths, commands)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "readme_results.md").write_text(text)
     rows, sizes = measured_rows(report)
