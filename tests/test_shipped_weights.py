@@ -14,6 +14,7 @@ from edgevsr.weights import load_model, shipped_weights
 EXPECTED: dict[str, tuple[float, float, float]] = {
     "egvsr-stage1": (0.5020391345024109, 0.1778731793165207, 0.031287480145692825),
     "egvsr-lite-stage1": (0.5021986365318298, 0.1777736097574234, 0.03149218112230301),
+    "egvsr-stage2": (0.5017451047897339, 0.1770177185535431, 0.03141088783740997),
 }
 
 
