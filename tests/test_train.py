@@ -104,6 +104,8 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     ({"model": "bicubic"}, "not a trainable architecture"),
     ({"data": {"crop": 50}}, "multiple of 32"),
     ({"stage": 3}, "stage must be 1 or 2"),
+    ({"model": "sofvsr", "stage": 2}, "needs a recurrent model"),
+    ({"model": "espcn"}, "single-image model"),
 ])
 def test_config_errors_name_the_problem(tmp_path, extra, message):
     path = tmp_path / "bad.yaml"
@@ -116,7 +118,7 @@ def test_config_errors_name_the_problem(tmp_path, extra, message):
 def test_shipped_configs_load_and_cli_overrides_apply():
     for path in sorted(CONFIGS.glob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr")
+        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr", "sofvsr")
     cfg = load_config(CONFIGS / "egvsr_stage1.yaml", {"data.batch": 7, "iterations": 9, "run_dir": None})
     assert (cfg.data.batch, cfg.iterations, cfg.run_dir) == (7, 9, "runs/egvsr-stage1")
 
@@ -153,3 +155,15 @@ def test_stage2_steps_checkpoints_and_resumes(tmp_path, dataset):
     assert again.gan.d_updates == tr.gan.d_updates
     for a, b in zip(tr.gan.disc.state_dict().values(), again.gan.disc.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):
+    """SOF-VSR (windowed) trains through the same command: inference windows + its own flow loss."""
+    tr = Trainer(load_config(_config(tmp_path, dataset, model="sofvsr", warp_weight=0.01, iterations=1)))
+    torch.manual_seed(2)
+    fixed = tr.batch()
+    tr.batch = lambda: fixed
+    first = tr.step()
+    for _ in range(6):
+        last = tr.step()
+    assert first["warp"] > 0 and last["pixel"] < first["pixel"], (first, last)

@@ -115,6 +115,12 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append(f"model {cfg.model!r} is not a trainable architecture")
     if cfg.stage not in (1, 2):
         problems.append(f"stage must be 1 or 2, not {cfg.stage}")
+    elif cfg.model in ARCHITECTURES and cfg.model != "bicubic":
+        kind = ARCHITECTURES[cfg.model].kind
+        if kind != "recurrent" and cfg.stage == 2:
+            problems.append(f"stage 2 (recurrent GAN, ping-pong) needs a recurrent model; {cfg.model!r} is {kind}")
+        if kind == "single":
+            problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
     if cfg.iterations < 1 or cfg.lr <= 0:
         problems.append("iterations must be >= 1 and lr > 0")
     if cfg.data.window < 2:

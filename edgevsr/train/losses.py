@@ -33,6 +33,22 @@ def unroll(model: VSRModel, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     return torch.stack(outs, 1), torch.stack(flows, 1)
 
 
+def windowed_flow_loss(model: VSRModel, lr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """A windowed model's own auxiliary flow loss (SOF-VSR's ``flow_loss``) on the window centred in the clip.
+
+    Windowed models have no FNet to teach with :func:`warp_loss`; a model without
+    such a loss trains on the pixel loss alone (zero here).
+    """
+    if not hasattr(model, "flow_loss"):
+        return lr.new_zeros(())
+    r, m = model.window // 2, lr.shape[1] // 2
+
+    def window(x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([x[:, j] for j in range(m - r, m + r + 1)], dim=1)
+
+    return model.flow_loss(window(lr), window(hr))
+
+
 def warp_loss(lr: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
     """|lr_t - warp(lr_{t-1}, flow_t)|: teaches FNet motion without ground-truth flow."""
     n, t, c, h, w = lr.shape

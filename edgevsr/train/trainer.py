@@ -23,7 +23,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.losses import charbonnier, unroll, warp_loss
+from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_into, read_state_dict
 
@@ -124,9 +124,13 @@ class Trainer:
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
         with torch.autocast(self.device.type, enabled=self.amp):
-            out, flows = unroll(self.model, lr)
+            if self.model.kind == "recurrent":
+                out, flows = unroll(self.model, lr)
+                wrp = warp_loss(lr, flows.float())
+            else:  # windowed (SOF-VSR, VESPCN): the same windows as inference, plus the model's flow loss
+                out = self.model.forward_sequence(lr)
+                wrp = windowed_flow_loss(self.model, lr, hr).float()
             pix = charbonnier(out.float(), hr)
-            wrp = warp_loss(lr, flows.float())
             loss = self.cfg.pixel_weight * pix + self.cfg.warp_weight * wrp
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
