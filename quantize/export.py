@@ -25,12 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from edgevsr.backends.onnxruntime_runner import SPEC_KEY, read_metadata  # noqa: F401  (one reader, re-exported)
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 from edgevsr.models.base import VSRModel
 from edgevsr.models.spec import ModelSpec
 
-SPEC_KEY = "edgevsr.spec"  # read by edgevsr.backends.onnxruntime_runner
 PRECISION_KEY = "edgevsr.precision"
 PREPROCESSING = "RGB, [0,1], NCHW"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -130,23 +130,6 @@ def edgevsr_metadata(model: VSRModel, spec_name: str, precision: str) -> dict[st
         "edgevsr.weights_hash": weights_hash(model),
         "edgevsr.preprocessing": PREPROCESSING,
     }
-
-
-def read_metadata(path: str | Path) -> dict[str, str]:
-    """metadata_props of an ONNX file, or a one-line error if it is not an edgevsr export."""
-    import onnx
-
-    path = Path(path)
-    if not path.is_file():
-        raise EdgeVSRError(f"{path}: ONNX file not found")
-    try:
-        proto = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise EdgeVSRError(f"{path}: not an ONNX model ({str(exc).splitlines()[0][:120]})") from None
-    props = {p.key: p.value for p in proto.metadata_props}
-    if SPEC_KEY not in props:
-        raise EdgeVSRError(f"{path}: ONNX file is not an edgevsr export (no '{SPEC_KEY}' metadata)")
-    return props
 
 
 def fixed_lr_shape(path: str | Path) -> tuple[int, int] | None:

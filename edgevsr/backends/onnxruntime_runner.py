@@ -16,10 +16,13 @@ from edgevsr.models.spec import ModelSpec
 SPEC_KEY = "edgevsr.spec"  # metadata_props key written by edgevsr.quantize.export
 
 
-def read_spec(path: Path) -> ModelSpec:
-    """The ModelSpec an edgevsr export carries in its metadata; refuses other ONNX files by name."""
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """metadata_props of an edgevsr ONNX export; a missing, non-ONNX or foreign file is a one-line error."""
     import onnx
 
+    path = Path(path)
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: ONNX file not found")
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
@@ -28,13 +31,12 @@ def read_spec(path: Path) -> ModelSpec:
     if SPEC_KEY not in props:
         raise EdgeVSRError(f"{path}: ONNX file is not an edgevsr export (no '{SPEC_KEY}' metadata); "
                            "export it with `edgevsr quantize MODEL -o FILE.onnx`")
-    return ModelSpec.from_dict(json.loads(props[SPEC_KEY]))
+    return props
 
 
-def metadata(path: Path) -> dict[str, str]:
-    import onnx
-
-    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+def read_spec(path: str | Path) -> ModelSpec:
+    """The ModelSpec an edgevsr export carries in its metadata."""
+    return ModelSpec.from_dict(json.loads(read_metadata(path)[SPEC_KEY]))
 
 
 class OnnxRuntimeRunner(Runner):
@@ -43,10 +45,8 @@ class OnnxRuntimeRunner(Runner):
     def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None,
                  providers: list[str] | None = None):
         self.path = Path(path)
-        if not self.path.is_file():
-            raise EdgeVSRError(f"{self.path}: ONNX file not found")
-        spec = read_spec(self.path)
-        super().__init__(spec, metadata(self.path).get("edgevsr.precision", "fp32"))
+        meta = read_metadata(self.path)
+        super().__init__(ModelSpec.from_dict(json.loads(meta[SPEC_KEY])), meta.get("edgevsr.precision", "fp32"))
         self.device, self.threads = device, threads
         self.providers = providers or self._default_providers(device)
         self.session = None
