@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 
 METHODS = ("minmax", "entropy", "percentile")
 BINS = 2048
@@ -206,7 +206,7 @@ def load_stats(path: str | Path) -> ActivationStats:
                                     z["maxs"].astype(np.float64), z["hists"].astype(np.float64),
                                     str(z["model_hash"]), str(z["data_hash"]), int(z["frames"]))
     except Exception as exc:
-        msg = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+        msg = first_line(exc)
         raise EdgeVSRError(f"{path}: corrupted or not an edgevsr calibration cache ({msg}); delete it") from None
     n = len(stats.names)
     if stats.mins.shape != (n,) or stats.maxs.shape != (n,) or stats.hists.shape != (n, BINS):

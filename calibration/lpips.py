@@ -21,7 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 
 ENV_VAR = "EDGEVSR_LPIPS_WEIGHTS"
 CACHE_NAME = "edgevsr_lpips_alex.safetensors"
@@ -213,7 +213,7 @@ def load_lpips(weights: str | Path | None = None, device: str | torch.device = "
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
-        raise EdgeVSRError(f"{src}: not LPIPS-alex weights ({str(exc).splitlines()[0][:160]})") from None
+        raise EdgeVSRError(f"{src}: not LPIPS-alex weights ({first_line(exc)})") from None
     model.requires_grad_(False)
     return model.eval().to(device)
 

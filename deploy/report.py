@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.models.spec import ModelSpec
 
 SCHEMA = "edgevsr.report/1"
@@ -655,11 +655,6 @@ class SweepStats:
     seconds: float = 0.0
 
 
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
-
-
 def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
     """Why a (backend, precision) cannot be measured on this machine, or None."""
     kind, device = BACKENDS[backend]
@@ -765,10 +760,10 @@ class Sweep:
             try:
                 runner, facts = self.artifacts.runner(model, precision, backend)
             except EdgeVSRError as exc:
-                msg = _one_line(exc)
+                msg = first_line(exc, 300)
                 reason = msg if msg.startswith("not measured") else f"failed: {msg}"
             except Exception as exc:  # a bug in one cell must not lose the whole sweep
-                reason = f"failed: {type(exc).__name__}: {_one_line(exc)}"
+                reason = f"failed: {type(exc).__name__}: {first_line(exc, 300)}"
         if reason is not None:
             for cell in group:
                 self.emit(self.blank(cell, "failed" if reason.startswith("failed") else "not measured", reason))
@@ -782,7 +777,8 @@ class Sweep:
             try:
                 speed, cached = self.speed(runner, cell, common)
             except Exception as exc:
-                self.emit({**self.blank(cell, "failed", f"failed: {type(exc).__name__}: {_one_line(exc)}"), **done})
+                reason = f"failed: {type(exc).__name__}: {first_line(exc, 300)}"
+                self.emit({**self.blank(cell, "failed", reason), **done})
                 continue
             self.emit({**self.blank(cell, "measured", None), "cached": cached, "speed": speed, **done})
 
@@ -805,9 +801,9 @@ class Sweep:
                 self._references[model] = outs
             quality = measure_quality(outs, self.clips, ref, self.scorer())
         except EdgeVSRError as exc:
-            return None, f"failed: {_one_line(exc)}"
+            return None, f"failed: {first_line(exc, 300)}"
         except Exception as exc:
-            return None, f"failed: {type(exc).__name__}: {_one_line(exc)}"
+            return None, f"failed: {type(exc).__name__}: {first_line(exc, 300)}"
         if is_reference and model != BASELINE:
             quality["vs_fp32"] = None
             quality["is_fp32_reference"] = True
@@ -890,7 +886,7 @@ def load_report(path: str | Path) -> dict:
     except FileNotFoundError:
         raise EdgeVSRError(f"{path}: report JSON not found") from None
     except (OSError, json.JSONDecodeError) as exc:
-        raise EdgeVSRError(f"{path}: not a JSON file ({_one_line(exc)})") from None
+        raise EdgeVSRError(f"{path}: not a JSON file ({first_line(exc, 300)})") from None
     if not isinstance(data, dict) or data.get("schema") != SCHEMA:
         raise EdgeVSRError(f"{path}: not an edgevsr report (schema {SCHEMA!r} expected; "
                            "make one with `edgevsr report`)")

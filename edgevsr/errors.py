@@ -19,3 +19,9 @@ def require(module: str, extra: str, purpose: str):
         raise EdgeVSRError(
             f"{purpose} needs the Python module '{module}' ({exc}); install it with: pip install 'edgevsr[{extra}]'"
         ) from None
+
+
+def first_line(exc: BaseException, limit: int = 160) -> str:
+    """The first line of an exception's message (its type name when empty), for one-line errors."""
+    lines = str(exc).strip().splitlines()
+    return (lines[0] if lines else type(exc).__name__)[:limit]

@@ -125,3 +125,11 @@ def test_aligned_bicubic_puts_hr_pixel_4i_on_lr_pixel_i_and_fits_bd_better():
     lr = degrade_tensor(hr, "BD")
     err = [((f(lr, 4) - hr)[..., 8:-8, 8:-8] ** 2).mean() for f in (bicubic_upsample, aligned_bicubic_upsample)]
     assert err[1] < 0.8 * err[0]  # the half-pixel resize is 1.5 HR px off on BD input
+
+
+def test_one_line_errors_survive_empty_and_multiline_messages():
+    from edgevsr.errors import first_line
+
+    assert first_line(ValueError("")) == "ValueError"  # str(exc).splitlines()[0] raised IndexError here
+    assert first_line(RuntimeError("  first\nsecond")) == "first"
+    assert first_line(RuntimeError("x" * 500), 120) == "x" * 120

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.models.spec import ModelSpec
 
 SPEC_KEY = "edgevsr.spec"  # metadata_props key written by edgevsr.quantize.export
@@ -26,7 +26,7 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as exc:
-        raise EdgeVSRError(f"{path}: not an ONNX model ({str(exc).splitlines()[0][:120]})") from None
+        raise EdgeVSRError(f"{path}: not an ONNX model ({first_line(exc, 120)})") from None
     props = {p.key: p.value for p in model.metadata_props}
     if SPEC_KEY not in props:
         raise EdgeVSRError(f"{path}: ONNX file is not an edgevsr export (no '{SPEC_KEY}' metadata); "
@@ -74,7 +74,7 @@ class OnnxRuntimeRunner(Runner):
         try:
             self.session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
         except Exception as exc:
-            raise EdgeVSRError(f"{self.path}: onnxruntime cannot load it ({str(exc).splitlines()[0][:200]})") from None
+            raise EdgeVSRError(f"{self.path}: onnxruntime cannot load it ({first_line(exc, 200)})") from None
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 
 IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 VIDEO_EXTS = {".mp4", ".mkv", ".avi", ".mov", ".webm", ".m4v", ".mpg", ".mpeg", ".ts", ".y4m"}
@@ -94,7 +94,7 @@ class FrameSource:
         except EdgeVSRError:
             raise
         except Exception as exc:
-            raise EdgeVSRError(f"{self.path}: not a readable video ({str(exc).splitlines()[0][:160]})") from None
+            raise EdgeVSRError(f"{self.path}: not a readable video ({first_line(exc)})") from None
         if not w or not h:
             raise EdgeVSRError(f"{self.path}: video stream has no frame size")
         return SourceInfo(self.path, "video", w, h, fps, count, has_audio)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from edgevsr.errors import EdgeVSRError
+from edgevsr.errors import EdgeVSRError, first_line
 
 
 @dataclass
@@ -148,7 +148,7 @@ def load_config(path: str | Path, overrides: dict | None = None) -> TrainConfig:
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
-        raise EdgeVSRError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+        raise EdgeVSRError(f"{path}: not valid YAML ({first_line(exc)})") from None
     if not isinstance(raw, dict):
         raise EdgeVSRError(f"{path}: expected a mapping at the top level")
     for key, value in (overrides or {}).items():
