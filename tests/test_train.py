@@ -13,7 +13,7 @@ from edgevsr.data import build_dataset
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.train.config import load_config
-from edgevsr.train.losses import pingpong_loss, unroll, warp_loss
+from edgevsr.train.losses import pingpong_loss, temporal_loss, unroll, warp_loss
 from edgevsr.train.trainer import Trainer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "edgevsr" / "configs"
@@ -57,6 +57,14 @@ def test_warp_and_pingpong_losses_are_zero_only_when_they_should_be():
     static = lr[:, :1].repeat(1, 3, 1, 1, 1)
     assert float(warp_loss(static, zero)) < 1e-6 and float(warp_loss(lr, zero)) > 0.1
     assert float(pingpong_loss(lr, lr.flip(1))) == 0 and float(pingpong_loss(lr, lr)) > 0
+
+
+def test_temporal_loss_charges_flicker_not_steady_error_or_motion():
+    hr = torch.rand(1, 4, 3, 8, 8)  # ground truth that changes every frame (motion)
+    steady = hr + 0.1  # wrong, but wrong the same way in every frame
+    flicker = hr + 0.1 * torch.tensor([1.0, -1.0, 1.0, -1.0]).view(1, 4, 1, 1, 1)
+    assert float(temporal_loss(hr, hr)) == 0 and float(temporal_loss(steady, hr)) < 1e-6
+    assert float(temporal_loss(flicker, hr)) == pytest.approx(0.2, rel=1e-4)
 
 
 def test_training_reduces_loss(tmp_path, dataset):
@@ -155,6 +163,17 @@ def test_stage2_steps_checkpoints_and_resumes(tmp_path, dataset):
     assert again.gan.d_updates == tr.gan.d_updates
     for a, b in zip(tr.gan.disc.state_dict().values(), again.gan.disc.state_dict().values(), strict=True):
         assert torch.equal(a, b)
+
+
+def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tmp_path, dataset):
+    cfg = load_config(_config(tmp_path, dataset, stage=2, gan={"tof_tolerance": 0.1, "temporal_weight": 1.0}))
+    tr = Trainer.__new__(Trainer)  # the selection rule alone, without building D and the LPIPS trunk
+    tr.cfg, tr.gan, tr.reference = cfg, object(), {"tof": 0.5, "tof@a": 0.2, "tof@b": 0.4}
+    assert tr.tof_bounded
+    assert tr.within_tof_bound({"tof": 0.9, "tof@a": 0.22, "tof@b": 0.44})  # per clip, not the mean
+    assert not tr.within_tof_bound({"tof": 0.3, "tof@a": 0.23, "tof@b": 0.1})  # one clip flickers more
+    tr.reference = {"tof": 0.5}
+    assert tr.within_tof_bound({"tof": 0.55}) and not tr.within_tof_bound({"tof": 0.56})
 
 
 def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):

@@ -36,6 +36,9 @@ class GanConfig:
     d_lr: float = 5e-5
     d_channels: int = 64
     d_update_ratio: float = 0.4  # skip the D step while D's loss is below this fraction of its balanced value
+    temporal_weight: float = 0.0  # |e_t - e_{t-1}|, e = output - ground truth: penalises error that flickers
+    tof_tolerance: float = -1.0  # >= 0: best = lowest LPIPS among checkpoints whose tOF on every val clip is
+    #                              at most (1 + tolerance) x the initial weights' tOF on that clip; < 0: off
 
 
 @dataclass
@@ -133,6 +136,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append(f"data.degradation must be BD or BI, not {cfg.data.degradation!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         problems.append(f"device must be auto, cpu or cuda, not {cfg.device!r}")
+    if cfg.gan.temporal_weight < 0:
+        problems.append(f"gan.temporal_weight must be >= 0, not {cfg.gan.temporal_weight}")
     if cfg.stage == 2 and cfg.data.window < 3:
         problems.append("stage 2 needs data.window >= 3 (the discriminator sees frame triplets)")
     if problems:

@@ -21,7 +21,7 @@ from torch import nn
 from edgevsr.models.base import VSRModel
 from edgevsr.models.ops import backward_warp, bicubic_upsample
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.losses import charbonnier, pingpong_loss, unroll, warp_loss
+from edgevsr.train.losses import charbonnier, pingpong_loss, temporal_loss, unroll, warp_loss
 
 
 class SpatioTemporalDiscriminator(nn.Module):
@@ -157,10 +157,12 @@ class GanStage:
         wrp = warp_loss(pp, flows)
         ping = pingpong_loss(out[:, :-1], back[:, 1:])
         perc = self.perceptual(frames, gts)
+        tmp = temporal_loss(out, hr)
         loss = (g.pixel_weight * pix + g.warp_weight * wrp + g.pingpong_weight * ping
-                + g.perceptual_weight * perc + g.gan_weight * adv)
+                + g.perceptual_weight * perc + g.gan_weight * adv + g.temporal_weight * tmp)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
         return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(), "pingpong": ping.item(),
-                "percep": perc.item(), "adv": adv.item(), "d_loss": d_loss.item(), "d_upd": float(update_d)}
+                "percep": perc.item(), "temporal": tmp.item(), "adv": adv.item(), "d_loss": d_loss.item(),
+                "d_upd": float(update_d)}

@@ -57,6 +57,17 @@ def warp_loss(lr: torch.Tensor, flows: torch.Tensor) -> torch.Tensor:
     return (warped - lr[:, 1:].reshape(-1, c, h, w)).abs().mean()
 
 
+def temporal_loss(out: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
+    """Mean |e_t - e_{t-1}| with e = output - ground truth, over ``(N, T, C, H, W)`` windows.
+
+    Detail a GAN invents differently in every frame is error that changes from
+    frame to frame: the flicker that tOF and tLP measure. Error that stays put
+    (and real motion, which the ground truth has too) costs nothing here.
+    """
+    e = out - hr
+    return (e[:, 1:] - e[:, :-1]).abs().mean()
+
+
 def pingpong_loss(forward_out: torch.Tensor, backward_out: torch.Tensor) -> torch.Tensor:
     """TecoGAN ping-pong: outputs of the forward pass and of the reversed pass must agree frame by frame.
 

@@ -2,7 +2,8 @@
 
 A run directory holds ``last.pt`` (model, optimizers, RNG states, iteration:
 everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
-generator by validation PSNR-Y in stage 1, by LPIPS in stage 2), ``train.csv``
+generator by validation PSNR-Y in stage 1, by LPIPS in stage 2, optionally only among checkpoints whose tOF
+stays within ``gan.tof_tolerance`` of the initial weights' on every validation clip), ``train.csv``
 (losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
 """
 
@@ -58,6 +59,7 @@ class Trainer:
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
+        self.reference: dict = {}  # stage 2: validation of the initial weights (the tOF bound)
         self.scorer = None
         self.gan = None
         if cfg.stage == 2:
@@ -79,7 +81,8 @@ class Trainer:
 
         state = {"iteration": self.iteration, "model": self.model.state_dict(), "optimizer": self.opt.state_dict(),
                  "sampler_rng": json.dumps(self.sampler.state()), "torch_rng": torch.get_rng_state(),
-                 "best": json.dumps(self.best), "config": json.dumps(self.cfg.to_dict())}
+                 "best": json.dumps(self.best), "reference": json.dumps(self.reference),
+                 "config": json.dumps(self.cfg.to_dict())}
         if self.gan is not None:
             state.update(self.gan.state_dict())
         with atomic_path(self.checkpoint_path) as tmp:
@@ -103,6 +106,7 @@ class Trainer:
         torch.set_rng_state(state["torch_rng"].cpu())
         self.iteration = int(state["iteration"])
         self.best = json.loads(state["best"])
+        self.reference = json.loads(state.get("reference", "{}"))
         if self.gan is not None:
             self.gan.load_state_dict(state)
 
@@ -144,14 +148,29 @@ class Trainer:
         row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, self.scorer)}
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
+        if self.tof_bounded and not self.reference:
+            self.reference = dict(row)
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
-        if not self.best or sign * (row[key] - self.best[key]) > 0:
+        eligible = True
+        if self.tof_bounded:
+            row["tof_ok"] = eligible = self.within_tof_bound(row)
+        if eligible and (not self.best or sign * (row[key] - self.best[key]) > 0):
             self.best = dict(row)
             self._save_best()
         self._append_csv(self.run_dir / "val.csv", row)
         self._plot()
         return row
+
+    @property
+    def tof_bounded(self) -> bool:
+        return self.gan is not None and self.cfg.gan.tof_tolerance >= 0
+
+    def within_tof_bound(self, row: dict) -> bool:
+        """tOF on every validation clip at most (1 + tolerance) x the initial weights' tOF on that clip."""
+        keys = [k for k in self.reference if k.startswith("tof@")] or ["tof"]
+        limit = 1 + self.cfg.gan.tof_tolerance
+        return all(row[k] <= limit * self.reference[k] for k in keys)
 
     def _save_best(self) -> None:
         from safetensors.torch import save_file
@@ -222,6 +241,10 @@ class Trainer:
         task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
                                  completed=self.iteration, rate="") if progress else None
         try:
+            if self.tof_bounded and not self.reference:
+                v = self.validate()  # the initial weights: the tOF bound every later checkpoint must keep
+                self._say("val (initial weights) " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
+                                                             if k != "iteration"))
             while self.iteration < total and not self._stop:
                 t0 = time.perf_counter()
                 losses = self.step()

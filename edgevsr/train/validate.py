@@ -61,7 +61,9 @@ def make_scorer(lpips: bool = True):
 
 @torch.no_grad()
 def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer=None) -> dict:
-    """Scores vs ground truth, averaged over clips: psnr_y, lpips, tof of the model, ``_bicubic``, ``_bicubic_bd``."""
+    """Scores vs ground truth averaged over clips (psnr_y, lpips, tof of the model, ``_bicubic``, ``_bicubic_bd``),
+    and the model's scores per clip as ``psnr_y@clip``, ``lpips@clip``, ``tof@clip``: an average can hide one
+    clip getting worse."""
     scorer = scorer or make_scorer()
     was_training = model.training
     model.eval()
@@ -78,4 +80,7 @@ def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer
                     row[k if a == "out" else f"{k}_{a}"] = v
         rows.append(row)
     model.train(was_training)
-    return {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    per_clip = {f"{k}@{c.name}": r[k] for c, r in zip(clips, rows, strict=True) for k in ("psnr_y", "lpips", "tof")
+                if k in r}
+    return {**mean, **per_clip}
