@@ -15,7 +15,7 @@ from edgevsr.errors import EdgeVSRError, first_line
 
 @dataclass
 class DataConfig:
-    root: str = "data/train-v1"  # folder written by `edgevsr dataset build`
+    root: str = "data/train-v2"  # folder written by `edgevsr dataset build`
     window: int = 10  # frames per training sample (the recurrent loop runs over all of them)
     crop: int = 128  # HR crop side
     batch: int = 4
