@@ -62,9 +62,10 @@ def register(app: typer.Typer) -> None:
         name: str = typer.Option(..., "--name", help="Shipped weights name, e.g. egvsr-stage1."),
         default: bool = typer.Option(False, "--default", help="Make these the model's default weights."),
         output: Path = typer.Option(None, "--output", help="Folder (default: the package's weights/files)."),
+        frames: int = typer.Option(100, "--frames", min=2, help="First N frames of each held-out clip measured."),
     ) -> None:
         """Store a run's best generator as FP16 safetensors + JSON card (validation metrics, config, data)."""
         from edgevsr.train.ship import ship
 
-        path = ship(run_dir, name, default, output)
+        path = ship(run_dir, name, default, output, frames)
         console.print(f"wrote {path} and {path.with_suffix('.json').name}", highlight=False)

@@ -1,7 +1,7 @@
 """Turn a run's best generator into shipped weights: FP16 safetensors + a JSON card with measured metrics.
 
 The metrics on the card are measured here, on the FP16-rounded weights that
-ship, over the whole held-out validation clip(s) and the test clip(s) of the
+ship, over the first ``frames`` (100) frames of the held-out validation and test clips of the
 run's dataset (BD x4, TecoGAN metric definitions), next to bicubic.
 """
 
@@ -37,7 +37,7 @@ def measure(model, root: Path, clips: list[str], frames: int, degradation: str) 
 
 
 def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
-         test_frames: int = 100) -> Path:
+         frames: int = 100) -> Path:
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
     if not best.is_file() or not cfg_path.is_file():
@@ -61,8 +61,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
                  "train_clips": [f"{c['name']} ({c['kind']}, {c['frames']} frames)" for c in index["clips"]
                                  if c["split"] == "train"],
                  "val_clips": val, "test_clips": test, "build_options": index.get("options", {})},
-        "validation": measure(model, root, val, 10_000, cfg.data.degradation),
-        "test": measure(model, root, test, test_frames, cfg.data.degradation) if test else None,
+        "validation": measure(model, root, val, frames, cfg.data.degradation),
+        "test": measure(model, root, test, frames, cfg.data.degradation) if test else None,
         "config": cfg.to_dict(),
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
