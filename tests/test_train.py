@@ -85,6 +85,26 @@ def test_training_reduces_loss(tmp_path, dataset):
     assert {"psnr_y", "psnr_y_bicubic", "tof"} <= set(row)
     assert (tr.run_dir / "val.csv").is_file() and (tr.run_dir / "val.png").stat().st_size > 1000
     assert (tr.run_dir / "best.safetensors").is_file()
+    _ships_what_it_trained(tr)
+
+
+def _ships_what_it_trained(tr: Trainer) -> None:
+    """ship-weights: FP16 file + card measured on the held-out clips, and it loads back as the same network."""
+    from edgevsr.train.ship import ship
+    from edgevsr.weights import load_model
+
+    out = ship(tr.run_dir, "tiny-test", output=tr.run_dir / "shipped", frames=3)
+    card = yaml.safe_load(out.with_suffix(".json").read_text())
+    assert card["model"] == "egvsr-lite" and card["iterations"] == tr.best["iteration"]
+    assert card["validation"]["clips"] == ["held"] and card["validation"]["frames"] == [3]
+    assert {"psnr_y", "psnr_y_bicubic", "tof"} <= set(card["validation"])
+    net, _ = load_model("egvsr-lite", out)
+    lr = tr.val_clips[0].lr[None, :3]
+    tr.model.eval()
+    with torch.no_grad():
+        ours = tr.model.forward_sequence(lr)
+        shipped = net.forward_sequence(lr)
+    assert (ours - shipped).abs().max() < 2e-2  # the same generator, rounded to FP16
 
 
 def test_resume_continues_exactly(tmp_path, dataset):
