@@ -97,6 +97,7 @@ def _ships_what_it_trained(tr: Trainer) -> None:
     card = yaml.safe_load(out.with_suffix(".json").read_text())
     assert card["model"] == "egvsr-lite" and card["iterations"] == tr.best["iteration"]
     assert card["validation"]["clips"] == ["held"] and card["validation"]["frames"] == [3]
+    assert card["init_sha256"] is None  # trained from scratch; a fine-tune records its starting file's hash
     assert {"psnr_y", "psnr_y_bicubic", "tof"} <= set(card["validation"])
     net, _ = load_model("egvsr-lite", out)
     lr = tr.val_clips[0].lr[None, :3]

@@ -29,6 +29,13 @@ def _rounded_to_fp16(model: torch.nn.Module) -> None:
                 p.copy_(p.half().float())
 
 
+def _sha256(path: str) -> str | None:
+    import hashlib
+
+    p = Path(path) if path else None
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p is not None and p.is_file() else None
+
+
 def measure(model, root: Path, clips: list[str], frames: int, degradation: str) -> dict:
     vc = load_val_clips(root, clips, frames, degradation)
     res = evaluate(model, vc, torch.device("cpu"), make_scorer())
@@ -64,6 +71,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "validation": measure(model, root, val, frames, cfg.data.degradation),
         "test": measure(model, root, test, frames, cfg.data.degradation) if test else None,
         "config": cfg.to_dict(),
+        "init_sha256": _sha256(cfg.init),  # which weights it started from, even after that file is replaced
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
     }
