@@ -244,7 +244,8 @@ def device_label(env: dict, device: str) -> str:
     """``CPU: <cpu> (N threads)`` or ``GPU: <gpu>`` - what a plot's panel is about."""
     if device == "cuda":
         return f"GPU: {env.get('jetson') or env.get('gpu') or 'none on this machine'}"
-    return f"CPU: {env.get('cpu')} ({env.get('torch_threads')} threads)"
+    n = env.get("torch_threads")
+    return f"CPU: {env.get('cpu')} ({n} thread{'' if n == 1 else 's'})"
 
 
 def cuda_available() -> bool:
@@ -917,6 +918,7 @@ def merge_reports(reports: list[dict], sources: list[str] | None = None) -> dict
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": None,
         "merged_from": sources or [],
+        "source_commands": [c for r in reports for c in (r.get("source_commands") or [r.get("command")]) if c],
         "machines": machines,
         "sweep": reports[0]["sweep"],
         "eval": evals[0] if len(ids) == 1 else {

@@ -429,6 +429,8 @@ def render_markdown(report: dict) -> str:
         lines.append(f"- {machine_line(env)}")
     if report.get("command"):
         lines += ["", f"Command: `{report['command']}`"]
+    if report.get("source_commands"):
+        lines += ["", "Merged from the reports made by:"] + [f"- `{c}`" for c in report["source_commands"]]
     lines.append("")
     return "\n".join(lines)
 
@@ -436,7 +438,8 @@ def render_markdown(report: dict) -> str:
 def machine_line(env: dict) -> str:
     gpu = env.get("jetson") or env.get("gpu") or "no GPU"
     commit = (env.get("commit") or "unknown")[:10] + (" (local changes)" if env.get("dirty") else "")
-    return (f"CPU {env.get('cpu')} ({env.get('cpu_count')} cores, {env.get('torch_threads')} torch threads), "
+    n = env.get("torch_threads")
+    return (f"CPU {env.get('cpu')} ({env.get('cpu_count')} cores, {n} torch thread{'' if n == 1 else 's'}), "
             f"{gpu}; {env.get('platform')}; Python {env.get('python')}, torch {env.get('torch')}, "
             f"onnxruntime {env.get('onnxruntime')}, TensorRT {env.get('tensorrt') or 'not installed'}, "
             f"OpenCV {env.get('opencv')}; edgevsr {env.get('edgevsr')} commit {commit}"
@@ -560,6 +563,8 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         meta += f" by <code>{e(report['command'])}</code>"
     if report.get("merged_from"):
         meta += " - merged from " + ", ".join(f"<code>{e(s)}</code>" for s in report["merged_from"])
+    if report.get("source_commands"):
+        meta += "; those were made by " + "; ".join(f"<code>{e(c)}</code>" for c in report["source_commands"])
     parts.append(f"<p class=note>{meta}</p>")
     parts.append("<h2>Findings</h2><ul>" + "".join(f"<li>{e(t)}</li>" for t in findings(report)) + "</ul>")
     ev = report["eval"]

@@ -225,6 +225,9 @@ def test_merge_two_machines(swept, second_machine, tmp_path, capsys):
     assert len(devices) == 2
     md = render_markdown(merged)
     assert all(f"## {d}" in md for d in devices)
+    made_by = [r["command"] for r in (report, second_machine) if r.get("command")]
+    assert made_by
+    assert merged["source_commands"] == made_by and all(c in md for c in made_by)  # how each part was made
     # the CLI does the same from files
     write_json(report, tmp_path / "a.json")
     write_json(second_machine, tmp_path / "b.json")
