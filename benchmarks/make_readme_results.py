@@ -1,6 +1,6 @@
 """The README's results table: our measured models vs OpenCV bicubic, then the published EGVSR / TecoGAN figures.
 
-    python benchmarks/make_readme_results.py                   # the committed reports (report-quick, report-vespcn)
+    python benchmarks/make_readme_results.py                   # the committed reports (full, quick, vespcn)
     python benchmarks/make_readme_results.py --run             # first run `edgevsr report --quick` into report-quick
     python benchmarks/make_readme_results.py --report R.json [--report S.json]   # any reports, merged
 
@@ -22,7 +22,9 @@ import sys
 from pathlib import Path
 
 RESULTS = Path(__file__).parent / "results"
-DEFAULT_REPORTS = [RESULTS / "report-quick" / "report.json", RESULTS / "report-vespcn" / "report.json"]
+QUICK = RESULTS / "report-quick"
+DEFAULT_REPORTS = [RESULTS / "report-full" / "report.json", QUICK / "report.json",
+                   RESULTS / "report-vespcn" / "report.json"]
 
 # Vid4, BD degradation, x4, as computed by the TecoGAN / EGVSR evaluation code; quoted, not measured by us.
 PUBLISHED = {
@@ -109,7 +111,8 @@ def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
     for env in report["machines"].values():
         gpu = env.get("jetson") or env.get("gpu") or "no GPU"
         omp = f", OMP_WAIT_POLICY={env['omp_wait_policy']}" if env.get("omp_wait_policy") else ""
-        lines.append(f"Machine: {env.get('cpu')} ({env.get('torch_threads')} threads{omp}), {gpu}; torch "
+        n = env.get("torch_threads")
+        lines.append(f"Machine: {env.get('cpu')} ({n} thread{'' if n == 1 else 's'}{omp}), {gpu}; torch "
                      f"{env.get('torch')}, onnxruntime {env.get('onnxruntime')}.")
     lines.append("")
     head = (["device", "model", "precision", "backend"] + [f"FPS {s}" for s in sizes]
@@ -148,15 +151,15 @@ def main() -> None:
     args = ap.parse_args()
     if args.run:
         subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o",
-                        str(DEFAULT_REPORTS[0].parent)], check=True)
+                        str(QUICK)], check=True)
     from edgevsr.deploy.report import load_report, merge_reports
 
     files = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
     loaded = [load_report(p) for p in files]
     paths = [_relative(p) for p in files]
     report = merge_reports(loaded, [str(p) for p in paths]) if len(loaded) > 1 else loaded[0]
-    commands = [f"`{r['command']}` (commit {(next(iter(r['machines'].values())).get('commit') or '?')[:10]})"
-                for r in loaded if r.get("command")]
+    commands = [f"`{c}` (commit {(next(iter(r['machines'].values())).get('commit') or '?')[:10]})"
+                for r in loaded for c in (r.get("source_commands") or [r.get("command")]) if c]
     text = markdown(report, paths, commands)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "readme_results.md").write_text(text)
