@@ -25,6 +25,7 @@ import torch
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
+from edgevsr.train.ship import round_to_fp16
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_model, shipped_weights
 
@@ -34,10 +35,7 @@ METRICS = ("psnr_y", "lpips", "tof")
 def load(model: str, weights: str) -> tuple[torch.nn.Module, str]:
     net, source = load_model(model, weights)
     if weights not in shipped_weights():
-        with torch.no_grad():
-            for p in net.state_dict().values():
-                if p.is_floating_point():
-                    p.copy_(p.half().float())
+        round_to_fp16(net)
         source += " (rounded to FP16)"
     return net, source
 

@@ -100,7 +100,7 @@ def measured_rows(report: dict) -> list[dict]:
 
 
 def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
-    from edgevsr.deploy.report import eval_sets
+    from edgevsr.deploy.report import eval_sets, threads_text
 
     rows, sizes = measured_rows(report)
     lines = ["### Measured by edgevsr", ""]
@@ -111,8 +111,7 @@ def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
     for env in report["machines"].values():
         gpu = env.get("jetson") or env.get("gpu") or "no GPU"
         omp = f", OMP_WAIT_POLICY={env['omp_wait_policy']}" if env.get("omp_wait_policy") else ""
-        n = env.get("torch_threads")
-        lines.append(f"Machine: {env.get('cpu')} ({n} thread{'' if n == 1 else 's'}{omp}), {gpu}; torch "
+        lines.append(f"Machine: {env.get('cpu')} ({threads_text(env)}{omp}), {gpu}; torch "
                      f"{env.get('torch')}, onnxruntime {env.get('onnxruntime')}.")
     lines.append("")
     head = (["device", "model", "precision", "backend"] + [f"FPS {s}" for s in sizes]
@@ -152,14 +151,14 @@ def main() -> None:
     if args.run:
         subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o",
                         str(QUICK)], check=True)
-    from edgevsr.deploy.report import load_report, merge_reports
+    from edgevsr.deploy.report import load_report, merge_reports, report_commands
 
     files = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
     loaded = [load_report(p) for p in files]
     paths = [_relative(p) for p in files]
     report = merge_reports(loaded, [str(p) for p in paths]) if len(loaded) > 1 else loaded[0]
     commands = [f"`{c}` (commit {(next(iter(r['machines'].values())).get('commit') or '?')[:10]})"
-                for r in loaded for c in (r.get("source_commands") or [r.get("command")]) if c]
+                for r in loaded for c in report_commands(r)]
     text = markdown(report, paths, commands)
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "readme_results.md").write_text(text)

@@ -240,12 +240,17 @@ def machine_info() -> dict:
     return env
 
 
+def threads_text(env: dict, kind: str = "") -> str:
+    """``1 thread`` / ``N threads`` (``kind`` goes before the noun): the threads a machine's cells ran with."""
+    n = env.get("torch_threads")
+    return f"{n} {kind}thread{'' if n == 1 else 's'}"
+
+
 def device_label(env: dict, device: str) -> str:
     """``CPU: <cpu> (N threads)`` or ``GPU: <gpu>`` - what a plot's panel is about."""
     if device == "cuda":
         return f"GPU: {env.get('jetson') or env.get('gpu') or 'none on this machine'}"
-    n = env.get("torch_threads")
-    return f"CPU: {env.get('cpu')} ({n} thread{'' if n == 1 else 's'})"
+    return f"CPU: {env.get('cpu')} ({threads_text(env)})"
 
 
 def cuda_available() -> bool:
@@ -918,7 +923,7 @@ def merge_reports(reports: list[dict], sources: list[str] | None = None) -> dict
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "command": None,
         "merged_from": sources or [],
-        "source_commands": [c for r in reports for c in (r.get("source_commands") or [r.get("command")]) if c],
+        "source_commands": [c for r in reports for c in report_commands(r)],
         "machines": machines,
         "sweep": reports[0]["sweep"],
         "eval": evals[0] if len(ids) == 1 else {
@@ -930,6 +935,11 @@ def merge_reports(reports: list[dict], sources: list[str] | None = None) -> dict
         "cells": cells,
     }
     return merged
+
+
+def report_commands(report: dict) -> list[str]:
+    """The sweep commands that made a report (a merged report: those of the reports it merged)."""
+    return [c for c in (report.get("source_commands") or [report.get("command")]) if c]
 
 
 def eval_sets(report: dict) -> dict[str, str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from edgevsr.io.atomic import atomic_path
 
-from .report import QUALITY_METRICS, eval_sets, iter_measured
+from .report import QUALITY_METRICS, eval_sets, iter_measured, threads_text
 
 REALTIME_FPS = (25, 30, 60)
 LOWER_IS_BETTER = {"lpips": True, "tof": True, "tlp100": True, "psnr_y": False, "ssim_y": False}
@@ -438,8 +438,7 @@ def render_markdown(report: dict) -> str:
 def machine_line(env: dict) -> str:
     gpu = env.get("jetson") or env.get("gpu") or "no GPU"
     commit = (env.get("commit") or "unknown")[:10] + (" (local changes)" if env.get("dirty") else "")
-    n = env.get("torch_threads")
-    return (f"CPU {env.get('cpu')} ({env.get('cpu_count')} cores, {n} torch thread{'' if n == 1 else 's'}), "
+    return (f"CPU {env.get('cpu')} ({env.get('cpu_count')} cores, {threads_text(env, 'torch ')}), "
             f"{gpu}; {env.get('platform')}; Python {env.get('python')}, torch {env.get('torch')}, "
             f"onnxruntime {env.get('onnxruntime')}, TensorRT {env.get('tensorrt') or 'not installed'}, "
             f"OpenCV {env.get('opencv')}; edgevsr {env.get('edgevsr')} commit {commit}"

@@ -22,7 +22,8 @@ from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import FILES, load_into, read_state_dict, save_weights
 
 
-def _rounded_to_fp16(model: torch.nn.Module) -> None:
+def round_to_fp16(model: torch.nn.Module) -> None:
+    """Round every float tensor through FP16 in place: the network exactly as its shipped FP16 file loads."""
     with torch.no_grad():
         for p in model.state_dict().values():
             if p.is_floating_point():
@@ -53,7 +54,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     best_info = json.loads((run_dir / "best.json").read_text())
     model = build_model(cfg.model)
     load_into(model, read_state_dict(best), str(best))
-    _rounded_to_fp16(model)
+    round_to_fp16(model)
     root = Path(cfg.data.root)
     index = read_index(root)
     val = [c["name"] for c in index["clips"] if c["split"] == "val"]
