@@ -23,12 +23,12 @@ import tempfile
 from pathlib import Path
 
 import torch
-from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
-from edgevsr.deploy.profile import profile_runner, synthetic_frames
 
 from edgevsr.backends.engine_record import parse_size
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
+from edgevsr.deploy.profile import profile_runner, synthetic_frames
 from edgevsr.models.spec import ModelSpec
 from edgevsr.weights import load_model
 
@@ -55,9 +55,8 @@ def build_trt(onnx: Path, sizes: list[tuple[int, int]]) -> dict:
     except ImportError:
         print("TensorRT not installed: no tensorrt rows")
         return {}
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
-
     from edgevsr.backends.engine_record import ShapeProfile
+    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
 
     padded = [(w + (-w) % 8, h + (-h) % 8) for w, h in sizes]
     prof = ShapeProfile(min(padded), padded[0], max(padded))

@@ -19,9 +19,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import torch
-from edgevsr.calibration import metrics as M
-from edgevsr.calibration.evaluate import EvalOptions, Scorer
-from edgevsr.calibration.lpips import load_lpips, to_lpips_input
+
+from edgevsr.quality import metrics as M
+from edgevsr.quality.evaluate import EvalOptions, Scorer
+from edgevsr.quality.lpips import load_lpips, to_lpips_input
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

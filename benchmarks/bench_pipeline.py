@@ -28,11 +28,11 @@ from pathlib import Path
 
 import cv2
 import torch
+
+from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.edge.pipeline import Pipeline
 from edgevsr.edge.sinks import NullSink
 from edgevsr.edge.sources import TestPatternSource
-
-from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.stream import FrameUpscaler
 
 RESULTS = Path(__file__).parent / "results"
@@ -43,7 +43,6 @@ def runner_for(backend: str, model: str, tmp: Path):
         return make_runner(RunnerConfig(model=model, allow_random=True))
     if backend == "onnxruntime":
         from edgevsr.quantize.export import export_onnx
-
         from edgevsr.weights import load_model
 
         m, source = load_model(model, allow_random=True)

@@ -50,9 +50,8 @@ def main() -> None:
                          "random weights, no quality figures (speed does not depend on weight values)")
     args = ap.parse_args()
 
-    from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline
     from edgevsr.quantize.export import parse_shape
-
+    from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
     from edgevsr.weights import default_weights
 
     args.workdir.mkdir(parents=True, exist_ok=True)

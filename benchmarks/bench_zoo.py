@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 from bench_models import frames_of
-from edgevsr.calibration.metrics import psnr
 
 from edgevsr.backends.torch_runner import TorchRunner
 from edgevsr.degrade import degrade_frame
 from edgevsr.io.frames import FrameSource
 from edgevsr.models import ARCHITECTURES
 from edgevsr.models.spec import ModelSpec
+from edgevsr.quality.metrics import psnr
 from edgevsr.stream import FrameUpscaler
 from edgevsr.weights import default_weights, load_model
 

@@ -1,1 +1,1 @@
-"""Accuracy side of the pipeline: quality metrics, evaluation and calibration data."""
+"""What INT8 calibration needs: calibration-data readers, range calibrators and the TensorRT calibration cache."""

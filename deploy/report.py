@@ -220,10 +220,10 @@ def git_commit() -> dict:
 def machine_info() -> dict:
     """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
     import cv2
-    from edgevsr.deploy.devices import jetson_model
-    from edgevsr.deploy.profile import environment
 
     from edgevsr import __version__
+    from edgevsr.deploy.devices import jetson_model
+    from edgevsr.deploy.profile import environment
 
     env = environment()
     env.pop("command", None)
@@ -296,9 +296,8 @@ def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[Clip], str]:
         desc = (f"built-in clip: matplotlib's grace_hopper.jpg photo under a smooth camera move, "
                 f"{cfg.eval_frames} frames {cfg.eval_size[0]}x{cfg.eval_size[1]} HR, BD x4")
     else:
-        from edgevsr.calibration.evaluate import discover_sequences, gt_root
-
         from edgevsr.io.frames import FrameSource
+        from edgevsr.quality.evaluate import discover_sequences, gt_root
 
         seqs = discover_sequences(gt_root(Path(cfg.eval_data)))[: cfg.eval_sequences]
         gts, names = [], []
@@ -466,8 +465,8 @@ class Artifacts:
         return path
 
     def _make_onnx(self, model: str, precision: str, target: str, path: Path) -> None:
-        from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline, load_reference
         from edgevsr.quantize import export as X
+        from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline, load_reference
 
         weights = self.cfg.weights.get(model)
         if precision == "fp32":
@@ -511,9 +510,8 @@ class Artifacts:
 
     def _engine(self, onnx: Path, precision: str) -> Path:
         """A TensorRT engine (cached by the builder) whose profile covers every swept size."""
-        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
-
         from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
         m = inspect_onnx(onnx).spec.size_multiple
         padded = [(w + (-w) % m, h + (-h) % m) for w, h in self.cfg.sizes]
@@ -529,9 +527,8 @@ def exporter_version() -> str:
     """Hash of the source of everything that shapes an exported / quantized graph: a cached ONNX made by older
     exporter or quantizer code is made again rather than timed as if it were current."""
     import edgevsr.calibration as calibration
-    import edgevsr.quantize as quantize
-
     import edgevsr.models as models
+    import edgevsr.quantize as quantize
 
     h = hashlib.sha256()
     for pkg in (quantize, calibration, models):
@@ -546,12 +543,11 @@ def _all_int8(pipe, path: Path) -> None:
     The quantizer's own steps (calibration steps recorded through the streaming loop, cached activation
     statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
     """
+    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
     from edgevsr.calibration.calib_data import record_steps
     from edgevsr.calibration.calibrators import cached_stats
     from edgevsr.quantize import export as X
     from edgevsr.quantize.int8 import layer_groups, quantize_qdq
-
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 
     o = pipe.opts
     with OnnxRuntimeRunner(pipe.ref_path) as runner:
@@ -594,7 +590,6 @@ def measure_speed(runner: Runner, frames: list[np.ndarray], warmup: int, model: 
                   power_probe=None) -> dict:
     """profile_runner, kept to the figures a report compares (power / FPS per W where a sensor is read)."""
     from edgevsr.deploy.profile import profile_runner
-
     from edgevsr.models import ARCHITECTURES, build_model
 
     macs = build_model(model).macs_per_lr_pixel() if model in ARCHITECTURES else None
@@ -625,7 +620,7 @@ def run_clip(runner: Runner, lr: list[np.ndarray]) -> list[np.ndarray]:
 def measure_quality(outputs: list[list[np.ndarray]], clips: list[Clip], reference: list[list[np.ndarray]] | None,
                     scorer) -> dict:
     """Dataset means (mean over sequences of per-sequence means) vs GT and vs the FP32 reference outputs."""
-    from edgevsr.calibration.evaluate import DatasetScores
+    from edgevsr.quality.evaluate import DatasetScores
 
     metrics = scorer.options.metric_names()
     vs_gt, vs_ref = DatasetScores("output vs gt", metrics), DatasetScores("output vs fp32", metrics)
@@ -710,7 +705,7 @@ class Sweep:
     # shared measurements ---------------------------------------------------------------------------
     def scorer(self):
         if self._scorer is None:
-            from edgevsr.calibration.evaluate import EvalOptions, Scorer
+            from edgevsr.quality.evaluate import EvalOptions, Scorer
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer

@@ -63,6 +63,7 @@ class OnnxFacts:
 def inspect_onnx(path: str | Path) -> OnnxFacts:
     """Read an edgevsr ONNX export: its ModelSpec, precision (Q/DQ? FP16 tensors?) and float-kept nodes."""
     import onnx
+
     from edgevsr.quantize.export import SPEC_KEY, read_metadata
 
     path = Path(path)

@@ -25,11 +25,11 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from edgevsr.edge import overlay
 from edgevsr.edge.sinks import Sink, make_sink
 from edgevsr.edge.sources import FileSource, Source, make_source
 from edgevsr.edge.uri import parse_uri
-
 from edgevsr.errors import EdgeVSRError
 from edgevsr.stream import FrameUpscaler
 

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+
 from edgevsr.edge import gst
 from edgevsr.edge.uri import MediaURI
-
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import check_writable
 from edgevsr.io.writers import FrameSink

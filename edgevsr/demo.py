@@ -55,8 +55,8 @@ class DemoResult:
 
 
 def score(outs: list[np.ndarray], gts: list[np.ndarray], lpips_model) -> dict[str, float]:
-    from edgevsr.calibration.lpips import lpips_frames
-    from edgevsr.calibration.metrics import psnr
+    from edgevsr.quality.lpips import lpips_frames
+    from edgevsr.quality.metrics import psnr
 
     s = {"psnr_y": float(np.mean([psnr(o, g) for o, g in zip(outs, gts)]))}
     if lpips_model is not None:
@@ -84,7 +84,7 @@ def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, fr
         if progress:
             progress(name)
     try:
-        from edgevsr.calibration.lpips import load_lpips
+        from edgevsr.quality.lpips import load_lpips
 
         lp, note = load_lpips(), ""
     except EdgeVSRError as exc:

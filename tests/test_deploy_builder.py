@@ -11,6 +11,9 @@ import sys
 import numpy as np
 import onnx
 import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
 from edgevsr.deploy.trt_builder import (
     BuildOptions,
     calibration_cache_kind,
@@ -19,9 +22,6 @@ from edgevsr.deploy.trt_builder import (
     plan_build,
     rebuild_command,
 )
-from onnx import TensorProto, helper, numpy_helper
-
-from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 

@@ -9,11 +9,11 @@ import sys
 
 import pytest
 import torch
-from edgevsr.deploy.compare import compare_runners, psnr
 
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.backends.torch_runner import TorchRunner
 from edgevsr.cli.compare_cmd import parse_side
+from edgevsr.deploy.compare import compare_runners, psnr
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.models.spec import ModelSpec

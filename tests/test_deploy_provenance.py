@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from edgevsr.deploy.provenance import KEY_FIELDS, EngineCache, cache_key, is_current, timing_cache_path, write_engine
 
 from edgevsr.backends.engine_record import (
     DEFAULT_PROFILE,
@@ -16,6 +15,7 @@ from edgevsr.backends.engine_record import (
     read_record,
     sidecar_path,
 )
+from edgevsr.deploy.provenance import KEY_FIELDS, EngineCache, cache_key, is_current, timing_cache_path, write_engine
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 

@@ -14,12 +14,12 @@ import time
 import numpy as np
 import pytest
 import torch
+
+from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.edge.pipeline import Pipeline
 from edgevsr.edge.sinks import TkDisplay, make_display, opencv_has_gui
 from edgevsr.edge.sources import TestPatternSource
 from edgevsr.edge.uri import parse_uri
-
-from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.stream import FrameUpscaler
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+
 from edgevsr.edge import gst
 from edgevsr.edge.uri import parse_uri
-
 from edgevsr.errors import EdgeVSRError
 
 

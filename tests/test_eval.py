@@ -11,13 +11,13 @@ import cv2
 import numpy as np
 import pytest
 from conftest import ROOT, moving_clip
-from edgevsr.calibration import evaluate as E
-from edgevsr.calibration import lpips as L
-from edgevsr.calibration import metrics as M
 from typer.testing import CliRunner
 
 from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.errors import EdgeVSRError
+from edgevsr.quality import evaluate as E
+from edgevsr.quality import lpips as L
+from edgevsr.quality import metrics as M
 
 
 def _independent():

@@ -11,11 +11,11 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from edgevsr.calibration import lpips as L
-from edgevsr.calibration import metrics as M
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import read_image
+from edgevsr.quality import lpips as L
+from edgevsr.quality import metrics as M
 
 
 def textured(h: int = 64, w: int = 96, seed: int = 0, sigma: float = 2.0) -> np.ndarray:

@@ -10,11 +10,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-from edgevsr.deploy.devices import DevicePeak, lookup_peak, measure_cpu_peak
-from edgevsr.deploy.profile import compute_figures, latency_stats, profile_runner, synthetic_frames
 
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.deploy.devices import DevicePeak, lookup_peak, measure_cpu_peak
+from edgevsr.deploy.profile import compute_figures, latency_stats, profile_runner, synthetic_frames
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.models.spec import ModelSpec
@@ -145,7 +145,6 @@ def test_profile_torch_cuda(lite, precision):
 
 def test_frames_from_a_real_video_loop_when_short(tmp_path):
     from edgevsr.deploy.profile import frames_from_file
-
     from tests.conftest import moving_clip, write_video
 
     video = write_video(tmp_path / "v.mp4", moving_clip(3, 32, 48))

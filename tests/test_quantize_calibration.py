@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from edgevsr.calibration.calib_data import read_calib_frames
 from edgevsr.calibration.calibrators import (
     BINS,
@@ -14,7 +15,6 @@ from edgevsr.calibration.calibrators import (
     percentile_amax,
     save_stats,
 )
-
 from edgevsr.errors import EdgeVSRError
 from tests.conftest import moving_clip, write_video
 

@@ -10,14 +10,14 @@ import onnxruntime as ort
 import pytest
 import torch
 import torch.nn.functional as F
-from edgevsr.quantize.bn_fusion import fuse_batchnorm
-from edgevsr.quantize.optimize import resize_to_conv
-from edgevsr.quantize.trt_cache import cache_text, read_cache, version_tag, write_cache
 from onnx import TensorProto, helper, numpy_helper
 from torch import nn
 
+from edgevsr.calibration.trt_cache import cache_text, read_cache, version_tag, write_cache
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
+from edgevsr.quantize.bn_fusion import fuse_batchnorm
+from edgevsr.quantize.optimize import resize_to_conv
 
 
 def _randomize_bn(model: nn.Module) -> None:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import torch
 from conftest import moving_clip
+
 from edgevsr.deploy.report import (
     NO_WEIGHTS,
     SCHEMA,
@@ -27,7 +28,6 @@ from edgevsr.deploy.report import (
     run_sweep,
 )
 from edgevsr.deploy.report_render import CSV_COLUMNS, pareto_front, render_all, render_markdown, write_json
-
 from edgevsr.errors import EdgeVSRError
 from edgevsr.weights import default_weights
 
@@ -289,9 +289,9 @@ def test_html_renders_in_headless_chromium(swept, second_machine, tmp_path):
 
 def test_given_onnx_used_only_with_matching_weights(tmp_path):
     """`--onnx FILE` (an `edgevsr quantize` output) replaces the report's own export, if made from its weights."""
-    from edgevsr.calibration.quantize_pipeline import load_reference
     from edgevsr.deploy.report import file_digest
     from edgevsr.quantize.export import save_onnx
+    from edgevsr.quantize.pipeline import load_reference
 
     for seed, name in ((0, "same.onnx"), (1, "other.onnx")):  # the report seeds untrained weights with 0
         torch.manual_seed(seed)
@@ -323,6 +323,7 @@ def test_reasons_for_cells_this_machine_cannot_run():
     import importlib.util
 
     import onnxruntime as ort
+
     from edgevsr.deploy.report import CPU_FP16, _unavailable
 
     assert _unavailable("tensorrt", "int8", has_cuda=False) == "not measured: no GPU"

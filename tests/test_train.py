@@ -165,8 +165,8 @@ def test_train_cli_bad_config_is_one_line_exit_2(tmp_path):
 
 
 def test_stage2_steps_checkpoints_and_resumes(tmp_path, dataset):
-    pytest.importorskip("edgevsr.calibration.lpips")
-    from edgevsr.calibration.lpips import resolve_weights
+    pytest.importorskip("edgevsr.quality.lpips")
+    from edgevsr.quality.lpips import resolve_weights
 
     try:
         resolve_weights()

@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from conftest import moving_clip
-from edgevsr.calibration.metrics import psnr
 
 from edgevsr.backends.torch_runner import TorchRunner
 from edgevsr.degrade import degrade_frame, degrade_tensor
@@ -20,6 +19,7 @@ from edgevsr.io.writers import FrameSink
 from edgevsr.models import build_model
 from edgevsr.models.ops import pad_to_multiple
 from edgevsr.models.spec import ModelSpec
+from edgevsr.quality.metrics import psnr
 from edgevsr.stream import FrameUpscaler
 from edgevsr.weights import load_model, read_state_dict
 
@@ -124,9 +124,8 @@ def test_windowed_model_replicates_frames_at_clip_ends(clip):
 
 
 def test_vespcn_onnx_export_streams_like_torch(shared, tmp_path):
-    from edgevsr.quantize.export import export_onnx
-
     from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.quantize.export import export_onnx
 
     model, _ = load_model("vespcn", weights=shared / CHECKPOINTS["vespcn"])
     path = export_onnx(model, "vespcn", tmp_path / "vespcn.onnx").path

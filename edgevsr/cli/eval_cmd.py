@@ -58,7 +58,7 @@ def frames_table(seq, metrics: list[str]) -> Table:
 
 def _delta(metric: str, a: float | None, b: float | None) -> str:
     """B - A, green when B is better, red when worse."""
-    from edgevsr.calibration.evaluate import HIGHER_IS_BETTER
+    from edgevsr.quality.evaluate import HIGHER_IS_BETTER
 
     if a is None or b is None:
         return "-"
@@ -94,7 +94,7 @@ def compare_tables(a, b, name_a: str, name_b: str) -> list[Table]:
 
 def read_eval_json(path: Path):
     """The main comparison of an `edgevsr eval --json` file (output/candidate vs gt)."""
-    from edgevsr.calibration.evaluate import DatasetScores
+    from edgevsr.quality.evaluate import DatasetScores
 
     try:
         doc = json.loads(path.read_text())
@@ -159,14 +159,14 @@ def register(app: typer.Typer) -> None:
         against a reference, or compare two results."""
         import warnings
 
-        from edgevsr.calibration import evaluate as E
+        from edgevsr.quality import evaluate as E
 
         if compare:
             a, b = read_eval_json(compare[0]), read_eval_json(compare[1])
             for table in compare_tables(a, b, str(compare[0]), str(compare[1])):
                 out.print(table)
             if plot is not None:
-                from edgevsr.calibration.eval_plots import plot_scores
+                from edgevsr.quality.plots import plot_scores
 
                 plot_scores([(f"A {compare[0].name}", a), (f"B {compare[1].name}", b)], plot, "B vs A")
                 console.print(f"wrote {plot}")
@@ -242,7 +242,7 @@ def register(app: typer.Typer) -> None:
             write_json(json_out, doc)
             console.print(f"wrote {json_out}")
         if plot is not None:
-            from edgevsr.calibration.eval_plots import plot_scores
+            from edgevsr.quality.plots import plot_scores
 
             # vs-GT curves share a scale; candidate vs reference (PSNR ~45 dB) would flatten them
             drawn = [ds for ds in results if ds.label != "candidate vs reference"] or results

@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         if not int8 and not fp16:
             _export_fp32(model, weights, output, _shape(shape), calib)
             return
-        from edgevsr.calibration.quantize_pipeline import QuantizeOptions, QuantizePipeline
+        from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
 
         opts = QuantizeOptions(
             precision="int8" if int8 else "fp16", calib=calib, calib_frames=calib_frames,

@@ -96,7 +96,7 @@ class PerceptualLoss(nn.Module):
 
 
 def default_features(device: torch.device) -> nn.Module:
-    from edgevsr.calibration.lpips import alexnet_features
+    from edgevsr.quality.lpips import alexnet_features
 
     return alexnet_features(device=device)
 

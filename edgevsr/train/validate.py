@@ -47,8 +47,8 @@ def _frames(x: torch.Tensor) -> list[np.ndarray]:
 
 def make_scorer(lpips: bool = True):
     """The evaluation code's scorer (TecoGAN definitions); LPIPS is left out when its weights are absent."""
-    from edgevsr.calibration.evaluate import EvalOptions, Scorer
     from edgevsr.errors import EdgeVSRError
+    from edgevsr.quality.evaluate import EvalOptions, Scorer
 
     scorer = Scorer(EvalOptions(ssim=False, lpips=lpips, tof=True))
     if lpips:

@@ -17,16 +17,16 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-from edgevsr.calibration import metrics as M
+
+from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import METHODS, cached_stats
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models.spec import ModelSpec
+from edgevsr.quality import metrics as M
 from edgevsr.quantize import export as X
 from edgevsr.quantize.int8 import TARGETS, default_float_groups, layer_groups, quantize_qdq
 from edgevsr.quantize.sensitivity import MixedPrecisionPlan, measure_sensitivity, plan_mixed_precision
-
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.errors import EdgeVSRError
-from edgevsr.models.spec import ModelSpec
 
 Status = Callable[[str], None]
 PSNR_CAP = 100.0  # identical frames
@@ -105,7 +105,6 @@ def load_reference(model: str, weights: str | None, shape, allow_random: bool = 
         proto = onnx.load(model)
         return proto, ModelSpec.from_dict(json.loads(meta[X.SPEC_KEY])), f"{model} ({meta.get('edgevsr.model')})"
     from edgevsr.quantize.optimize import resize_to_conv
-
     from edgevsr.weights import load_model
 
     net, source = load_model(model, weights, allow_random=allow_random)
@@ -306,7 +305,7 @@ class QuantizePipeline:
         stats, report.cache_used = cached_stats(self.proto, steps, o.cache)
         ranges = stats.ranges(o.method, o.percentile)
         if o.trt_cache:
-            from edgevsr.quantize.trt_cache import write_cache
+            from edgevsr.calibration.trt_cache import write_cache
 
             write_cache(o.trt_cache, {k: max(abs(lo), abs(hi)) for k, (lo, hi) in ranges.items()}, o.trt_version)
         groups = layer_groups(self.proto)
@@ -363,7 +362,7 @@ class QuantizePipeline:
 
     # reporting ------------------------------------------------------------------------------------------
     def quality_vs_gt(self, cand_path: Path) -> dict[str, dict[str, float]]:
-        from edgevsr.calibration.evaluate import quality_gate
+        from edgevsr.quality.evaluate import quality_gate
 
         lr, gt = self.gt_clip()
         if not hasattr(self, "_ref_gt_out"):

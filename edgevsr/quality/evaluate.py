@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from edgevsr.calibration import metrics as M
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS, FrameSource, list_images, natural_key
+from edgevsr.quality import metrics as M
 
 HIGHER_IS_BETTER = {"psnr_y": True, "psnr_rgb": True, "ssim_y": True, "lpips": False, "tof": False,
                     "tlp100": False}
@@ -119,7 +119,7 @@ class Scorer:
     @property
     def lpips(self):
         if self._lpips is None:
-            from edgevsr.calibration.lpips import load_lpips
+            from edgevsr.quality.lpips import load_lpips
 
             self._lpips = load_lpips(self.options.lpips_weights, self.options.device)
         return self._lpips
@@ -222,7 +222,7 @@ class Scorer:
     @torch.no_grad()
     def _lpips_scores(self, chunk: list[dict[str, np.ndarray]], pairs: Sequence[tuple[str, str]],
                       state: dict[str, _Stream], records: list[dict]) -> None:
-        from edgevsr.calibration.lpips import to_lpips_input
+        from edgevsr.quality.lpips import to_lpips_input
 
         model = self.lpips
         used = sorted({k for p in pairs for k in p})

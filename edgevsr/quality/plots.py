@@ -6,9 +6,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from edgevsr.calibration.evaluate import DatasetScores
-
 from edgevsr.io.atomic import atomic_path
+from edgevsr.quality.evaluate import DatasetScores
 
 TITLES = {"psnr_y": "PSNR-Y (dB) ↑", "psnr_rgb": "PSNR-RGB (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips": "LPIPS ↓",
           "tof": "tOF ↓", "tlp100": "tLP100 ↓"}
