@@ -143,7 +143,6 @@ def steps_hash(steps: list[tuple[np.ndarray, ...]]) -> str:
 
 def _augmented_session(proto, names: list[str]):
     import onnx
-    import onnxruntime as ort
 
     aug = onnx.ModelProto()
     aug.CopyFrom(proto)
@@ -151,9 +150,9 @@ def _augmented_session(proto, names: list[str]):
     for n in names:
         if n not in have:
             aug.graph.output.append(onnx.helper.make_empty_tensor_value_info(n))
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL  # keep every tensor
-    return ort.InferenceSession(aug.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    from edgevsr.backends.onnxruntime_runner import make_session
+
+    return make_session(aug.SerializeToString(), optimize=False)  # unoptimised: keep every tensor
 
 
 def collect_stats(proto, steps: list[tuple[np.ndarray, ...]], on_step: ProgressFn | None = None,

@@ -34,8 +34,8 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
+from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
 from edgevsr.errors import EdgeVSRError, first_line
-from edgevsr.models.spec import ModelSpec
 
 SCHEMA = "edgevsr.report/1"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -48,7 +48,6 @@ BACKENDS: dict[str, tuple[str, str]] = {
     "onnxruntime-cuda": ("onnxruntime", "cuda"),
     "tensorrt": ("tensorrt", "cuda"),
 }
-BASELINE = "opencv-bicubic"  # cv2.resize INTER_CUBIC: the thing every model has to beat
 # bicubic-bd: bicubic on BD's sampling grid (TecoGAN's aligned upsampler), the fair baseline for BD x4 input
 DEFAULT_MODELS = (BASELINE, "bicubic", "bicubic-bd", "egvsr-lite", "egvsr", "frvsr", "vespcn", "espcn", "sofvsr")
 DEFAULT_SIZES = ((240, 136), (480, 272), (960, 544))
@@ -331,31 +330,6 @@ def clips_digest(clips: list[Clip]) -> str:
 def speed_frames(size: Size, count: int) -> list[np.ndarray]:
     """LR frames of the real photo clip at exactly ``size`` (content does not change a dense net's cost)."""
     return builtin_clip(count, size)
-
-
-# ------------------------------------------------------------------------------------------------ runners
-class OpenCVBicubicRunner(Runner):
-    """cv2.resize INTER_CUBIC on uint8 frames: the baseline with no model at all."""
-
-    name = "opencv"
-
-    def __init__(self) -> None:
-        super().__init__(ModelSpec(BASELINE, "single", 4, 1, 1, ("lr",), ("hr",)), "fp32")
-
-    def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int) -> np.ndarray:
-        return frame
-
-    def infer_impl(self, frame: np.ndarray) -> np.ndarray:
-        import cv2
-
-        h, w = frame.shape[:2]
-        return cv2.resize(frame, (w * 4, h * 4), interpolation=cv2.INTER_CUBIC)
-
-    def finish(self, out: np.ndarray, height: int, width: int) -> np.ndarray:
-        return out[:height, :width]
-
-    def describe(self) -> str:
-        return "opencv cv2.resize INTER_CUBIC"
 
 
 @dataclass

@@ -175,9 +175,9 @@ def export_onnx(model: VSRModel, spec_name: str, path: str | Path, shape: tuple[
 
 def compare_with_torch(model: VSRModel, path: str | Path, inputs: list[tuple[np.ndarray, ...]]) -> float:
     """Max abs difference between ONNX Runtime (CPU) and PyTorch on the given step inputs."""
-    import onnxruntime as ort
+    from edgevsr.backends.onnxruntime_runner import make_session
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    sess = make_session(path)
     names = [i.name for i in sess.get_inputs()]
     worst = 0.0
     with torch.no_grad():

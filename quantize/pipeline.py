@@ -122,12 +122,9 @@ def _write(proto, path: Path) -> Path:
 
 
 def _session(path: Path, threads: int = 0):
-    import onnxruntime as ort
+    from edgevsr.backends.onnxruntime_runner import make_session
 
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    opts.intra_op_num_threads = threads
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return make_session(path, threads=threads)
 
 
 def _to_uint8(x: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
 
         if cfg.onnx is None:
             raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
-        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device, providers=ort_providers(cfg.device))
+        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device)
         return runner, f"{cfg.onnx} ({runner.spec.name})"
     if cfg.backend == "tensorrt":
         from edgevsr.backends.tensorrt_runner import TensorRTRunner, require_tensorrt
@@ -51,17 +51,3 @@ def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
         runner = TensorRTRunner(cfg.onnx, device, cuda_graph=cfg.cuda_graph, layer_timing=cfg.layer_timing)
         return runner, f"{cfg.onnx} ({runner.spec.name}, built {runner.record.built_at})"
     raise EdgeVSRError(f"unknown or unavailable backend {cfg.backend!r}; choose torch, onnxruntime or tensorrt")
-
-
-def ort_providers(device: str) -> list[str]:
-    """ONNX Runtime execution providers for a device: TensorRT, then CUDA, then CPU where the build has them."""
-    import onnxruntime as ort
-
-    available = ort.get_available_providers()
-    if not device.startswith("cuda"):
-        return ["CPUExecutionProvider"]
-    gpu = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available]
-    if not gpu:
-        raise EdgeVSRError("--device cuda: this onnxruntime has no CUDA/TensorRT execution provider (install "
-                           f"onnxruntime-gpu); available: {', '.join(available)}")
-    return [*gpu, "CPUExecutionProvider"]

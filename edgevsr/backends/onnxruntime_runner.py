@@ -39,6 +39,40 @@ def read_spec(path: str | Path) -> ModelSpec:
     return ModelSpec.from_dict(json.loads(read_metadata(path)[SPEC_KEY]))
 
 
+def providers_for(device: str) -> list[str]:
+    """The one provider policy: CPU, or on ``cuda`` TensorRT then CUDA execution providers where the build has them."""
+    import onnxruntime as ort
+
+    if not device.startswith("cuda"):
+        return ["CPUExecutionProvider"]
+    available = ort.get_available_providers()
+    gpu = [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available]
+    if not gpu:
+        raise EdgeVSRError("--device cuda: this onnxruntime has no CUDA/TensorRT execution provider (install "
+                           f"onnxruntime-gpu); available: {', '.join(available)}")
+    return [*gpu, "CPUExecutionProvider"]
+
+
+def make_session(model: str | Path | bytes, device: str = "cpu", threads: int = 0, optimize: bool = True,
+                 providers: list[str] | None = None):
+    """The only place an ONNX Runtime session is made: one provider and thread policy for every caller.
+
+    ``threads`` 0 lets ONNX Runtime choose; ``optimize`` False keeps every tensor (calibration taps them)."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = (ort.GraphOptimizationLevel.ORT_ENABLE_ALL if optimize
+                                     else ort.GraphOptimizationLevel.ORT_DISABLE_ALL)
+    if threads:
+        opts.intra_op_num_threads = threads
+    src = model if isinstance(model, bytes) else str(model)
+    try:
+        return ort.InferenceSession(src, opts, providers=providers or providers_for(device))
+    except Exception as exc:
+        what = "model bytes" if isinstance(model, bytes) else str(model)
+        raise EdgeVSRError(f"{what}: onnxruntime cannot load it ({first_line(exc, 200)})") from None
+
+
 class OnnxRuntimeRunner(Runner):
     name = "onnxruntime"
 
@@ -48,33 +82,12 @@ class OnnxRuntimeRunner(Runner):
         meta = read_metadata(self.path)
         super().__init__(ModelSpec.from_dict(json.loads(meta[SPEC_KEY])), meta.get("edgevsr.precision", "fp32"))
         self.device, self.threads = device, threads
-        self.providers = providers or self._default_providers(device)
+        self.providers = providers or providers_for(device)
         self.session = None
 
-    @staticmethod
-    def _default_providers(device: str) -> list[str]:
-        import onnxruntime as ort
-
-        available = ort.get_available_providers()
-        if device.startswith("cuda"):
-            if "CUDAExecutionProvider" not in available:
-                raise EdgeVSRError("onnxruntime has no CUDA execution provider here (install onnxruntime-gpu); "
-                                   f"available: {', '.join(available)}")
-            return ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        return ["CPUExecutionProvider"]
-
     def activate_impl(self) -> None:
-        import onnxruntime as ort
-
-        opts = ort.SessionOptions()
-        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         threads = self.threads or int(os.environ.get("EDGEVSR_ORT_THREADS", "0"))
-        if threads:
-            opts.intra_op_num_threads = threads
-        try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=self.providers)
-        except Exception as exc:
-            raise EdgeVSRError(f"{self.path}: onnxruntime cannot load it ({first_line(exc, 200)})") from None
+        self.session = make_session(self.path, self.device, threads, providers=self.providers)
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.output_names = [o.name for o in self.session.get_outputs()]
 
