@@ -16,6 +16,7 @@ import signal
 import time
 from pathlib import Path
 
+import cv2
 import torch
 import yaml
 
@@ -24,6 +25,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
+from edgevsr.train.flow_teacher import teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_into, read_state_dict
@@ -42,6 +44,7 @@ class Trainer:
         self.cfg = cfg
         self.console = console
         torch.set_num_threads(cfg.threads)
+        cv2.setNumThreads(cfg.threads)  # the flow teacher (OpenCV DIS) shares the same cores
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
         self.amp = cfg.amp and self.device.type == "cuda"
@@ -55,7 +58,7 @@ class Trainer:
         self.head_alive = HeadMonitor(self.model)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         root = Path(cfg.data.root)
-        self.sampler = WindowSampler(root, "train", cfg.data.window, cfg.data.crop, cfg.seed)
+        self.sampler = WindowSampler(root, "train", *cfg.data.largest(), cfg.seed)
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
@@ -116,7 +119,8 @@ class Trainer:
         return warm * self.cfg.lr * 0.5 ** sum(self.iteration >= m for m in self.cfg.lr_milestones)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = self.sampler.sample(self.cfg.data.batch).to(self.device)
+        window, crop, batch = self.cfg.data.at(self.iteration)
+        hr = self.sampler.sample(batch, window, crop).to(self.device)
         n, t = hr.shape[:2]
         lr = degrade_tensor(hr.flatten(0, 1), self.cfg.data.degradation).unflatten(0, (n, t))
         return lr, hr
@@ -128,18 +132,26 @@ class Trainer:
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
         with torch.autocast(self.device.type, enabled=self.amp):
+            extra, teach = {}, 0.0
             if self.model.kind == "recurrent":
                 out, flows = unroll(self.model, lr)
                 wrp = warp_loss(lr, flows.float())
+                teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
+                if teach:
+                    target, valid = teacher_flows(hr, self.model.scale)
+                    extra["teacher"] = teacher_loss(flows.float(), target, valid)
             else:  # windowed (SOF-VSR, VESPCN): the same windows as inference, plus the model's flow loss
                 out = self.model.forward_sequence(lr)
                 wrp = windowed_flow_loss(self.model, lr, hr).float()
             pix = charbonnier(out.float(), hr)
             loss = self.cfg.pixel_weight * pix + self.cfg.warp_weight * wrp
+            if extra:
+                loss = loss + teach * extra["teacher"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(), "alive": self.head_alive.value}
+        return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(),
+                **{k: v.item() for k, v in extra.items()}, "alive": self.head_alive.value}
 
     # ---- validation --------------------------------------------------------------------------------
     def validate(self) -> dict:
@@ -241,8 +253,10 @@ class Trainer:
         task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
                                  completed=self.iteration, rate="") if progress else None
         try:
-            if self.tof_bounded and not self.reference:
-                v = self.validate()  # the initial weights: the tOF bound every later checkpoint must keep
+            if (self.tof_bounded and not self.reference) or (self.cfg.init and self.iteration == 0 and not self.best):
+                # the initial weights: the tOF bound every later checkpoint must keep, and (any stage started from
+                # weights) the first point of the curve, which a checkpoint must beat to become `best`
+                v = self.validate()
                 self._say("val (initial weights) " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
                                                              if k != "iteration"))
             while self.iteration < total and not self._stop:

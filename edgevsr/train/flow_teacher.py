@@ -1,0 +1,95 @@
+"""A classical optical-flow teacher for FNet, and the warp-error diagnostic of the recurrence.
+
+The recurrence only helps if FNet's flow is right: the previous HR output is
+warped onto the current frame with it. The unsupervised warping loss on LR frames
+teaches FNet slowly (tiny LR crops, aperture problem on fine texture), so early in
+training FNet is also pulled towards OpenCV's DIS flow computed on the *HR*
+frames (4x the detail FNet sees), area-averaged to the LR grid. Pixels where the
+teacher itself does not explain the HR motion (occlusions, flicker: its warp
+error above a threshold) are left out.
+
+The diagnostic (:func:`warp_errors`) measures, on held-out clips, how well the
+previous HR output warped by the model's own flow matches the current ground
+truth frame, next to the same warp of the ground truth (flow quality alone) and
+no motion compensation at all.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, pad_to_multiple
+
+
+def _grey(x: torch.Tensor) -> np.ndarray:
+    """(3, H, W) float in [0, 1] -> (H, W) uint8 BT.601 luma for OpenCV."""
+    y = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
+    return (y.clamp(0, 1) * 255).round().byte().cpu().numpy()
+
+
+def dis_flow(cur: np.ndarray, prev: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> np.ndarray:
+    """Flow f (H, W, 2), in pixels, with prev(x + f(x)) ~ cur(x): the direction FNet's flow has."""
+    return cv2.DISOpticalFlow_create(preset).calc(cur, prev, None)
+
+
+@torch.no_grad()
+def teacher_flows(hr: torch.Tensor, scale: int = 4, max_error: float = 0.06) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher LR flows ``(N, T, 2, H/s, W/s)`` (current -> previous) and their validity mask ``(N, T, 1, h, w)``.
+
+    Frame 0 is compared with itself, as in the recurrent unroll (flow 0, mask 0: nothing to teach).
+    """
+    n, t, _, h, w = hr.shape
+    flows = torch.zeros(n, t, 2, h, w)
+    for b in range(n):
+        grey = [_grey(hr[b, i]) for i in range(t)]
+        for i in range(1, t):
+            flows[b, i] = torch.from_numpy(dis_flow(grey[i], grey[i - 1])).permute(2, 0, 1)
+    flows = flows.to(hr.device)
+    prev = hr[:, :-1].flatten(0, 1)
+    err = (backward_warp(prev, flows[:, 1:].flatten(0, 1)) - hr[:, 1:].flatten(0, 1)).abs().mean(1, keepdim=True)
+    valid = torch.cat([torch.zeros_like(err[:n]).unflatten(0, (n, 1)),
+                       (err < max_error).float().unflatten(0, (n, t - 1))], 1)
+    lr_flows = F.avg_pool2d(flows.flatten(0, 1), scale).unflatten(0, (n, t)) / scale
+    lr_valid = (F.avg_pool2d(valid.flatten(0, 1), scale) > 0.99).float().unflatten(0, (n, t))
+    return lr_flows, lr_valid
+
+
+def teacher_loss(flows: torch.Tensor, teacher: torch.Tensor, valid: torch.Tensor, eps: float = 0.01) -> torch.Tensor:
+    """Charbonnier distance (LR pixels) between FNet's flows and the teacher's where the teacher is valid."""
+    d = torch.sqrt(((flows - teacher) ** 2).sum(2, keepdim=True) + eps * eps)
+    return (d * valid).sum() / valid.sum().clamp_min(1.0)
+
+
+def teacher_weight(weight: float, until: int, iteration: int) -> float:
+    """The teacher's loss weight: ``weight`` for the first ``until`` iterations (0 = always), then joint training."""
+    return weight if weight > 0 and (until <= 0 or iteration < until) else 0.0
+
+
+@torch.no_grad()
+def warp_errors(model, lr: torch.Tensor, out: torch.Tensor, gt: torch.Tensor, border: int = 8) -> dict[str, float]:
+    """Mean |.| in 8-bit grey levels over frames 1..T-1 of one clip (``lr (T, 3, h, w)``, ``out``/``gt`` HR):
+
+    - ``warp_err``: previous HR *output* warped by the model's flow vs the current ground truth (what the
+      recurrence hands the next step, compared with what it should be);
+    - ``warp_err_gt``: the previous *ground truth* warped by the model's flow (the flow's share of it);
+    - ``warp_err_zero``: no motion compensation, ``|gt[t-1] - gt[t]|`` (what a useless flow would give).
+    Empty for models without FNet.
+    """
+    if not hasattr(model, "fnet"):
+        return {}
+    t, _, h, w = lr.shape
+    s = model.scale
+    padded, _, _ = pad_to_multiple(lr, model.size_multiple)
+    cur, prev = padded[1:], padded[:-1]
+    lr_flow = torch.cat([model.fnet(cur[i:i + 8], prev[i:i + 8]) for i in range(0, t - 1, 8)])[..., :h, :w]
+    hr_flow = s * aligned_bicubic_upsample(lr_flow, s)
+    c = slice(border, -border)
+
+    def err(a: torch.Tensor) -> float:
+        return float((a - gt[1:])[..., c, c].abs().mean() * 255)
+
+    return {"warp_err": err(backward_warp(out[:-1], hr_flow)), "warp_err_gt": err(backward_warp(gt[:-1], hr_flow)),
+            "warp_err_zero": err(gt[:-1])}
