@@ -76,6 +76,8 @@ class TrainConfig:
     warp_weight: float = 1.0
     flow_teacher_weight: float = 0.0  # stage 1: FNet flow vs OpenCV DIS flow on the HR frames (LR pixels)
     flow_teacher_until: int = 0  # the teacher is used for iterations < this (0 = always), then joint training
+    flow_teacher_preset: str = "medium"  # OpenCV DIS preset: ultrafast | fast | medium (GPU runs: fast)
+    time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
     seed: int = 0
     threads: int = 2
@@ -162,6 +164,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"stage 2 needs {where}.window >= 3 (the discriminator sees frame triplets)")
     if any(c.start < 0 for c in cfg.data.curriculum):
         problems.append("data.curriculum start iterations must be >= 0")
+    if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
+        problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
     if cfg.flow_teacher_weight < 0:
         problems.append(f"flow_teacher_weight must be >= 0, not {cfg.flow_teacher_weight}")
     if cfg.data.degradation not in ("BD", "BI"):

@@ -23,31 +23,43 @@ import torch.nn.functional as F
 
 from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, pad_to_multiple
 
-
-def _grey(x: torch.Tensor) -> np.ndarray:
-    """(3, H, W) float in [0, 1] -> (H, W) uint8 BT.601 luma for OpenCV."""
-    y = 0.299 * x[0] + 0.587 * x[1] + 0.114 * x[2]
-    return (y.clamp(0, 1) * 255).round().byte().cpu().numpy()
+PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
+           "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
 
 
-def dis_flow(cur: np.ndarray, prev: np.ndarray, preset: int = cv2.DISOPTICAL_FLOW_PRESET_MEDIUM) -> np.ndarray:
+def dis_flow(cur: np.ndarray, prev: np.ndarray, preset: str = "medium") -> np.ndarray:
     """Flow f (H, W, 2), in pixels, with prev(x + f(x)) ~ cur(x): the direction FNet's flow has."""
-    return cv2.DISOpticalFlow_create(preset).calc(cur, prev, None)
+    return cv2.DISOpticalFlow_create(PRESETS[preset]).calc(cur, prev, None)
 
 
 @torch.no_grad()
-def teacher_flows(hr: torch.Tensor, scale: int = 4, max_error: float = 0.06) -> tuple[torch.Tensor, torch.Tensor]:
+def teacher_flows(hr: torch.Tensor, scale: int = 4, max_error: float = 0.06, preset: str = "medium",
+                  workers: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
     """Teacher LR flows ``(N, T, 2, H/s, W/s)`` (current -> previous) and their validity mask ``(N, T, 1, h, w)``.
 
     Frame 0 is compared with itself, as in the recurrent unroll (flow 0, mask 0: nothing to teach).
+    ``workers`` > 1 runs the frame pairs in threads (OpenCV releases the GIL): a GPU step waits on this.
     """
     n, t, _, h, w = hr.shape
-    flows = torch.zeros(n, t, 2, h, w)
-    for b in range(n):
-        grey = [_grey(hr[b, i]) for i in range(t)]
-        for i in range(1, t):
-            flows[b, i] = torch.from_numpy(dis_flow(grey[i], grey[i - 1])).permute(2, 0, 1)
-    flows = flows.to(hr.device)
+    grey = (0.299 * hr[:, :, 0] + 0.587 * hr[:, :, 1] + 0.114 * hr[:, :, 2]).clamp(0, 1).mul(255).round()
+    grey = grey.byte().cpu().numpy()
+    pairs = [(b, i) for b in range(n) for i in range(1, t)]
+
+    def one(pair: tuple[int, int]) -> np.ndarray:
+        b, i = pair
+        return dis_flow(grey[b, i], grey[b, i - 1], preset)
+
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(workers) as pool:
+            results = list(pool.map(one, pairs))
+    else:
+        results = [one(p) for p in pairs]
+    flows = torch.zeros(n, t, h, w, 2)
+    for (b, i), f in zip(pairs, results, strict=True):
+        flows[b, i] = torch.from_numpy(f)
+    flows = flows.permute(0, 1, 4, 2, 3).contiguous().to(hr.device, hr.dtype)
     prev = hr[:, :-1].flatten(0, 1)
     err = (backward_warp(prev, flows[:, 1:].flatten(0, 1)) - hr[:, 1:].flatten(0, 1)).abs().mean(1, keepdim=True)
     valid = torch.cat([torch.zeros_like(err[:n]).unflatten(0, (n, 1)),

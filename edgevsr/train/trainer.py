@@ -131,14 +131,16 @@ class Trainer:
         lr, hr = self.batch()
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
+        extra = {}
+        teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
+        if teach and self.model.kind == "recurrent":  # full precision, outside autocast
+            target, valid = teacher_flows(hr, self.model.scale, preset=self.cfg.flow_teacher_preset,
+                                          workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
-            extra, teach = {}, 0.0
             if self.model.kind == "recurrent":
                 out, flows = unroll(self.model, lr)
                 wrp = warp_loss(lr, flows.float())
-                teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
                 if teach:
-                    target, valid = teacher_flows(hr, self.model.scale)
                     extra["teacher"] = teacher_loss(flows.float(), target, valid)
             else:  # windowed (SOF-VSR, VESPCN): the same windows as inference, plus the model's flow loss
                 out = self.model.forward_sequence(lr)
@@ -222,7 +224,9 @@ class Trainer:
         with open(self.run_dir / "val.csv") as f:
             rows = list(csv.DictReader(f))
         it = [int(r["iteration"]) for r in rows]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        warp = [k for k in (rows[0] if rows else {}) if k.startswith("warp_err@")]
+        fig, axes = plt.subplots(1, 2 if warp else 1, figsize=(11 if warp else 6, 3.5), squeeze=False)
+        ax = axes[0, 0]
         ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}")
         ax.plot(it, [float(r["psnr_y_bicubic"]) for r in rows], "--", label="bicubic")
         if rows and rows[0].get("psnr_y_bicubic_bd"):
@@ -236,6 +240,20 @@ class Trainer:
             ax2 = ax.twinx()
             ax2.plot(*zip(*lp, strict=True), "s:", color="tab:red", label="LPIPS")
             ax2.set_ylabel("LPIPS (lower is better)")
+        if warp:  # the recurrence's diagnostic: previous HR output warped by the model's flow vs current GT
+            ax = axes[0, 1]
+            for k in warp:
+                pts = [(i, float(r[k])) for i, r in zip(it, rows, strict=True) if r.get(k)]
+                line, = ax.plot(*zip(*pts, strict=True), "o-", label=k.split("@")[1])
+                gt = [(i, float(r[f"warp_err_gt@{k.split('@')[1]}"])) for i, r in zip(it, rows, strict=True)
+                      if r.get(f"warp_err_gt@{k.split('@')[1]}")]
+                if gt:
+                    ax.plot(*zip(*gt, strict=True), ":", color=line.get_color())
+            ax.set_xlabel("iteration")
+            ax.set_ylabel("warp error (8-bit levels)")
+            ax.set_title("warp(out[t-1]) vs gt[t] (solid); warp(gt[t-1]) (dotted)", fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.run_dir / "val.png", dpi=110)
         plt.close(fig)
@@ -259,7 +277,13 @@ class Trainer:
                 v = self.validate()
                 self._say("val (initial weights) " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
                                                              if k != "iteration"))
+            started = time.monotonic()
             while self.iteration < total and not self._stop:
+                if self.cfg.time_limit_minutes and time.monotonic() - started > 60 * self.cfg.time_limit_minutes:
+                    self._say(f"time limit ({self.cfg.time_limit_minutes:g} min) reached at iteration {self.iteration}")
+                    if self.iteration % self.cfg.val_every:
+                        self.validate()  # the last weights are measured too
+                    break
                 t0 = time.perf_counter()
                 losses = self.step()
                 if not all(math.isfinite(v) for k, v in losses.items() if k != "alive"):
