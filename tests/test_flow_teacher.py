@@ -112,3 +112,17 @@ def test_sampler_serves_smaller_windows_of_a_curriculum(tmp_path):
     assert s.sample(2, 3, 32).shape == (2, 3, 3, 32, 32)
     with pytest.raises(Exception, match="built for"):
         s.sample(1, 9, 32)
+
+
+def test_fresh_fnet_starts_without_motion_and_leaves_srnet_alone():
+    from edgevsr.train.flow_teacher import fresh_fnet
+
+    torch.manual_seed(0)
+    model = build_model("egvsr-lite")
+    before = {k: v.clone() for k, v in model.srnet.state_dict().items()}
+    enc = model.fnet.encoder1[0].weight.clone()
+    fresh_fnet(model)
+    lr = torch.rand(1, 3, 16, 16)
+    assert float(model.fnet(lr, lr.roll(1, -1)).abs().max()) == 0  # no flow until it learns one
+    assert not torch.equal(enc, model.fnet.encoder1[0].weight)  # re-drawn
+    assert all(torch.equal(v, model.srnet.state_dict()[k]) for k, v in before.items())

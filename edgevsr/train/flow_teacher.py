@@ -75,6 +75,25 @@ def teacher_loss(flows: torch.Tensor, teacher: torch.Tensor, valid: torch.Tensor
     return (d * valid).sum() / valid.sum().clamp_min(1.0)
 
 
+def fresh_fnet(model: torch.nn.Module) -> None:
+    """Re-initialise FNet, last layer at zero (the model starts with no motion compensation, as before).
+
+    The shipped stage-1 FNets had collapsed: activations fade layer by layer to a near-constant ~0.04 px
+    output, encoder gradients 1e-6, and 300 teacher iterations did not move them (docs/training.md). A fresh
+    FNet learns the teacher's flow; a zero last layer keeps the first steps from feeding SRNet garbage warps.
+    """
+    fnet = getattr(model, "fnet", None)
+    if fnet is None:
+        return
+    for m in fnet.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            m.reset_parameters()
+    last = [m for m in fnet.modules() if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        last.weight.zero_()
+        last.bias.zero_()
+
+
 def teacher_weight(weight: float, until: int, iteration: int) -> float:
     """The teacher's loss weight: ``weight`` for the first ``until`` iterations (0 = always), then joint training."""
     return weight if weight > 0 and (until <= 0 or iteration < until) else 0.0

@@ -25,7 +25,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.flow_teacher import teacher_flows, teacher_loss, teacher_weight
+from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_into, read_state_dict
@@ -53,6 +53,8 @@ class Trainer:
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.init:
             load_into(self.model, read_state_dict(cfg.init), cfg.init)
+            if cfg.reinit_fnet:
+                fresh_fnet(self.model)
         else:
             quiet_residual(self.model)
         self.head_alive = HeadMonitor(self.model)

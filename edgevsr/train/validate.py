@@ -90,5 +90,5 @@ def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer
     model.train(was_training)
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
     per_clip = {f"{k}@{c.name}": r[k] for c, r in zip(clips, rows, strict=True) for k in r
-                if not k.endswith("_bicubic") and k != "warp_err_zero"}
+                if not k.endswith("_bicubic")}
     return {**mean, **per_clip}
