@@ -107,6 +107,9 @@ def warp_errors(model, lr: torch.Tensor, out: torch.Tensor, gt: torch.Tensor, bo
       recurrence hands the next step, compared with what it should be);
     - ``warp_err_gt``: the previous *ground truth* warped by the model's flow (the flow's share of it);
     - ``warp_err_zero``: no motion compensation, ``|gt[t-1] - gt[t]|`` (what a useless flow would give).
+    - ``flow_epe``: endpoint error (LR pixels) of the model's flow against the DIS teacher on the ground truth,
+      where the teacher is valid (the shipped stage-1/2 FNets: ~1.4 px on bikes, whose motion is ~1.4 px:
+      no flow at all).
     Empty for models without FNet.
     """
     if not hasattr(model, "fnet"):
@@ -122,5 +125,8 @@ def warp_errors(model, lr: torch.Tensor, out: torch.Tensor, gt: torch.Tensor, bo
     def err(a: torch.Tensor) -> float:
         return float((a - gt[1:])[..., c, c].abs().mean() * 255)
 
+    teacher, valid = teacher_flows(gt[None, :, :, : h * s, : w * s], s)
+    epe = ((lr_flow - teacher[0, 1:]) ** 2).sum(1, keepdim=True).sqrt()
+    flow_epe = float((epe * valid[0, 1:]).sum() / valid[0, 1:].sum().clamp_min(1.0))
     return {"warp_err": err(backward_warp(out[:-1], hr_flow)), "warp_err_gt": err(backward_warp(gt[:-1], hr_flow)),
-            "warp_err_zero": err(gt[:-1])}
+            "warp_err_zero": err(gt[:-1]), "flow_epe": flow_epe}
