@@ -594,7 +594,7 @@ def run_clip(runner: Runner, lr: list[np.ndarray]) -> list[np.ndarray]:
 def measure_quality(outputs: list[list[np.ndarray]], clips: list[Clip], reference: list[list[np.ndarray]] | None,
                     scorer) -> dict:
     """Dataset means (mean over sequences of per-sequence means) vs GT and vs the FP32 reference outputs."""
-    from edgevsr.quality.evaluate import DatasetScores
+    from edgevsr.quality.scorer import DatasetScores
 
     metrics = scorer.options.metric_names()
     vs_gt, vs_ref = DatasetScores("output vs gt", metrics), DatasetScores("output vs fp32", metrics)
@@ -679,7 +679,7 @@ class Sweep:
     # shared measurements ---------------------------------------------------------------------------
     def scorer(self):
         if self._scorer is None:
-            from edgevsr.quality.evaluate import EvalOptions, Scorer
+            from edgevsr.quality.scorer import EvalOptions, Scorer
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer

@@ -359,7 +359,7 @@ class QuantizePipeline:
 
     # reporting ------------------------------------------------------------------------------------------
     def quality_vs_gt(self, cand_path: Path) -> dict[str, dict[str, float]]:
-        from edgevsr.quality.evaluate import quality_gate
+        from edgevsr.quality.gate import quality_gate
 
         lr, gt = self.gt_clip()
         if not hasattr(self, "_ref_gt_out"):

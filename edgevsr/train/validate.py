@@ -48,7 +48,7 @@ def _frames(x: torch.Tensor) -> list[np.ndarray]:
 def make_scorer(lpips: bool = True):
     """The evaluation code's scorer (TecoGAN definitions); LPIPS is left out when its weights are absent."""
     from edgevsr.errors import EdgeVSRError
-    from edgevsr.quality.evaluate import EvalOptions, Scorer
+    from edgevsr.quality.scorer import EvalOptions, Scorer
 
     scorer = Scorer(EvalOptions(ssim=False, lpips=lpips, tof=True))
     if lpips:
