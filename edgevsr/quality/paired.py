@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.degrade import MODES, degrade_frame
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
 
@@ -34,9 +33,13 @@ def fit_frame(frame: np.ndarray, scale: int, size: Size | None = None) -> np.nda
     return np.ascontiguousarray(frame[top: top + h, left: left + w])
 
 
-def _check_degradation(mode: str) -> None:
+def _degrader(mode: str):
+    """degrade_frame, once ``mode`` is known to be one (imported here: importing this module needs no torch)."""
+    from edgevsr.degrade import MODES, degrade_frame
+
     if mode not in MODES:
         raise EdgeVSRError(f"degradation {mode!r}: choose one of {', '.join(MODES)}")
+    return degrade_frame
 
 
 @dataclass
@@ -59,7 +62,7 @@ class PairedClip:
     def from_frames(cls, name: str, frames: Iterable[np.ndarray], degradation: str = "BD", scale: int = 4,
                     size: Size | None = None) -> PairedClip:
         """Frames in memory (e.g. a synthetic camera move) -> GT fitted to the scale, LR degraded from it."""
-        _check_degradation(degradation)
+        degrade_frame = _degrader(degradation)
         gt = [fit_frame(f, scale, size) for f in frames]
         return cls(name, gt, [degrade_frame(g, degradation, scale) for g in gt], degradation, scale)
 
@@ -78,7 +81,7 @@ class PairedClip:
     def streamed(cls, name: str, path: str | Path, degradation: str, scale: int = 4) -> PairedClip:
         """A whole video / frame folder, paired frame by frame as it is decoded (iterate ``gt`` and ``lr`` once,
         side by side)."""
-        _check_degradation(degradation)
+        degrade_frame = _degrader(degradation)
         src = FrameSource(Path(path))
         for_lr, for_gt = itertools.tee(fit_frame(f, scale) for f in src)
         lr: Iterator[np.ndarray] = (degrade_frame(f, degradation, scale) for f in for_lr)
