@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -17,8 +18,6 @@ HEADERS = {"psnr_y": "PSNR-Y", "psnr_rgb": "PSNR-RGB", "ssim_y": "SSIM-Y", "lpip
            "tlp100": "tLP100"}
 DIGITS = {"psnr_y": 2, "psnr_rgb": 2, "ssim_y": 4, "lpips": 4, "tof": 3, "tlp100": 3}
 out = Console()  # results to stdout; progress and warnings go to stderr
-GATE_OPTIONS = ("max_lpips_increase", "max_tof_increase", "max_tlp_increase", "max_psnr_drop", "max_ssim_drop",
-                "min_psnr_vs_ref", "max_lpips_vs_ref")
 
 
 def fmt(metric: str, v: float | None, signed: bool = False) -> str:
@@ -152,7 +151,8 @@ def register(app: typer.Typer) -> None:
             return
         opts = EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
                            lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
-        budget = QualityBudget(**{k: v for k, v in locals().items() if k in GATE_OPTIONS})
+        given = locals()  # the gate options are named as the budget's fields
+        budget = QualityBudget(**{f.name: given[f.name] for f in dataclasses.fields(QualityBudget)})
         run_model = model is not None or onnx is not None
         if budget.given() and reference is None:
             raise EdgeVSRError("gate budgets (--max-*/--min-*) need --reference REF_OUTPUTS and the candidate "
