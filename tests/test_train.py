@@ -226,3 +226,18 @@ def test_flow_teacher_curriculum_and_time_limit_in_a_run(tmp_path, dataset):
     assert rows[0]["teacher"] and not rows[-1]["teacher"]  # taught early, then joint training without it
     val = list(csv.DictReader(open(tmp_path / "run" / "val.csv")))
     assert val[-1]["warp_err@held"] and float(val[-1]["warp_err_zero"]) > 0
+
+
+def test_unroll_with_detached_flow_gives_the_same_outputs_and_no_pixel_gradient_to_fnet():
+    torch.manual_seed(0)
+    model = build_model("egvsr-lite")
+    from edgevsr.train.flow_teacher import fresh_fnet
+
+    fresh_fnet(model)
+    lr = torch.rand(1, 3, 3, 16, 16)
+    out, flows = unroll(model, lr, detach_flow=True)
+    ref, ref_flows = unroll(model, lr)
+    assert torch.allclose(out, ref) and torch.allclose(flows, ref_flows)
+    out.mean().backward()
+    assert model.fnet.flow[2].weight.grad is None or float(model.fnet.flow[2].weight.grad.abs().max()) == 0
+    assert float(model.srnet.conv_out.weight.grad.abs().max()) > 0

@@ -76,6 +76,7 @@ class TrainConfig:
     warp_weight: float = 1.0
     flow_teacher_weight: float = 0.0  # stage 1: FNet flow vs OpenCV DIS flow on the HR frames (LR pixels)
     flow_teacher_until: int = 0  # the teacher is used for iterations < this (0 = always), then joint training
+    flow_teacher_detach: bool = True  # while taught, FNet learns from the teacher (+ warp loss) only, not the pixels
     reinit_fnet: bool = False  # start FNet afresh (zero last layer: no flow) even when ``init`` is given
     flow_teacher_preset: str = "medium"  # OpenCV DIS preset: ultrafast | fast | medium (GPU runs: fast)
     time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit

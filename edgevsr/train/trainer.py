@@ -140,7 +140,7 @@ class Trainer:
                                           workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
             if self.model.kind == "recurrent":
-                out, flows = unroll(self.model, lr)
+                out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())
                 if teach:
                     extra["teacher"] = teacher_loss(flows.float(), target, valid)
