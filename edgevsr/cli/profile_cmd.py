@@ -80,12 +80,12 @@ def register(app: typer.Typer) -> None:
         FLOPs vs device peak, power (NVML / jtop when installed)."""
         import torch
 
-        from edgevsr.backends.engine_record import parse_size
         from edgevsr.backends.factory import RunnerConfig, make_runner
         from edgevsr.deploy import devices
         from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
         from edgevsr.io.atomic import check_writable
         from edgevsr.models import ARCHITECTURES, build_model
+        from edgevsr.sizes import parse_size
 
         if frames < 1 or warmup < 0:
             raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
@@ -96,7 +96,7 @@ def register(app: typer.Typer) -> None:
         if threads:
             torch.set_num_threads(threads)
             os.environ["EDGEVSR_ORT_THREADS"] = str(threads)
-        sizes = [parse_size(s) for s in size]
+        sizes = [parse_size(s, "size") for s in size]
         if input is not None:
             clip, source = frames_from_file(input, warmup + frames)
             clips = [(clip, source)]
