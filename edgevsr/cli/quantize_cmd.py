@@ -12,8 +12,8 @@ from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
 
 
-def _size(new: str | None, old: str | None, name: str, old_name: str) -> tuple[int, int] | None:
-    """LR size from ``--NAME WxH`` or the deprecated ``--OLD_NAME HxW`` as (h, w) for the pipeline; '' = none."""
+def _size(new: str | None, old: str | None, name: str, old_name: str):
+    """LR Size from ``--NAME WxH`` or the deprecated ``--OLD_NAME HxW``; '' = none."""
     from edgevsr.sizes import parse_legacy_hw, parse_size
 
     if new is not None and old is not None:
@@ -23,8 +23,8 @@ def _size(new: str | None, old: str | None, name: str, old_name: str) -> tuple[i
         console.print(f"edgevsr: note: --{old_name} HEIGHTxWIDTH is deprecated and goes in the next release; use "
                       f"--{name} WIDTHxHEIGHT{f' ({size})' if size else ''}",
                       markup=False, highlight=False, soft_wrap=True)
-        return size.hw if size else None
-    return parse_size(new, name).hw if new else None
+        return size
+    return parse_size(new, name) if new else None
 
 
 def _print_report(r) -> None:
@@ -102,8 +102,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Export to ONNX; with --fp16 or --int8 also convert/quantize, check quality and time it against FP32."""
         fixed = _size(size, shape, "size", "shape")
-        calib_hw = _size(calib_size, calib_shape, "calib-size", "calib-shape")
-        speed_hw = _size("480x272" if speed_size is None and speed_shape is None else speed_size, speed_shape,
+        calib_wh = _size(calib_size, calib_shape, "calib-size", "calib-shape")
+        speed_wh = _size("480x272" if speed_size is None and speed_shape is None else speed_size, speed_shape,
                          "speed-size", "speed-shape")
         if int8 and fp16:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
@@ -112,26 +112,21 @@ def register(app: typer.Typer) -> None:
         if not int8 and not fp16:
             _export_fp32(model, weights, output, fixed, calib)
             return
-        from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
+        from edgevsr.quantize.entry import quantize as run_quantize
 
-        opts = QuantizeOptions(
-            precision="int8" if int8 else "fp16", calib=calib, calib_frames=calib_frames,
-            calib_shape=calib_hw, method=method, percentile=percentile, target=target,
-            shape=fixed, min_psnr_vs_fp32=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
-            max_psnr_drop=max_psnr_drop, gt=gt, gt_frames=gt_frames, search=search,
-            cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
-            trt_version=trt_version, speed_shape=speed_hw, speed_runs=speed_runs)
         t0 = time.perf_counter()
         with console.status("exporting the FP32 reference") as status:
             def step(msg: str) -> None:
                 console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
                 status.update(msg)
 
-            pipe = QuantizePipeline(model, weights, opts, step)
-            try:
-                r = pipe.run(output)
-            finally:
-                pipe.close()
+            r = run_quantize(
+                model, output, precision="int8" if int8 else "fp16", weights=weights, calib=calib,
+                calib_frames=calib_frames, calib_size=calib_wh, size=fixed, method=method, percentile=percentile,
+                target=target, min_psnr_vs_fp32=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
+                max_psnr_drop=max_psnr_drop, gt=gt, gt_frames=gt_frames, search=search, cache=cache,
+                trt_cache=trt_cache, trt_version=trt_version, speed_size=speed_wh, speed_runs=speed_runs,
+                status=step)
         _print_report(r)
         if report:
             from edgevsr.io.atomic import atomic_path
@@ -149,13 +144,14 @@ def _export_fp32(model: str, weights: str | None, output: Path, shape, calib: Pa
 
     net, source = load_model(model, weights)
     with console.status(f"exporting {model} ({source})"):
-        info = export_onnx(net, model, output, shape)
+        info = export_onnx(net, model, output, shape.hw if shape else None)
     console.print(f"wrote {output}: {model} x{net.scale}, {'dynamic H/W' if info.dynamic else 'fixed shape'}, "
                   f"opset {info.opset}, weights {info.weights_hash}")
     if calib:
         from edgevsr.backends.torch_runner import TorchRunner
         from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 
-        steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), read_calib_frames(calib, 4, shape))
+        frames = read_calib_frames(calib, 4, shape.hw if shape else None)
+        steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), frames)
         console.print(f"ONNX Runtime vs PyTorch on {len(steps)} real steps: max abs error "
                       f"{compare_with_torch(net, output, steps):.2e}")
