@@ -18,7 +18,8 @@ from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
 from edgevsr.stream import FrameUpscaler
 
-ProgressFn = Callable[[int, "int | None"], None]  # (frames done, total frames or None when unknown)
+# (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
+ProgressFn = Callable[[int, "int | None", float], None]
 
 
 @dataclass
@@ -38,8 +39,11 @@ class UpscaleResult:
 
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
-                 on_frames: ProgressFn | None = None) -> UpscaleResult:
-    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources)."""
+                 on_frame: ProgressFn | None = None) -> UpscaleResult:
+    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources).
+
+    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it).
+    """
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
     audio = info.path if info.kind == "video" and info.has_audio else None
@@ -49,8 +53,8 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     with sink, runner:
         for out in FrameUpscaler(runner).run(src):
             sink.write(out)
-            if on_frames is not None:
-                on_frames(sink.count, info.frame_count)
+            if on_frame is not None:
+                on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
                          (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
                          Path(dst_path))
@@ -58,7 +62,7 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
 
 def upscale(src: str | Path, dst: str | Path, *, model: str = "egvsr", weights: str | None = None,
             backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu", precision: str = "fp32",
-            runner: Runner | None = None, crf: int = 18, on_frames: ProgressFn | None = None,
+            runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
             log: Callable[[str], None] | None = None) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
@@ -77,7 +81,7 @@ def upscale(src: str | Path, dst: str | Path, *, model: str = "egvsr", weights: 
         described = "runner given"
     if log is not None:
         log(f"{runner.spec.name} ({described}) on {runner.describe()}")
-    result = upscale_file(runner, source, dst, crf=crf, on_frames=on_frames)
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame)
     result.weights = described
     return result
 

@@ -20,7 +20,7 @@ def _hw(value: SizeLike | None, option: str) -> tuple[int, int] | None:
     return parse_size(value, option).hw if value not in (None, "") else None
 
 
-def quantize(model: str, output: str | Path, *, precision: str = "fp16", weights: str | None = None,
+def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights: str | None = None,
              calib: str | Path | None = None, calib_frames: int = 16, calib_size: SizeLike | None = None,
              size: SizeLike | None = None, method: str = "entropy", percentile: float = 99.99,
              target: str = "onnxruntime", min_psnr_vs_fp32: float | None = 40.0,

@@ -70,7 +70,7 @@ def test_upscale_api_matches_the_streaming_upscaler(tmp_path, clip):
     for i, f in enumerate(clip[:3]):
         cv2.imwrite(str(lr / f"{i:03d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
     seen, lines = [], []
-    r = edgevsr.upscale(lr, tmp_path / "sr", model="bicubic", on_frames=lambda d, t: seen.append((d, t)),
+    r = edgevsr.upscale(lr, tmp_path / "sr", model="bicubic", on_frame=lambda d, t, s: seen.append((d, t)),
                         log=lines.append)
     assert r.frames == 3 and r.out_size == (96 * 4, 64 * 4) and seen == [(1, 3), (2, 3), (3, 3)]
     assert lines == ["bicubic (no parameters) on torch cpu fp32"]

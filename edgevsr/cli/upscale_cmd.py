@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import typer
@@ -28,14 +27,12 @@ def register(app: typer.Typer) -> None:
 
         with frame_progress() as progress:
             task = progress.add_task("upscale", total=None, rate="")
-            t0 = time.perf_counter()
 
-            def on_frames(done: int, total: int | None) -> None:
-                progress.update(task, completed=done, total=total,
-                                rate=f"{done / (time.perf_counter() - t0):.2f} fps")
+            def on_frame(done: int, total: int | None, seconds: float) -> None:
+                progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
 
             r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
-                             precision="fp16" if fp16 else "fp32", crf=crf, on_frames=on_frames,
+                             precision="fp16" if fp16 else "fp32", crf=crf, on_frame=on_frame,
                              log=lambda line: progress.console.print(line, markup=False, highlight=False))
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
