@@ -25,6 +25,7 @@ _PUBLIC = {
     "load_model": "edgevsr.api:load_model",
     "make_runner": "edgevsr.api:make_runner",
     "FrameUpscaler": "edgevsr.stream:FrameUpscaler",
+    "QualityBudget": "edgevsr.quality.gate:QualityBudget",
     "Size": "edgevsr.sizes:Size",
     "parse_size": "edgevsr.sizes:parse_size",
     "EdgeVSRError": "edgevsr.errors:EdgeVSRError",

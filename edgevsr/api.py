@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from edgevsr.deploy.session import ProfileResult
     from edgevsr.deploy.trt_builder import BuildResult
     from edgevsr.models.base import VSRModel
-    from edgevsr.quality.evaluate import DatasetScores
+    from edgevsr.quality.scorer import DatasetScores
 
 SizeLike = str | Size | tuple[int, int]
 Log = Callable[[str], None]
@@ -87,7 +87,7 @@ def profile(backend: str = "torch", *, model: str = "egvsr", weights: str | Path
 
 
 def _scorer(lpips: bool, tof: bool, border: int, device: str, lpips_weights: str | Path | None):
-    from edgevsr.quality.evaluate import EvalOptions, Scorer
+    from edgevsr.quality.scorer import EvalOptions, Scorer
 
     return Scorer(EvalOptions(border=border, lpips=lpips, tof=tof, device=device,
                               lpips_weights=str(lpips_weights) if lpips_weights else None))

@@ -112,8 +112,11 @@ def register(app: typer.Typer) -> None:
         if not int8 and not fp16:
             _export_fp32(model, weights, output, fixed, calib)
             return
+        from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.entry import quantize as run_quantize
 
+        budget = QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
+                               max_psnr_drop=max_psnr_drop)
         t0 = time.perf_counter()
         with console.status("exporting the FP32 reference") as status:
             def step(msg: str) -> None:
@@ -123,8 +126,7 @@ def register(app: typer.Typer) -> None:
             r = run_quantize(
                 model, output, precision="int8" if int8 else "fp16", weights=weights, calib=calib,
                 calib_frames=calib_frames, calib_size=calib_wh, size=fixed, method=method, percentile=percentile,
-                target=target, min_psnr_vs_fp32=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
-                max_psnr_drop=max_psnr_drop, gt=gt, gt_frames=gt_frames, search=search, cache=cache,
+                target=target, budget=budget, gt=gt, gt_frames=gt_frames, search=search, cache=cache,
                 trt_cache=trt_cache, trt_version=trt_version, speed_size=speed_wh, speed_runs=speed_runs,
                 status=step)
         _print_report(r)
