@@ -24,9 +24,9 @@ from pathlib import Path
 
 import torch
 
-from edgevsr.backends.engine_record import parse_size
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+from edgevsr.backends.tensorrt.engine_record import parse_size
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
 from edgevsr.deploy.profile import profile_runner, synthetic_frames
 from edgevsr.models.spec import ModelSpec
@@ -43,7 +43,7 @@ def runners(model, name: str, onnx: Path, cuda: bool, trt_engines: dict) -> dict
     out = {"torch cuda fp32": lambda: TorchRunner(model, spec, "cuda"),
            "torch cuda fp16": lambda: TorchRunner(model, spec, "cuda", "fp16")}
     for label, engine in trt_engines.items():
-        from edgevsr.backends.tensorrt_runner import TensorRTRunner
+        from edgevsr.backends.tensorrt.runner import TensorRTRunner
 
         out[label] = lambda e=engine: TensorRTRunner(e)
     return out
@@ -55,7 +55,7 @@ def build_trt(onnx: Path, sizes: list[tuple[int, int]]) -> dict:
     except ImportError:
         print("TensorRT not installed: no tensorrt rows")
         return {}
-    from edgevsr.backends.engine_record import ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
 
     padded = [(w + (-w) % 8, h + (-h) % 8) for w, h in sizes]

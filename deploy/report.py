@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
+from edgevsr.backends.opencv.runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
 from edgevsr.errors import EdgeVSRError, first_line
 
 SCHEMA = "edgevsr.report/1"
@@ -380,7 +380,7 @@ class Artifacts:
 
     def runner(self, model: str, precision: str, backend: str) -> tuple[Runner, dict]:
         """A runner for the cell group and facts about what it runs (weights, ONNX file and its hash)."""
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
 
         kind, device = BACKENDS[backend]
         w = self.weights(model)
@@ -484,7 +484,7 @@ class Artifacts:
 
     def _engine(self, onnx: Path, precision: str) -> Path:
         """A TensorRT engine (cached by the builder) whose profile covers every swept size."""
-        from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
         m = inspect_onnx(onnx).spec.size_multiple
@@ -517,7 +517,7 @@ def _all_int8(pipe, path: Path) -> None:
     The quantizer's own steps (calibration steps recorded through the streaming loop, cached activation
     statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
     """
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.calibration.calib_data import record_steps
     from edgevsr.calibration.calibrators import cached_stats
     from edgevsr.quantize import export as X
@@ -644,7 +644,7 @@ def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
             return "not measured: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if kind == "tensorrt":
         try:
-            from edgevsr.backends.tensorrt_runner import require_tensorrt
+            from edgevsr.backends.tensorrt.runner import require_tensorrt
 
             require_tensorrt()
         except EdgeVSRError:

@@ -57,7 +57,7 @@ def register(app: typer.Typer) -> None:
         """Run two backends/precisions on the same frames and diff their raw outputs (exit 1 on threshold failure)."""
         from itertools import islice
 
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
         from edgevsr.deploy.compare import compare_runners
         from edgevsr.io.frames import FrameSource
 

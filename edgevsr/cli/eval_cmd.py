@@ -213,7 +213,7 @@ def register(app: typer.Typer) -> None:
                 doc |= {"mode": "gate", "candidate": str(outputs), "reference": str(reference)} | gate.to_dict()
                 results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
             elif run_model:
-                from edgevsr.backends.factory import RunnerConfig, make_runner
+                from edgevsr.backends.registry import RunnerConfig, make_runner
 
                 cfg = RunnerConfig(model=model or "egvsr", weights=weights, backend=backend, device=device,
                                    precision="fp16" if fp16 else "fp32", onnx=onnx)

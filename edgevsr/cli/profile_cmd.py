@@ -80,8 +80,8 @@ def register(app: typer.Typer) -> None:
         FLOPs vs device peak, power (NVML / jtop when installed)."""
         import torch
 
-        from edgevsr.backends.engine_record import parse_size
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
+        from edgevsr.backends.tensorrt.engine_record import parse_size
         from edgevsr.deploy import devices
         from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
         from edgevsr.io.atomic import check_writable
@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
 
 def _engine_for(onnx: Path, clips: list, fp16: bool) -> Path:
     """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
     m = inspect_onnx(onnx).spec.size_multiple

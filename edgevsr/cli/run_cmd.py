@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.cli.progress import console, frame_progress
 
 

@@ -27,21 +27,21 @@ class RunnerConfig:
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
     """Returns the runner and a one-line description of the weights it runs."""
     if cfg.backend == "torch":
-        from edgevsr.backends.torch_runner import TorchRunner
+        from edgevsr.backends.torch.runner import TorchRunner
         from edgevsr.weights import load_model
 
         model, source = load_model(cfg.model, cfg.weights, allow_random=cfg.allow_random)
         runner = TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision, compile=cfg.compile)
         return runner, source
     if cfg.backend == "onnxruntime":
-        from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+        from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 
         if cfg.onnx is None:
             raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
         runner = OnnxRuntimeRunner(cfg.onnx, cfg.device)
         return runner, f"{cfg.onnx} ({runner.spec.name})"
     if cfg.backend == "tensorrt":
-        from edgevsr.backends.tensorrt_runner import TensorRTRunner, require_tensorrt
+        from edgevsr.backends.tensorrt.runner import TensorRTRunner, require_tensorrt
 
         require_tensorrt()  # names the extra to install and the backends available instead
         if cfg.onnx is None or Path(cfg.onnx).suffix.lower() == ".onnx":
