@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 from pathlib import Path
@@ -35,11 +34,11 @@ from edgevsr.weights import load_model
 RESULTS = Path(__file__).parent / "results"
 
 
-def runners(model, name: str, onnx: Path, cuda: bool, trt_engines: dict) -> dict:
+def runners(model, name: str, onnx: Path, cuda: bool, trt_engines: dict, threads: int) -> dict:
     spec = ModelSpec.of(model, name)
     if not cuda:
         return {"torch cpu fp32": lambda: TorchRunner(model, spec, "cpu"),
-                "onnxruntime cpu fp32": lambda: OnnxRuntimeRunner(onnx)}
+                "onnxruntime cpu fp32": lambda: OnnxRuntimeRunner(onnx, threads=threads)}
     out = {"torch cuda fp32": lambda: TorchRunner(model, spec, "cuda"),
            "torch cuda fp16": lambda: TorchRunner(model, spec, "cuda", "fp16")}
     for label, engine in trt_engines.items():
@@ -79,7 +78,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    os.environ["EDGEVSR_ORT_THREADS"] = str(args.threads)
     from edgevsr.quantize.export import export_onnx
 
     cuda = torch.cuda.is_available()
@@ -91,7 +89,7 @@ def main() -> None:
         export_onnx(model, args.model, onnx)  # same weights as the torch rows
         trt_engines = build_trt(onnx, sizes) if cuda else {}
         peak = gpu_peak()[1] if cuda else measure_cpu_peak(args.threads)
-        makers = runners(model, args.model, onnx, cuda, trt_engines)
+        makers = runners(model, args.model, onnx, cuda, trt_engines, args.threads)
         runs = []
         for r in range(args.rounds):
             order = list(makers) if r % 2 == 0 else list(reversed(makers))

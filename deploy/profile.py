@@ -156,12 +156,13 @@ def latency_stats(seconds: list[float]) -> dict[str, float]:
             "min": float(ms.min()), "max": float(ms.max()), "std": float(ms.std())}
 
 
-def environment() -> dict:
+def environment(ort_threads: int | None = None) -> dict:
+    """Versions, CPU/GPU and thread counts; ``ort_threads`` is what the ONNX Runtime session was given."""
     import torch
 
     env = {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
            "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-           "ort_threads": os.environ.get("EDGEVSR_ORT_THREADS", "default"), "command": " ".join(sys.argv)}
+           "ort_threads": str(ort_threads) if ort_threads else "default", "command": " ".join(sys.argv)}
     from .devices import cpu_name
 
     env["cpu"] = cpu_name()
@@ -250,7 +251,8 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
                                    runner.precision),
         "power": None,
         "layers": layer_rows,
-        "environment": {**environment(), "loadavg_before": load_before, "loadavg_after": load_after},
+        "environment": {**environment(getattr(runner, "threads", None)), "loadavg_before": load_before,
+                        "loadavg_after": load_after},
     }
     if timed.gpu_times:
         report["inference_gpu_ms"] = latency_stats(timed.gpu_times)  # CUDA events around the enqueue

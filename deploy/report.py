@@ -216,7 +216,7 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
-def machine_info() -> dict:
+def machine_info(ort_threads: int | None = None) -> dict:
     """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
     import cv2
 
@@ -224,7 +224,7 @@ def machine_info() -> dict:
     from edgevsr.deploy.devices import jetson_model
     from edgevsr.deploy.profile import environment
 
-    env = environment()
+    env = environment(ort_threads)
     env.pop("command", None)
     env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
                 "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),
@@ -403,7 +403,7 @@ class Artifacts:
             engine = self._engine(onnx, precision)
             runner, _ = make_runner(RunnerConfig(backend="tensorrt", device="cuda", onnx=engine))
             return runner, facts
-        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx))
+        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx, threads=self.cfg.threads))
         return runner, facts
 
     def onnx(self, model: str, precision: str, target: str) -> Path:
@@ -662,9 +662,8 @@ class Sweep:
         self.cache = ResultCache(out_dir / "cache")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
         self.threads = torch.get_num_threads()
-        self.env = machine_info()
+        self.env = machine_info(cfg.threads)
         self.machine = digest({k: self.env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
         self.artifacts = Artifacts(cfg, out_dir / "cache", status)
         self.clips, self.eval_desc = eval_clips(cfg)
@@ -819,7 +818,7 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
 
     cfg.validate()
     t0 = time.perf_counter()
-    threads, ort_threads = torch.get_num_threads(), os.environ.get("EDGEVSR_ORT_THREADS")
+    threads = torch.get_num_threads()
     try:  # --threads applies to this sweep only
         sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
         groups: dict[tuple[str, str, str], list[Cell]] = {}
@@ -829,10 +828,6 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
             sweep.run_group(model, precision, backend, group)
     finally:
         torch.set_num_threads(threads)
-        if ort_threads is None:
-            os.environ.pop("EDGEVSR_ORT_THREADS", None)
-        else:
-            os.environ["EDGEVSR_ORT_THREADS"] = ort_threads
     sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,

@@ -122,7 +122,7 @@ def _write(proto, path: Path) -> Path:
 
 
 def _session(path: Path, threads: int = 0):
-    from edgevsr.backends.onnxruntime.runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     return make_session(path, threads=threads)
 

@@ -237,7 +237,7 @@ def test_build_cli_dry_run_and_one_line_errors(tmp_path):
 def test_onnxruntime_providers():
     import onnxruntime as ort
 
-    from edgevsr.backends.onnxruntime.runner import providers_for as ort_providers
+    from edgevsr.backends.onnxruntime.loader import providers_for as ort_providers
 
     assert ort_providers("cpu") == ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" in ort.get_available_providers():

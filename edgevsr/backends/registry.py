@@ -1,23 +1,38 @@
-"""Build a runner for (model, weights, backend, device, precision): the one place the CLI gets runners from."""
+"""Build a runner from a :class:`RunnerConfig`: the one place the CLI, the report and the API get runners from.
+
+Each backend is a folder ``edgevsr/backends/<name>/`` whose ``loader.load(cfg)`` obtains the thing it runs
+(weights, an ONNX Runtime session, a TensorRT engine) and returns its runner. A loader module is imported
+only when its backend is asked for, so torch, onnxruntime and TensorRT stay optional for each other.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
-from edgevsr.models.spec import ModelSpec
+
+DEFAULT_MODEL = "egvsr"  # what the torch backend runs when no model is named
+
+LOADERS = {  # backend name -> module with ``load(cfg) -> (runner, source)``
+    "torch": "edgevsr.backends.torch.loader",
+    "onnxruntime": "edgevsr.backends.onnxruntime.loader",
+    "tensorrt": "edgevsr.backends.tensorrt.loader",
+    "opencv": "edgevsr.backends.opencv.loader",
+}
 
 
 @dataclass
 class RunnerConfig:
-    model: str = "egvsr"
+    model: str | None = None  # None: DEFAULT_MODEL (torch), or whatever the ONNX / engine holds
     weights: str | None = None
     backend: str = "torch"
     device: str = "cpu"
-    precision: str = "fp32"
+    precision: str | None = None  # None: fp32 (torch), or what the ONNX / engine carries
     onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
+    threads: int | None = None  # onnxruntime: intra-op threads of the session (None: ONNX Runtime chooses)
     allow_random: bool = False
     cuda_graph: bool = False  # tensorrt: capture each enqueue in a CUDA graph
     layer_timing: bool = False  # tensorrt: per-layer times (IProfiler)
@@ -26,28 +41,24 @@ class RunnerConfig:
 
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
     """Returns the runner and a one-line description of the weights it runs."""
-    if cfg.backend == "torch":
-        from edgevsr.backends.torch.runner import TorchRunner
-        from edgevsr.weights import load_model
+    module = LOADERS.get(cfg.backend)
+    if module is None:
+        raise EdgeVSRError(f"unknown backend {cfg.backend!r}; choose {', '.join(LOADERS)}")
+    return importlib.import_module(module).load(cfg)
 
-        model, source = load_model(cfg.model, cfg.weights, allow_random=cfg.allow_random)
-        runner = TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision, compile=cfg.compile)
-        return runner, source
-    if cfg.backend == "onnxruntime":
-        from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 
-        if cfg.onnx is None:
-            raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
-        runner = OnnxRuntimeRunner(cfg.onnx, cfg.device)
-        return runner, f"{cfg.onnx} ({runner.spec.name})"
-    if cfg.backend == "tensorrt":
-        from edgevsr.backends.tensorrt.runner import TensorRTRunner, require_tensorrt
+def same_precision(asked: str, carried: str) -> bool:
+    """A "mixed" file is INT8 with some layers kept in float: asking for int8 matches it."""
+    return asked == carried or (asked == "int8" and carried == "mixed")
 
-        require_tensorrt()  # names the extra to install and the backends available instead
-        if cfg.onnx is None or Path(cfg.onnx).suffix.lower() == ".onnx":
-            raise EdgeVSRError(f"--backend tensorrt needs an engine: build one with `edgevsr build "
-                               f"{cfg.onnx or 'MODEL.onnx'} -o MODEL.engine` and pass it with --onnx MODEL.engine")
-        device = cfg.device if cfg.device.startswith("cuda") else "cuda"
-        runner = TensorRTRunner(cfg.onnx, device, cuda_graph=cfg.cuda_graph, layer_timing=cfg.layer_timing)
-        return runner, f"{cfg.onnx} ({runner.spec.name}, built {runner.record.built_at})"
-    raise EdgeVSRError(f"unknown or unavailable backend {cfg.backend!r}; choose torch, onnxruntime or tensorrt")
+
+def check_request(cfg: RunnerConfig, model: str, precision: str, source: str | Path) -> None:
+    """Refuse a ``cfg.model`` / ``cfg.precision`` that contradicts what ``source`` (ONNX, engine) holds.
+
+    Runs would otherwise be labelled with the asked-for model or precision while running another."""
+    if cfg.model is not None and cfg.model != model:
+        raise EdgeVSRError(f"{source}: holds model {model!r}, not --model {cfg.model!r}; drop --model or pass "
+                           f"an export of {cfg.model}")
+    if cfg.precision is not None and not same_precision(cfg.precision, precision):
+        raise EdgeVSRError(f"{source}: is a {precision} model, not --precision {cfg.precision}; drop the precision "
+                           f"option or pass a {cfg.precision} export")
