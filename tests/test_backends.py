@@ -19,7 +19,7 @@ from edgevsr.deploy.profile import TimedRunner, profile_runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.stream import FrameUpscaler
-from tests.conftest import moving_clip, write_video
+from tests.conftest import ROOT, moving_clip, write_video
 
 CLIP = moving_clip(3, 32, 48)
 
@@ -122,6 +122,18 @@ def test_run_cli_refuses_a_model_the_onnx_does_not_hold(exports, tmp_path):
     ok = subprocess.run(base, capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     assert "egvsr-lite" in ok.stderr.split("\n")[0]  # labelled with the model the file holds
+
+
+# one session maker, threads as configuration --------------------------------------------------------------
+def test_only_the_onnxruntime_loader_makes_sessions_and_no_code_reads_a_thread_variable():
+    loader = ROOT / "edgevsr" / "backends" / "onnxruntime" / "loader.py"
+    product = [f for d in ("edgevsr", "quantize", "calibration", "deploy", "edge", "benchmarks")
+               for f in (ROOT / d).rglob("*.py")]
+    assert loader in product
+    sessions = [f for f in product if "InferenceSession(" in f.read_text() and f != loader]
+    assert sessions == [], f"ONNX Runtime sessions made outside {loader}"
+    variable = [f for f in product if "EDGEVSR_ORT_THREADS" in f.read_text()]
+    assert variable == [], "the thread count is RunnerConfig.threads, not an environment variable"
 
 
 # threads -----------------------------------------------------------------------------------------------
