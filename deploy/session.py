@@ -7,12 +7,11 @@ for those sizes when given an ONNX file), MACs, the device peak, the power probe
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgevsr.backends.factory import RunnerConfig
+from edgevsr.backends.registry import RunnerConfig
 from edgevsr.errors import EdgeVSRError
 from edgevsr.sizes import Size, parse_size
 
@@ -30,12 +29,14 @@ class ProfileResult:
 
 
 def profile_session(cfg: RunnerConfig, sizes: Sequence[str | Size | tuple[int, int]] = ("240x136",),
-                    input: str | Path | None = None, frames: int = 30, warmup: int = 5, threads: int | None = None,
+                    input: str | Path | None = None, frames: int = 30, warmup: int = 5,
                     peak_tflops: float | None = None, log: Log | None = None) -> ProfileResult:
-    """Time ``frames`` frames per size after ``warmup`` (synchronised); one run per size."""
+    """Time ``frames`` frames per size after ``warmup`` (synchronised); one run per size.
+
+    ``cfg.threads`` sets the CPU threads of torch (process-wide) and of the ONNX Runtime session."""
     import torch
 
-    from edgevsr.backends.factory import make_runner
+    from edgevsr.backends.registry import make_runner
     from edgevsr.deploy import devices
     from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
     from edgevsr.models import ARCHITECTURES, build_model
@@ -45,9 +46,8 @@ def profile_session(cfg: RunnerConfig, sizes: Sequence[str | Size | tuple[int, i
         raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
     if cfg.layer_timing and cfg.backend != "tensorrt":
         raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
-    if threads:
-        torch.set_num_threads(threads)
-        os.environ["EDGEVSR_ORT_THREADS"] = str(threads)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
     parsed = [parse_size(s, "size") for s in sizes]
     if input is not None:
         clip, source = frames_from_file(input, warmup + frames)
@@ -94,7 +94,7 @@ def profile_session(cfg: RunnerConfig, sizes: Sequence[str | Size | tuple[int, i
 
 def engine_for(onnx: Path, clips: list, fp16: bool, log: Log | None = None) -> Path:
     """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
     m = inspect_onnx(onnx).spec.size_multiple

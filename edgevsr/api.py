@@ -32,16 +32,18 @@ def load_model(name: str, weights: str | Path | None = None, *, allow_random: bo
     return load(name, str(weights) if weights is not None else None, allow_random=allow_random)[0]
 
 
-def make_runner(model: str = "egvsr", *, weights: str | Path | None = None, backend: str = "torch",
-                onnx: str | Path | None = None, device: str = "cpu", precision: str = "fp32",
+def make_runner(model: str | None = None, *, weights: str | Path | None = None, backend: str = "torch",
+                onnx: str | Path | None = None, device: str = "cpu", precision: str | None = None,
                 allow_random: bool = False, **options) -> Runner:
-    """A backend runner (torch / onnxruntime / tensorrt) for :class:`edgevsr.stream.FrameUpscaler`.
+    """A backend runner (torch / onnxruntime / tensorrt / opencv) for :class:`edgevsr.stream.FrameUpscaler`.
 
+    ``model`` / ``precision`` None: egvsr in fp32 (torch), or what the ONNX / engine holds; a value that
+    contradicts the file is refused.
     ``onnx`` is the ONNX file (onnxruntime) or engine (tensorrt); ``options`` are the remaining
-    :class:`~edgevsr.backends.factory.RunnerConfig` fields (cuda_graph, layer_timing, compile).
+    :class:`~edgevsr.backends.registry.RunnerConfig` fields (threads, cuda_graph, layer_timing, compile).
     """
-    from edgevsr.backends.factory import RunnerConfig
-    from edgevsr.backends.factory import make_runner as make
+    from edgevsr.backends.registry import RunnerConfig
+    from edgevsr.backends.registry import make_runner as make
 
     cfg = RunnerConfig(model=model, weights=str(weights) if weights is not None else None, backend=backend,
                        device=device, precision=precision, onnx=Path(onnx) if onnx else None,
@@ -55,7 +57,7 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, *, precisio
                  timing_cache: str | Path | None = None, dla_core: int | None = None, opt_level: int | None = None,
                  cache_dir: str | Path | None = None, force: bool = False, log: Log | None = None) -> BuildResult:
     """A TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export, as ``edgevsr build``."""
-    from edgevsr.backends.engine_record import ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
     from edgevsr.deploy.provenance import EngineCache
     from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx
     from edgevsr.deploy.trt_builder import build_engine as build
@@ -70,20 +72,20 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, *, precisio
                  log=log or (lambda _line: None))
 
 
-def profile(backend: str = "torch", *, model: str = "egvsr", weights: str | Path | None = None,
-            onnx: str | Path | None = None, device: str = "cpu", precision: str = "fp32",
+def profile(backend: str = "torch", *, model: str | None = None, weights: str | Path | None = None,
+            onnx: str | Path | None = None, device: str = "cpu", precision: str | None = None,
             sizes: Sequence[SizeLike] = ("240x136",), input: str | Path | None = None, frames: int = 30,
             warmup: int = 5, threads: int | None = None, layers: bool = False, cuda_graph: bool = False,
             compile: bool = False, peak_tflops: float | None = None, allow_random: bool = False,
             log: Log | None = None) -> ProfileResult:
     """Synchronised latency / FPS / memory / roofline / power per size, as ``edgevsr profile``."""
-    from edgevsr.backends.factory import RunnerConfig
+    from edgevsr.backends.registry import RunnerConfig
     from edgevsr.deploy.session import profile_session
 
     cfg = RunnerConfig(model=model, weights=str(weights) if weights is not None else None, backend=backend,
                        device=device, precision=precision, onnx=_path(onnx), allow_random=allow_random,
-                       cuda_graph=cuda_graph, compile=compile, layer_timing=layers)
-    return profile_session(cfg, sizes, input, frames, warmup, threads, peak_tflops, log)
+                       cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
+    return profile_session(cfg, sizes, input, frames, warmup, peak_tflops, log)
 
 
 def _scorer(lpips: bool, tof: bool, border: int, device: str, lpips_weights: str | Path | None):

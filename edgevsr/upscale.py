@@ -60,16 +60,19 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
                          Path(dst_path))
 
 
-def upscale(src: str | Path, dst: str | Path, *, model: str = "egvsr", weights: str | None = None,
-            backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu", precision: str = "fp32",
+def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weights: str | None = None,
+            backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu",
+            precision: str | None = None,
             runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
             log: Callable[[str], None] | None = None) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
-    Bad input and output paths fail before any model is built. ``runner`` (from :func:`make_runner`)
-    replaces model/weights/backend/onnx/device/precision. ``log`` gets one line naming what runs.
+    Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
+    fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision. ``log`` gets one line
+    naming what runs.
     """
-    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.io.atomic import check_writable
 
     source, dst = FrameSource(Path(src)), Path(dst)

@@ -54,7 +54,8 @@ def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile(
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        model: str = typer.Option("egvsr", help="Model name (torch backend; see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the model "
+                                                 "the --onnx / --engine file holds."),
         weights: str = typer.Option(None, help="Weights for the torch backend (path or shipped name)."),
         allow_random: bool = typer.Option(
             False, "--allow-random", help="Untrained weights if none are shipped (timing does not depend on them)."),
@@ -76,7 +77,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Warm up, then time N frames with synchronisation: latency percentiles, FPS, stage shares, memory,
         FLOPs vs device peak, power (NVML / jtop when installed)."""
-        from edgevsr.backends.factory import RunnerConfig
+        from edgevsr.backends.registry import RunnerConfig
         from edgevsr.deploy.session import profile_session
         from edgevsr.io.atomic import check_writable
 
@@ -84,9 +85,9 @@ def register(app: typer.Typer) -> None:
             check_writable(json_out)
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers)
-        result = profile_session(cfg, size, input, frames, warmup, threads, peak_tflops,
+                           precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
+                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
+        result = profile_session(cfg, size, input, frames, warmup, peak_tflops,
                                  log=lambda line: console.print(line, markup=False, highlight=False))
         runs = result.runs
         for table in results_tables(runs):

@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     def upscale(
         input: Path = typer.Argument(..., help="Video file, folder of frames, or image."),
         output: Path = typer.Option(..., "-o", "--output", help="Output video (.mp4/.mkv/...) or folder for PNGs."),
-        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the "
+                                                 "model the --onnx file holds."),
         weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
@@ -32,7 +33,7 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
 
             r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
-                             precision="fp16" if fp16 else "fp32", crf=crf, on_frame=on_frame,
+                             precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame,
                              log=lambda line: progress.console.print(line, markup=False, highlight=False))
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
