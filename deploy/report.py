@@ -518,7 +518,7 @@ def _all_int8(pipe, path: Path) -> None:
     statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
     """
     from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-    from edgevsr.calibration.calib_data import record_steps
+    from edgevsr.calibration.reader import record_steps
     from edgevsr.calibration.calibrators import cached_stats
     from edgevsr.quantize import export as X
     from edgevsr.quantize.int8 import layer_groups, quantize_qdq

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.calibration.calib_data import read_calib_frames, record_steps
+from edgevsr.calibration.reader import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import METHODS, cached_stats
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
@@ -221,7 +221,7 @@ class QuantizePipeline:
             s = self.spec.scale
             gt = read_calib_frames(self.opts.gt, self.opts.gt_frames, None, min_frames=2)
             if self.opts.shape:
-                from edgevsr.calibration.calib_data import center_crop
+                from edgevsr.calibration.reader import center_crop
 
                 h, w = self.opts.shape
                 if gt[0].shape[0] < h * s or gt[0].shape[1] < w * s:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgevsr.calibration.calib_data import read_calib_frames
+from edgevsr.calibration.reader import read_calib_frames
 from edgevsr.calibration.calibrators import (
     BINS,
     ActivationStats,

@@ -11,7 +11,7 @@ import torch
 
 from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
 from edgevsr.backends.torch_runner import TorchRunner
-from edgevsr.calibration.calib_data import read_calib_frames, record_steps
+from edgevsr.calibration.reader import read_calib_frames, record_steps
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quantize.export import compare_with_torch, export_onnx, parse_shape, read_metadata

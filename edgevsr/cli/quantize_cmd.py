@@ -138,7 +138,7 @@ def _export_fp32(model: str, weights: str | None, output: Path, shape, calib: Pa
                   f"opset {info.opset}, weights {info.weights_hash}")
     if calib:
         from edgevsr.backends.torch_runner import TorchRunner
-        from edgevsr.calibration.calib_data import read_calib_frames, record_steps
+        from edgevsr.calibration.reader import read_calib_frames, record_steps
 
         steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), read_calib_frames(calib, 4, shape))
         console.print(f"ONNX Runtime vs PyTorch on {len(steps)} real steps: max abs error "
