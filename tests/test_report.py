@@ -291,7 +291,7 @@ def test_given_onnx_used_only_with_matching_weights(tmp_path):
     """`--onnx FILE` (an `edgevsr quantize` output) replaces the report's own export, if made from its weights."""
     from edgevsr.deploy.report import file_digest
     from edgevsr.quantize.export import save_onnx
-    from edgevsr.quantize.pipeline import load_reference
+    from edgevsr.quantize.reference import load_reference
 
     for seed, name in ((0, "same.onnx"), (1, "other.onnx")):  # the report seeds untrained weights with 0
         torch.manual_seed(seed)
