@@ -167,18 +167,11 @@ class Artifacts:
         return self._calib
 
     def _engine(self, onnx: Path, precision: str) -> Path:
-        """A TensorRT engine (cached by the builder) whose profile covers every swept size."""
-        from edgevsr.backends.engine_record import ShapeProfile
-        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
+        """A TensorRT engine (cached by the builder) whose profile covers every swept size and the eval clip."""
+        from edgevsr.deploy.session import engine_for
 
-        m = inspect_onnx(onnx).spec.size_multiple
-        padded = [(w + (-w) % m, h + (-h) % m) for w, h in self.cfg.sizes]
-        eh, ew = self.cfg.eval_size[1] // 4, self.cfg.eval_size[0] // 4
-        padded.append((ew + (-ew) % m, eh + (-eh) % m))
-        prof = ShapeProfile((min(p[0] for p in padded), min(p[1] for p in padded)), padded[0],
-                            (max(p[0] for p in padded), max(p[1] for p in padded)))
-        opts = BuildOptions(precision="fp16" if precision == "fp16" else None, profile=prof)
-        return build_engine(onnx, None, opts, log=self.status).engine
+        eval_lr = (self.cfg.eval_size[0] // 4, self.cfg.eval_size[1] // 4)
+        return engine_for(onnx, [*self.cfg.sizes, eval_lr], precision == "fp16", log=self.status)
 
 
 def exporter_version() -> str:

@@ -13,6 +13,7 @@ from edgevsr.deploy.report.config import (
     CPU_FP16,
 )
 from edgevsr.deploy.report.data import Clip
+from edgevsr.deploy.session import ProfilingSession
 from edgevsr.errors import EdgeVSRError
 
 
@@ -44,15 +45,10 @@ def unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
     return None
 
 
-def measure_speed(runner: Runner, frames: list[np.ndarray], warmup: int, model: str, peak,
-                  power_probe=None) -> dict:
-    """profile_runner, kept to the figures a report compares (power / FPS per W where a sensor is read)."""
-    from edgevsr.deploy.profile import profile_runner
-    from edgevsr.models import ARCHITECTURES, build_model
-
-    macs = build_model(model).macs_per_lr_pixel() if model in ARCHITECTURES else None
-    r = profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=power_probe,
-                       source="built-in photo clip")
+def measure_speed(session: ProfilingSession, runner: Runner, frames: list[np.ndarray], warmup: int, model: str,
+                  device: str) -> dict:
+    """The session's profile of ``runner``, kept to the figures a report compares (power where a sensor is read)."""
+    r = session.profile(runner, frames, warmup, model, device, source="built-in photo clip")
     pw = r.get("power") or {}
     lat = r["latency_ms"]
     comp = r["compute"]

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -28,6 +27,7 @@ from edgevsr.deploy.report.config import (
 )
 from edgevsr.deploy.report.data import clips_digest, eval_clips, speed_frames
 from edgevsr.deploy.report.measure import measure_quality, measure_speed, run_clip, unavailable
+from edgevsr.deploy.session import ProfilingSession
 from edgevsr.errors import EdgeVSRError, first_line
 
 CellHook = Callable[[dict], None]
@@ -49,7 +49,7 @@ def cuda_available() -> bool:
 
 
 class Sweep:
-    """One run of the sweep on this machine: shared state (cache, evaluation clips, FP32 references, peaks)."""
+    """One run of the sweep on this machine: cache, evaluation clips, FP32 references, profiling session."""
 
     def __init__(self, cfg: SweepConfig, out_dir: Path, status: Callable[[str], None], on_cell: CellHook | None):
         import torch
@@ -68,7 +68,7 @@ class Sweep:
         self.has_cuda = cuda_available()
         self.stats = SweepStats()
         self.cells: list[dict] = []
-        self._peaks: dict[str, Any] = {}
+        self.session = ProfilingSession(cfg.threads, status=status)
         self._references: dict[str, list[list[np.ndarray]] | None] = {}
         self._scorer = None
 
@@ -79,17 +79,6 @@ class Sweep:
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer
-
-    def peak(self, device: str):
-        if device not in self._peaks:
-            from edgevsr.deploy import devices
-
-            if device == "cuda":
-                self._peaks[device] = devices.gpu_peak()[1]
-            else:
-                self.status("measuring the CPU's achievable FP32 peak (matrix products)")
-                self._peaks[device] = devices.measure_cpu_peak(self.cfg.threads)
-        return self._peaks[device]
 
     def reference(self, model: str) -> list[list[np.ndarray]] | None:
         """FP32 PyTorch (CPU) outputs of the model on the evaluation clips: what "vs FP32" compares with."""
@@ -193,13 +182,7 @@ class Sweep:
         self.status(f"{cell.model} {cell.precision} {cell.backend} {cell.size_text}: timing {self.cfg.frames} frames")
         frames = speed_frames(cell.size, self.cfg.warmup + self.cfg.frames)
         device = BACKENDS[cell.backend][1]
-        probe = None
-        if device == "cuda":  # board / GPU power (NVML, jtop on Jetson) when the sensor library is installed
-            from edgevsr.deploy.devices import jetson_model
-            from edgevsr.deploy.power import open_probe
-
-            probe, _ = open_probe(0, jetson=jetson_model() is not None)
-        speed = measure_speed(runner, frames, self.cfg.warmup, cell.model, self.peak(device), probe)
+        speed = measure_speed(self.session, runner, frames, self.cfg.warmup, cell.model, device)
         self.cache.put("speed", label, key, speed)
         return speed, False
 
