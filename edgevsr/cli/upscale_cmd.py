@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from edgevsr.backends.factory import RunnerConfig, make_runner
-from edgevsr.cli.progress import console
+from edgevsr.cli.progress import console, frame_callback
 
 
 def register(app: typer.Typer) -> None:
@@ -34,7 +34,8 @@ def register(app: typer.Typer) -> None:
                            precision="fp16" if fp16 else "fp32", onnx=onnx)
         runner, source = make_runner(cfg)
         console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
-        r = upscale_file(runner, src, output, crf=crf)
+        with frame_callback("upscale") as on_frame:
+            r = upscale_file(runner, src, output, crf=crf, on_frame=on_frame)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
                       f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")
