@@ -23,7 +23,7 @@ CALIB = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
 def budget():
-    from edgevsr.quality.evaluate import QualityBudget
+    from edgevsr.quality.gate import QualityBudget
 
     return QualityBudget(min_psnr_vs_ref=40.0, max_psnr_drop=0.3, max_lpips_increase=0.01)
 
@@ -54,7 +54,7 @@ def main() -> None:
                          "random weights, no quality figures (speed does not depend on weight values)")
     args = ap.parse_args()
 
-    from edgevsr.quality.evaluate import QualityBudget
+    from edgevsr.quality.gate import QualityBudget
     from edgevsr.quantize.export import parse_shape
     from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
     from edgevsr.weights import default_weights

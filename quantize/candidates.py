@@ -8,12 +8,11 @@ from the quantize entry point down.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from edgevsr.quality.evaluate import QualityBudget
+from edgevsr.quality.gate import QualityBudget
 from edgevsr.quantize.int8 import quantize_qdq
 from edgevsr.quantize.measure import psnr_y, step_outputs, upscale_frames
 from edgevsr.quantize.reference import metadata, write_proto
@@ -48,13 +47,14 @@ class QualityJudge:
         """PSNR-Y vs FP32 on the recorded steps (the sensitivity measure)."""
         return psnr_y(step_outputs(path, self.steps), self.ref_steps)
 
-    def gate(self, path: Path, budget: QualityBudget | None = None):
-        from edgevsr.quality.evaluate import quality_gate
+    def gate(self, path: Path):
+        """Candidate and FP32 reference scored against GT on the held-out clip (the reference run once)."""
+        from edgevsr.quality.gate import quality_gate
 
         lr, gt = self.gt
         if self._ref_gt_out is None:
             self._ref_gt_out = upscale_frames(self.ref_path, lr)
-        return quality_gate(upscale_frames(path, lr), self._ref_gt_out, gt, budget)
+        return quality_gate(upscale_frames(path, lr), self._ref_gt_out, gt)
 
     def vs_gt(self, path: Path) -> dict[str, dict[str, float]]:
         """Means of the FP32 model and the candidate vs GT, and of the candidate vs FP32, on the held-out clip."""
@@ -64,19 +64,16 @@ class QualityJudge:
                 "candidate vs fp32": pick(r.vs_reference)}
 
     def check(self, path: Path) -> tuple[bool, dict[str, float]]:
-        """(budget met, the measured values)."""
-        limit = self.budget.min_psnr_vs_ref
-        metrics = {}
-        ok = True
-        if self.frames:
-            metrics["psnr_vs_fp32"] = self.psnr_vs_fp32(path)
-            ok = limit is None or metrics["psnr_vs_fp32"] >= limit
-        rest = replace(self.budget, min_psnr_vs_ref=None)
-        if ok and rest.given():
-            r = self.gate(path, rest)
-            metrics.update({c.budget: c.value for c in r.checks})
-            ok = r.passed
-        return ok, metrics
+        """(budget met, the measured values): PSNR-Y vs FP32 on the calibration data first, then - only when
+        that holds - the ground-truth terms on the held-out clip."""
+        vs_fp32, vs_gt = self.budget.part(vs_gt=False), self.budget.part(vs_gt=True)
+        metrics = {"psnr_vs_fp32": self.psnr_vs_fp32(path) if self.frames else self.score(path)}
+        checks = vs_fp32.check({}, {}, {"psnr_y": metrics["psnr_vs_fp32"]})
+        if all(c.passed for c in checks) and vs_gt.given():
+            r = self.gate(path)
+            checks = vs_gt.check(r.candidate.mean(), r.reference.mean(), {})
+            metrics |= {c.budget.removeprefix("max_"): c.value for c in checks}
+        return all(c.passed for c in checks), metrics
 
 
 class Int8Candidates:

@@ -23,16 +23,15 @@ import numpy as np
 
 from edgevsr.calibration.reader import CalibrationDataReader, ClipReader, read_calib_frames, read_steps
 from edgevsr.errors import EdgeVSRError
-from edgevsr.quality.evaluate import QualityBudget
+from edgevsr.quality.gate import QualityBudget
 from edgevsr.quantize import export as X
 from edgevsr.quantize.candidates import Int8Candidates, Int8Search, Pairs, QualityJudge
 from edgevsr.quantize.reference import is_onnx_file, load_reference, metadata, write_proto
 
 Status = Callable[[str], None]
 PRECISIONS = ("fp32", "fp16", "int8")
+# the reference is the FP32 model: --min-psnr-vs-fp32 is min_psnr_vs_ref (PSNR-Y on the calibration frames)
 DEFAULT_BUDGET = QualityBudget(min_psnr_vs_ref=40.0)
-# budget field -> its name in the quantize report (vs the FP32 model, which is the reference here)
-REPORT_NAMES = {"min_psnr_vs_ref": "min_psnr_vs_fp32"}
 
 
 @dataclass
@@ -91,7 +90,10 @@ def _validate(precision: str, calibration, budget: QualityBudget, o: QuantizeOpt
         raise EdgeVSRError(f"--target {o.target!r}: choose one of {', '.join(TARGETS)}")
     if calibration is None and precision == "int8":
         raise EdgeVSRError("--int8 needs calibration frames: --calib VIDEO_OR_FOLDER")
-    if any(k in QualityBudget.NEEDS_GT or k == "max_lpips_vs_ref" for k in budget.given()) and o.gt is None:
+    unmeasured = [k for k in budget.given() if k in ("max_lpips_vs_ref", "max_tlp_increase")]
+    if unmeasured:
+        raise EdgeVSRError(f"budget {', '.join(unmeasured)}: quantize does not measure it")
+    if budget.needs_gt() and o.gt is None:
         raise EdgeVSRError("--max-lpips-increase / --max-psnr-drop are measured against ground truth: "
                            "give a held-out clip with --gt")
     if not 0 < o.percentile <= 100:
@@ -102,18 +104,18 @@ def _validate(precision: str, calibration, budget: QualityBudget, o: QuantizeOpt
 
 def gt_pairs(path: Path, frames: int, shape: tuple[int, int] | None, scale: int) -> Pairs:
     """(LR frames made by BD x4 degradation, GT frames cropped to 4 x LR) of a held-out clip."""
-    from edgevsr.calibration.reader import center_crop
-    from edgevsr.degrade import degrade_frame
+    from edgevsr.quality.paired import PairedClip
 
     s = scale
     gt = read_calib_frames(path, frames, None, min_frames=2)
+    size = None
     if shape:
         h, w = shape
         if gt[0].shape[0] < h * s or gt[0].shape[1] < w * s:
             raise EdgeVSRError(f"{path}: GT frames smaller than {w * s}x{h * s} (--shape x{s})")
-        gt = [center_crop(f, (h * s, w * s)) for f in gt]
-    gt = [f[: f.shape[0] // s * s, : f.shape[1] // s * s] for f in gt]
-    return [degrade_frame(f, "BD", s) for f in gt], gt
+        size = (w * s, h * s)
+    clip = PairedClip.from_frames(Path(path).stem, gt, "BD", s, size)
+    return clip.lr, clip.gt
 
 
 def quantize_model(model: str, output: str | Path, precision: str = "fp32", *, weights: str | None = None,
@@ -156,7 +158,7 @@ def quantize_model(model: str, output: str | Path, precision: str = "fp32", *, w
         if precision == "fp16":
             final, made = _fp16(proto, report, say)
         else:
-            report.budget = {REPORT_NAMES.get(k, k): v for k, v in budget.given().items()}
+            report.budget = budget.named_for("fp32")
             final, made = _int8(proto, steps, judge, search, o, report, Path(tmp), source, say)
         meta = metadata(proto)
         meta[X.PRECISION_KEY] = made

@@ -16,7 +16,7 @@ from edgevsr.deploy.report.config import (
     BACKENDS,
     SweepConfig,
 )
-from edgevsr.deploy.report.data import builtin_clip, fit_frame
+from edgevsr.deploy.report.data import builtin_clip
 from edgevsr.errors import EdgeVSRError
 
 ONNX_RECIPE = 2  # bump when the way the report makes its ONNX files changes (cached files are then remade)
@@ -131,7 +131,7 @@ class Artifacts:
     def _make_onnx(self, model: str, precision: str, target: str, path: Path) -> None:
         """Through the one quantize entry point: fp32 = plain export, int8 = every group INT8 (no search),
         mixed = INT8 with the measured float fallback under the default budget."""
-        from edgevsr.quality.evaluate import QualityBudget
+        from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
         def say(msg: str) -> None:
@@ -152,8 +152,8 @@ class Artifacts:
     def calibration_folder(self) -> Path:
         """LR calibration frames: the built-in photo *mirrored* (other content than the evaluation clip)."""
         if self._calib is None:
-            from edgevsr.degrade import degrade_frame
             from edgevsr.io.writers import FrameSink
+            from edgevsr.quality.paired import PairedClip
 
             folder = self.root / "calib"
             n = max(2, self.cfg.calib_frames)
@@ -161,8 +161,8 @@ class Artifacts:
             if not all((folder / x).is_file() for x in names):
                 gts = builtin_clip(n, self.cfg.eval_size, mirrored=True)
                 with FrameSink(folder, fps=25, names=names) as sink:
-                    for g in gts:
-                        sink.write(degrade_frame(fit_frame(g, self.cfg.eval_size, 4), "BD", 4))
+                    for lr in PairedClip.from_frames("calib", gts, "BD", 4, self.cfg.eval_size).lr:
+                        sink.write(lr)
             self._calib = folder
         return self._calib
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,22 +12,7 @@ from edgevsr.deploy.report.config import (
     SweepConfig,
 )
 from edgevsr.errors import EdgeVSRError
-
-
-@dataclass
-class Clip:
-    name: str
-    lr: list[np.ndarray]
-    gt: list[np.ndarray]
-
-
-def fit_frame(frame: np.ndarray, size: Size, scale: int) -> np.ndarray:
-    """Centre crop to at most ``size`` (w, h), then to a multiple of ``scale`` (as the degradation needs)."""
-    w, h = size
-    fh, fw = frame.shape[:2]
-    h, w = min(h, fh) // scale * scale, min(w, fw) // scale * scale
-    top, left = (fh - h) // 2, (fw - w) // 2
-    return np.ascontiguousarray(frame[top: top + h, left: left + w])
+from edgevsr.quality.paired import PairedClip
 
 
 def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.ndarray]:
@@ -41,40 +25,28 @@ def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.nda
     return camera_move(photo, frames, size)
 
 
-def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[Clip], str]:
+def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[PairedClip], str]:
     """Evaluation clips (LR made by BD x4 degradation of the GT) and a description of them."""
-    from edgevsr.degrade import degrade_frame
-
     if cfg.eval_data is None:
-        gts = [builtin_clip(cfg.eval_frames, cfg.eval_size)]
-        names = ["photo-pan"]
+        clips = [PairedClip.from_frames("photo-pan", builtin_clip(cfg.eval_frames, cfg.eval_size), "BD", scale,
+                                        cfg.eval_size)]
         desc = (f"built-in clip: matplotlib's grace_hopper.jpg photo under a smooth camera move, "
                 f"{cfg.eval_frames} frames {cfg.eval_size[0]}x{cfg.eval_size[1]} HR, BD x4")
     else:
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.quality.evaluate import discover_sequences, gt_root
+        from edgevsr.quality.datasets import discover_sequences, gt_root
 
         seqs = discover_sequences(gt_root(Path(cfg.eval_data)))[: cfg.eval_sequences]
-        gts, names = [], []
-        for name, path in seqs:
-            frames = []
-            for f in FrameSource(path):
-                frames.append(fit_frame(f, cfg.eval_size, scale))
-                if len(frames) == cfg.eval_frames:
-                    break
-            if len(frames) >= 2:
-                gts.append(frames)
-                names.append(name)
-        if not gts:
+        clips = [PairedClip.read(path, name, "BD", scale, cfg.eval_frames, cfg.eval_size) for name, path in seqs]
+        clips = [c for c in clips if len(c.gt) >= 2]
+        if not clips:
             raise EdgeVSRError(f"{cfg.eval_data}: no sequence with at least 2 frames (--eval-data)")
-        h, w = gts[0][0].shape[:2]
-        desc = (f"{cfg.eval_data}: {len(gts)} sequence(s), first {cfg.eval_frames} frames, centre crop "
+        h, w = clips[0].gt[0].shape[:2]
+        desc = (f"{cfg.eval_data}: {len(clips)} sequence(s), first {cfg.eval_frames} frames, centre crop "
                 f"<= {cfg.eval_size[0]}x{cfg.eval_size[1]} (first: {w}x{h}), BD x4")
-    clips = [Clip(n, [degrade_frame(g, "BD", scale) for g in frames], frames) for n, frames in zip(names, gts)]
     return clips, desc
 
 
-def clips_digest(clips: list[Clip]) -> str:
+def clips_digest(clips: list[PairedClip]) -> str:
     h = hashlib.sha256()
     for c in clips:
         h.update(c.name.encode())

@@ -12,9 +12,9 @@ from edgevsr.deploy.report.config import (
     BACKENDS,
     CPU_FP16,
 )
-from edgevsr.deploy.report.data import Clip
 from edgevsr.deploy.session import ProfilingSession
 from edgevsr.errors import EdgeVSRError
+from edgevsr.quality.paired import PairedClip
 
 
 def finite(x: Any) -> Any:
@@ -71,10 +71,10 @@ def run_clip(runner: Runner, lr: list[np.ndarray]) -> list[np.ndarray]:
         return list(FrameUpscaler(runner).run(lr))
 
 
-def measure_quality(outputs: list[list[np.ndarray]], clips: list[Clip], reference: list[list[np.ndarray]] | None,
+def measure_quality(outputs: list[list[np.ndarray]], clips: list[PairedClip], reference: list[list[np.ndarray]] | None,
                     scorer) -> dict:
     """Dataset means (mean over sequences of per-sequence means) vs GT and vs the FP32 reference outputs."""
-    from edgevsr.quality.evaluate import DatasetScores
+    from edgevsr.quality.scorer import DatasetScores
 
     metrics = scorer.options.metric_names()
     vs_gt, vs_ref = DatasetScores("output vs gt", metrics), DatasetScores("output vs fp32", metrics)

@@ -75,7 +75,7 @@ class Sweep:
     # shared measurements ---------------------------------------------------------------------------
     def scorer(self):
         if self._scorer is None:
-            from edgevsr.quality.evaluate import EvalOptions, Scorer
+            from edgevsr.quality.scorer import EvalOptions, Scorer
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer

@@ -93,7 +93,7 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
         if output.suffix != ".onnx":
             raise EdgeVSRError(f"{output}: output must be a .onnx file")
-        from edgevsr.quality.evaluate import QualityBudget
+        from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
         precision = "int8" if int8 else "fp16" if fp16 else "fp32"
