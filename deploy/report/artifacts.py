@@ -12,10 +12,7 @@ from typing import Any
 from edgevsr.backends.base import Runner
 from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner
 from edgevsr.deploy.report.cache import digest, file_digest
-from edgevsr.deploy.report.config import (
-    BACKENDS,
-    SweepConfig,
-)
+from edgevsr.deploy.report.config import BACKENDS, SweepConfig
 from edgevsr.deploy.report.data import builtin_clip
 from edgevsr.errors import EdgeVSRError
 

@@ -7,10 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.deploy.report.config import (
-    Size,
-    SweepConfig,
-)
+from edgevsr.deploy.report.config import Size, SweepConfig
 from edgevsr.errors import EdgeVSRError
 from edgevsr.quality.paired import PairedClip
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edgevsr.deploy.report.merge import iter_measured
-from edgevsr.deploy.report.rows import (
-    cell_label,
-    cell_sizes,
-    panel_devices,
-    with_panels,
-)
+from edgevsr.deploy.report.rows import cell_label, cell_sizes, panel_devices, with_panels
 
 LOWER_IS_BETTER = {"lpips": True, "tof": True, "tlp100": True, "psnr_y": False, "ssim_y": False}
 

@@ -6,22 +6,9 @@ import base64
 import html
 from pathlib import Path
 
-from edgevsr.deploy.report.config import (
-    METRIC_LABELS,
-    QUALITY_METRICS,
-)
+from edgevsr.deploy.report import rows as R
+from edgevsr.deploy.report.config import METRIC_LABELS, QUALITY_METRICS
 from edgevsr.deploy.report.findings import findings
-from edgevsr.deploy.report.rows import (
-    DIGITS,
-    delta_text,
-    fmt,
-    machine_line,
-    precision_text,
-    summary_rows,
-    tradeoff_rows,
-    vs_fp32_text,
-    with_panels,
-)
 
 _CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:24px;color:#222;max-width:1500px}
@@ -56,7 +43,7 @@ def _td(v, left: bool = False) -> str:
 
 
 def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
-    report = with_panels(report)
+    report = R.with_panels(report)
     e = html.escape
     parts = ["<!DOCTYPE html><html lang=en><head><meta charset=utf-8>",
              "<title>edgevsr report</title>", f"<style>{_CSS}</style></head><body>",
@@ -81,7 +68,7 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         parts.append(f"<figure><img alt='{e(caption)}' src='data:image/png;base64,{data}'>"
                      f"<figcaption class=note>{e(caption)}</figcaption></figure>")
     # summary table
-    rows = summary_rows(report)
+    rows = R.summary_rows(report)
     sizes = rows[0]["sizes"] if rows else []
     parts.append("<h2>Summary (one row per model / precision / backend)</h2><table><tr>")
     heads = ["device", "model", "precision", "backend"] + [f"FPS {s}" for s in sizes] + \
@@ -92,15 +79,15 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         q = r["quality"] or {}
         gt, ref = q.get("vs_gt") or {}, q.get("vs_fp32") or {}
         measured = "measured" in r["status"]
-        tds = [_td(r["device"], True), _td(r["model"], True), _td(precision_text(r), True), _td(r["backend"], True)]
-        tds += [_td(fmt(r["fps"].get(s))) for s in sizes]
-        tds += [_td(fmt(gt.get(m), DIGITS[m])) for m in QUALITY_METRICS]
-        tds += [_td(vs_fp32_text(q)),
-                _td("reference" if q.get("is_fp32_reference") else fmt(ref.get("lpips"), 4)),
+        tds = [_td(r["device"], True), _td(r["model"], True), _td(R.precision_text(r), True), _td(r["backend"], True)]
+        tds += [_td(R.fmt(r["fps"].get(s))) for s in sizes]
+        tds += [_td(R.fmt(gt.get(m), R.DIGITS[m])) for m in QUALITY_METRICS]
+        tds += [_td(R.vs_fp32_text(q)),
+                _td("reference" if q.get("is_fp32_reference") else R.fmt(ref.get("lpips"), 4)),
                 _td(r["note"] or "", True)]
         parts.append(f"<tr{'' if measured else ' class=nm'}>" + "".join(tds) + "</tr>")
     parts.append("</table>")
-    trade = tradeoff_rows(report)
+    trade = R.tradeoff_rows(report)
     if trade:
         parts.append("<h2>What each precision costs (vs FP32 of the same model and backend)</h2><table><tr>")
         heads = ["device", "model", "backend", "precision"] + [f"speed-up {s}" for s in sizes] + \
@@ -109,11 +96,11 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         parts.append("".join(f"<th class=l>{h}</th>" for h in heads) + "</tr>")
         for r in trade:
             tds = [_td(r["device"], True), _td(r["model"], True), _td(r["backend"], True),
-                   _td(precision_text(r), True)]
+                   _td(R.precision_text(r), True)]
             tds += [_td(f"{r['speedup'][s]:.2f}x" if s in r["speedup"] else "-") for s in sizes]
-            tds += [_td(fmt(r["vs_fp32"].get("psnr_y"))), _td(fmt(r["vs_fp32"].get("lpips"), 4)),
-                    _td(delta_text(r["delta"]["psnr_y"], 2)), _td(delta_text(r["delta"]["lpips"], 4)),
-                    _td(delta_text(r["delta"]["tof"], 3))]
+            tds += [_td(R.fmt(r["vs_fp32"].get("psnr_y"))), _td(R.fmt(r["vs_fp32"].get("lpips"), 4)),
+                    _td(R.delta_text(r["delta"]["psnr_y"], 2)), _td(R.delta_text(r["delta"]["lpips"], 4)),
+                    _td(R.delta_text(r["delta"]["tof"], 3))]
             parts.append("<tr>" + "".join(tds) + "</tr>")
         parts.append("</table><p class=note>Speed-up = FPS / FPS of FP32 on the same backend and size. Quality "
                      "blank = not measured (no trained weights).</p>")
@@ -129,17 +116,17 @@ def render_html(report: dict, plots: list[tuple[str, Path]]) -> str:
         if c.get("cached"):
             status += " (cached)"
         tds = [_td(c["device"], True), _td(c["model"], True), _td(c["precision"], True), _td(c["backend"], True),
-               _td(c["size"]), _td(c.get("output_size", "")), _td(status, True), _td(fmt(sp.get("fps"))),
-               _td(fmt(lat.get("median"), 1)), _td(fmt(lat.get("p90"), 1)), _td(fmt(lat.get("p99"), 1)),
-               _td(fmt(sp.get("peak_mib"), 0)), _td(fmt(sp.get("gflop_per_frame"), 1)),
-               _td(fmt(sp.get("achieved_gflops"), 1)), _td(fmt(sp.get("roofline_pct"), 1)),
-               _td(fmt(sp.get("power_w"), 1)), _td(fmt(sp.get("fps_per_w"), 3)),
+               _td(c["size"]), _td(c.get("output_size", "")), _td(status, True), _td(R.fmt(sp.get("fps"))),
+               _td(R.fmt(lat.get("median"), 1)), _td(R.fmt(lat.get("p90"), 1)), _td(R.fmt(lat.get("p99"), 1)),
+               _td(R.fmt(sp.get("peak_mib"), 0)), _td(R.fmt(sp.get("gflop_per_frame"), 1)),
+               _td(R.fmt(sp.get("achieved_gflops"), 1)), _td(R.fmt(sp.get("roofline_pct"), 1)),
+               _td(R.fmt(sp.get("power_w"), 1)), _td(R.fmt(sp.get("fps_per_w"), 3)),
                _td(c.get("weights") or "", True)]
         parts.append(f"<tr{'' if c['status'] == 'measured' else ' class=nm'}>" + "".join(tds) + "</tr>")
     parts.append("</table>")
     parts.append("<h2>Machines</h2><table><tr><th class=l>id</th><th class=l>environment</th></tr>")
     for mid, env in report["machines"].items():
-        parts.append(f"<tr>{_td(mid, True)}{_td(machine_line(env), True)}</tr>")
+        parts.append(f"<tr>{_td(mid, True)}{_td(R.machine_line(env), True)}</tr>")
     parts.append("</table>")
     parts.append(f"<h2>Definitions</h2><ul class=note>{_DEFINITIONS}</ul>")
     parts.append(_IMG_CHECK + "</body></html>")

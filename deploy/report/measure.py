@@ -8,10 +8,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.deploy.report.config import (
-    BACKENDS,
-    CPU_FP16,
-)
+from edgevsr.deploy.report.config import BACKENDS, CPU_FP16
 from edgevsr.deploy.session import ProfilingSession
 from edgevsr.errors import EdgeVSRError
 from edgevsr.quality.paired import PairedClip

@@ -7,9 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edgevsr.deploy.report.config import (
-    SCHEMA,
-)
+from edgevsr.deploy.report.config import SCHEMA
 from edgevsr.errors import EdgeVSRError, first_line
 
 

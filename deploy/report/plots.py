@@ -4,17 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from edgevsr.deploy.report.config import (
-    METRIC_LABELS,
-)
+from edgevsr.deploy.report.config import METRIC_LABELS
 from edgevsr.deploy.report.findings import LOWER_IS_BETTER, TIES, pareto_front
 from edgevsr.deploy.report.merge import iter_measured
-from edgevsr.deploy.report.rows import (
-    cell_label,
-    cell_sizes,
-    panel_devices,
-    with_panels,
-)
+from edgevsr.deploy.report.rows import cell_label, cell_sizes, panel_devices, with_panels
 from edgevsr.io.atomic import atomic_path
 
 REALTIME_FPS = (25, 30, 60)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import math
 
 from edgevsr.deploy.provenance import threads_text
-from edgevsr.deploy.report.config import (
-    QUALITY_METRICS,
-)
+from edgevsr.deploy.report.config import QUALITY_METRICS
 from edgevsr.deploy.report.merge import eval_sets, iter_measured
 
 

@@ -16,15 +16,7 @@ from edgevsr.backends.opencv_runner import BASELINE
 from edgevsr.deploy.provenance import device_label, machine_info
 from edgevsr.deploy.report.artifacts import Artifacts
 from edgevsr.deploy.report.cache import ResultCache, digest
-from edgevsr.deploy.report.config import (
-    BACKENDS,
-    NO_WEIGHTS,
-    QUALITY_METRICS,
-    SCHEMA,
-    Cell,
-    SweepConfig,
-    plan_cells,
-)
+from edgevsr.deploy.report.config import BACKENDS, NO_WEIGHTS, QUALITY_METRICS, SCHEMA, Cell, SweepConfig, plan_cells
 from edgevsr.deploy.report.data import clips_digest, eval_clips, speed_frames
 from edgevsr.deploy.report.measure import measure_quality, measure_speed, run_clip, unavailable
 from edgevsr.deploy.session import ProfilingSession

@@ -6,12 +6,8 @@ import csv
 import json
 from pathlib import Path
 
-from edgevsr.deploy.report.config import (
-    QUALITY_METRICS,
-)
-from edgevsr.deploy.report.rows import (
-    quality_note,
-)
+from edgevsr.deploy.report.config import QUALITY_METRICS
+from edgevsr.deploy.report.rows import quality_note
 from edgevsr.io.atomic import atomic_path
 
 CSV_COLUMNS = (
