@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +139,7 @@ def quantize_model(model: str, output: str | Path, precision: str = "fp32", *, w
     check_writable(output)
     if o.shape is None and is_onnx_file(model) and precision != "fp32":
         X.read_metadata(model)  # one-line error for a file that is not an edgevsr export
-        o.shape = X.fixed_lr_shape(model)  # a fixed-shape export only takes frames of its size
+        o = replace(o, shape=X.fixed_lr_shape(model))  # a fixed-shape export only takes frames of its size
     if isinstance(calibration, (str, Path)):  # bad data fails here, in one line, before the (slow) export
         calibration = ClipReader.from_path(calibration, o.calib_frames, o.shape or o.calib_shape)
     if precision == "fp32":
