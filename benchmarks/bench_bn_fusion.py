@@ -102,7 +102,7 @@ def batchnorms(model: nn.Module) -> int:
 
 
 def time_side_by_side(paths: dict[str, Path], x: np.ndarray, runs: int, threads: int, optimize: bool) -> dict:
-    from edgevsr.backends.onnxruntime_runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     sessions = {k: make_session(p, threads=threads, optimize=optimize) for k, p in paths.items()}
     feeds = {k: {s.get_inputs()[0].name: x} for k, s in sessions.items()}
@@ -142,7 +142,7 @@ def main() -> None:
             rows[label] = {"nodes": len(ops), "batchnorm_nodes": ops.count("BatchNormalization"),
                            "conv_nodes": ops.count("Conv")}
         x = np.random.default_rng(0).random((1, 3, h, w), np.float32)
-        from edgevsr.backends.onnxruntime_runner import make_session
+        from edgevsr.backends.onnxruntime.loader import make_session
 
         outs = {k: make_session(p, threads=args.threads).run(None, {"lr": x})[0] for k, p in paths.items()}
         max_err = max(float(np.abs(o - outs["fused"]).max()) for o in outs.values())

@@ -1,7 +1,7 @@
 """Provenance: of engines (the sidecar, the engine cache keyed by it) and of the machine that measured.
 
 The record format and the load-time check live with the runner
-(:mod:`edgevsr.backends.engine_record`); this module writes records and finds
+(:mod:`edgevsr.backends.tensorrt.engine_record`); this module writes records and finds
 cached engines: the cache key hashes everything that makes two engines
 different (TensorRT version, GPU and compute capability, precision, build path,
 shape profile, source ONNX hash, build flags), so a repeated ``edgevsr build``
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.backends.engine_record import EngineRecord, RuntimeEnv, mismatches, read_record, sidecar_path
+from edgevsr.backends.tensorrt.engine_record import EngineRecord, RuntimeEnv, mismatches, read_record, sidecar_path
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 
@@ -118,7 +118,7 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
-def machine_info() -> dict:
+def machine_info(ort_threads: int | None = None) -> dict:
     """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
     import cv2
 
@@ -126,7 +126,7 @@ def machine_info() -> dict:
     from edgevsr.deploy.devices import jetson_model
     from edgevsr.deploy.profile import environment
 
-    env = environment()
+    env = environment(ort_threads)
     env.pop("command", None)
     env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
                 "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),

@@ -14,7 +14,7 @@ PSNR_CAP = 100.0  # identical frames
 
 
 def session(path: Path, threads: int = 0):
-    from edgevsr.backends.onnxruntime_runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     return make_session(path, threads=threads)
 
@@ -30,7 +30,7 @@ def psnr_y(a: list[np.ndarray], b: list[np.ndarray]) -> float:
 
 def upscale_frames(path: Path, frames: list[np.ndarray]) -> list[np.ndarray]:
     """HR frames of an ONNX model run as deployed (FrameUpscaler over OnnxRuntimeRunner)."""
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.stream import FrameUpscaler
 
     with OnnxRuntimeRunner(path) as runner:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner
+from edgevsr.backends.opencv.runner import BASELINE, OpenCVBicubicRunner
 from edgevsr.deploy.report.cache import digest, file_digest
 from edgevsr.deploy.report.config import BACKENDS, SweepConfig
 from edgevsr.deploy.report.data import builtin_clip
@@ -67,7 +67,7 @@ class Artifacts:
 
     def runner(self, model: str, precision: str, backend: str) -> tuple[Runner, dict]:
         """A runner for the cell group and facts about what it runs (weights, ONNX file and its hash)."""
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
 
         kind, device = BACKENDS[backend]
         w = self.weights(model)
@@ -90,7 +90,8 @@ class Artifacts:
             engine = self._engine(onnx, precision)
             runner, _ = make_runner(RunnerConfig(backend="tensorrt", device="cuda", onnx=engine))
             return runner, facts
-        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx))
+        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx,
+                                             threads=self.cfg.threads))
         return runner, facts
 
     def onnx(self, model: str, precision: str, target: str) -> Path:

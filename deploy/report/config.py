@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from edgevsr.backends.opencv_runner import BASELINE
+from edgevsr.backends.opencv.runner import BASELINE
 from edgevsr.errors import EdgeVSRError
 
 SCHEMA = "edgevsr.report/1"

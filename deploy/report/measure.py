@@ -34,7 +34,7 @@ def unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
             return "not measured: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if kind == "tensorrt":
         try:
-            from edgevsr.backends.tensorrt_runner import require_tensorrt
+            from edgevsr.backends.tensorrt.runner import require_tensorrt
 
             require_tensorrt()
         except EdgeVSRError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -12,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.opencv_runner import BASELINE
+from edgevsr.backends.opencv.runner import BASELINE
 from edgevsr.deploy.provenance import device_label, machine_info
 from edgevsr.deploy.report.artifacts import Artifacts
 from edgevsr.deploy.report.cache import ResultCache, digest
@@ -50,9 +49,8 @@ class Sweep:
         self.cache = ResultCache(out_dir / "cache")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
         self.threads = torch.get_num_threads()
-        self.env = machine_info()
+        self.env = machine_info(cfg.threads)
         self.machine = digest({k: self.env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
         self.artifacts = Artifacts(cfg, out_dir / "cache", status)
         self.clips, self.eval_desc = eval_clips(cfg)
@@ -190,7 +188,7 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
 
     cfg.validate()
     t0 = time.perf_counter()
-    threads, ort_threads = torch.get_num_threads(), os.environ.get("EDGEVSR_ORT_THREADS")
+    threads = torch.get_num_threads()
     try:  # --threads applies to this sweep only
         sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
         groups: dict[tuple[str, str, str], list[Cell]] = {}
@@ -200,10 +198,6 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
             sweep.run_group(model, precision, backend, group)
     finally:
         torch.set_num_threads(threads)
-        if ort_threads is None:
-            os.environ.pop("EDGEVSR_ORT_THREADS", None)
-        else:
-            os.environ["EDGEVSR_ORT_THREADS"] = ort_threads
     sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,

@@ -56,7 +56,8 @@ def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile(
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        model: str = typer.Option("egvsr", help="Model name (torch backend; see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the model "
+                                                 "the --onnx / --engine file holds."),
         weights: str = typer.Option(None, help="Weights for the torch backend (path or shipped name)."),
         allow_random: bool = typer.Option(
             False, "--allow-random", help="Untrained weights if none are shipped (timing does not depend on them)."),
@@ -80,8 +81,8 @@ def register(app: typer.Typer) -> None:
         FLOPs vs device peak, power (NVML / jtop when installed)."""
         import torch
 
-        from edgevsr.backends.engine_record import parse_size
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
+        from edgevsr.backends.tensorrt.engine_record import parse_size
         from edgevsr.deploy.profile import frames_from_file, synthetic_frames
         from edgevsr.deploy.session import ProfilingSession, engine_for
         from edgevsr.io.atomic import check_writable
@@ -94,7 +95,6 @@ def register(app: typer.Typer) -> None:
             check_writable(json_out)
         if threads:
             torch.set_num_threads(threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(threads)
         sizes = [parse_size(s) for s in size]
         if input is not None:
             clip, source = frames_from_file(input, warmup + frames)
@@ -109,8 +109,8 @@ def register(app: typer.Typer) -> None:
             model_file = engine_for(model_file, [(c[0].shape[1], c[0].shape[0]) for c, _ in clips], fp16,
                                     log=lambda msg: console.print(msg, markup=False))
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers)
+                           precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
+                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
         runner, source_desc = make_runner(cfg)
         name = runner.spec.name
         on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")

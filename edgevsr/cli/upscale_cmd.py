@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.cli.progress import console, frame_callback
 
 
@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else "fp32", onnx=onnx)
         runner, source = make_runner(cfg)
-        console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
+        console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
         with frame_callback("upscale") as on_frame:
             r = upscale_file(runner, src, output, crf=crf, on_frame=on_frame)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
