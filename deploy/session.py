@@ -1,8 +1,10 @@
-"""One profiling session: what ``edgevsr profile`` and ``edgevsr.profile(...)`` both run.
+"""One profiling session: what every timing on this machine shares, set up once for `edgevsr profile` and the report.
 
-Sizes -> frames (synthetic panning texture or a real clip), a runner (a cached TensorRT engine built
-for those sizes when given an ONNX file), MACs, the device peak, the power probe, then
-:func:`edgevsr.deploy.profile.profile_runner` per size. Messages leave through ``log``.
+:func:`profile_session` is the whole of ``edgevsr profile`` below its tables, shared with ``edgevsr.profile``.
+
+The device peak (the CPU's is measured: seconds of matrix products), the power
+probe (a fresh one per timed run: a sampler closes its probe), MACs per LR pixel of
+a zoo model, and a TensorRT engine whose shape profile covers the sizes to time.
 """
 
 from __future__ import annotations
@@ -11,12 +13,90 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from edgevsr.backends.registry import RunnerConfig
-from edgevsr.errors import EdgeVSRError
-from edgevsr.sizes import Size, parse_size
+import numpy as np
+
+from edgevsr.backends.base import Runner
+from edgevsr.deploy import devices
+
+Size = tuple[int, int]  # LR (width, height)
+
+
+def macs_per_lr_pixel(model: str) -> float | None:
+    """Multiply-accumulates per LR pixel of a zoo architecture (None for anything else, e.g. OpenCV)."""
+    from edgevsr.models import ARCHITECTURES, build_model
+
+    return build_model(model).macs_per_lr_pixel() if model in ARCHITECTURES else None
+
+
+def engine_for(onnx: Path, sizes: Sequence[Size], fp16: bool, log: Callable[[str], None]) -> Path:
+    """A cached TensorRT engine for ``onnx`` whose profile covers ``sizes`` (padded to the model's multiple).
+
+    The default profile when it covers them, else min / first / max of the padded sizes.
+    """
+    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
+    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
+
+    m = inspect_onnx(onnx).spec.size_multiple
+    padded = [(w + (-w) % m, h + (-h) % m) for w, h in sizes]
+    prof = DEFAULT_PROFILE
+    if not all(prof.contains(w, h) for w, h in padded):
+        prof = ShapeProfile((min(p[0] for p in padded), min(p[1] for p in padded)), padded[0],
+                            (max(p[0] for p in padded), max(p[1] for p in padded)))
+    opts = BuildOptions(precision="fp16" if fp16 else None, profile=prof)
+    return build_engine(onnx, None, opts, log=log).engine
+
+
+class ProfilingSession:
+    """Shared state of the timings on one machine: peaks measured once, a power probe per GPU run."""
+
+    def __init__(self, threads: int | None = None, peak_tflops: float | None = None,
+                 status: Callable[[str], None] | None = None):
+        self.threads, self.peak_tflops = threads, peak_tflops
+        self.status = status or (lambda _msg: None)
+        self._peaks: dict[str, devices.DevicePeak | None] = {}
+
+    def peak(self, device: str) -> devices.DevicePeak | None:
+        """The device's FP32 peak: user-supplied, the GPU's data sheet, or the CPU's measured (once) peak."""
+        if device not in self._peaks:
+            if self.peak_tflops:
+                t = self.peak_tflops
+                self._peaks[device] = devices.DevicePeak("user-supplied", t, t, t, None, "--peak-tflops")
+            elif device == "cuda":
+                name, peak = devices.gpu_peak()
+                if peak is None:
+                    self.status(f"no peak figures for {name!r}; pass --peak-tflops for the % of peak")
+                self._peaks[device] = peak
+            else:
+                self.status("measuring the CPU's achievable FP32 peak (matrix products)")
+                peak = devices.measure_cpu_peak(self.threads)
+                self.status(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
+                self._peaks[device] = peak
+        return self._peaks[device]
+
+    @staticmethod
+    def power_probe(device: str):
+        """(probe, None) or (None, why no power is read): board / GPU power via NVML, jtop on a Jetson."""
+        if device != "cuda":
+            return None, "CPU run: no power sensor is read"
+        from edgevsr.deploy.power import open_probe
+
+        return open_probe(0, jetson=devices.jetson_model() is not None)
+
+    def profile(self, runner: Runner, frames: list[np.ndarray], warmup: int, model: str, device: str,
+                source: str, layers: bool = False, info: dict | None = None) -> dict:
+        """:func:`edgevsr.deploy.profile.profile_runner` with this session's peak, a fresh probe and the MACs.
+
+        ``info`` is merged into the result (with a ``power_note`` when no power sensor could be read)."""
+        from edgevsr.deploy.profile import profile_runner
+
+        probe, note = self.power_probe(device)
+        if probe is None and info is not None:  # say why a run has no power figures
+            info = {**info, "power_note": note}
+        return profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs_per_lr_pixel(model),
+                              peak=self.peak(device), power_probe=probe, layers=layers, source=source, info=info)
+
 
 FILE_SCHEMA = "edgevsr.profile/1"
-Log = Callable[[str], None]
 
 
 @dataclass
@@ -28,18 +108,19 @@ class ProfileResult:
         return {"schema": FILE_SCHEMA, "runs": self.runs}
 
 
-def profile_session(cfg: RunnerConfig, sizes: Sequence[str | Size | tuple[int, int]] = ("240x136",),
-                    input: str | Path | None = None, frames: int = 30, warmup: int = 5,
-                    peak_tflops: float | None = None, log: Log | None = None) -> ProfileResult:
-    """Time ``frames`` frames per size after ``warmup`` (synchronised); one run per size.
+def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), input: str | Path | None = None,
+                    frames: int = 30, warmup: int = 5, peak_tflops: float | None = None,
+                    log: Callable[[str], None] | None = None) -> ProfileResult:
+    """What ``edgevsr profile`` and ``edgevsr.profile(...)`` run: frames per size (or a real clip), the runner
+    of ``cfg`` (a RunnerConfig; a cached engine for an ONNX file on tensorrt), then one timed run per size.
 
-    ``cfg.threads`` sets the CPU threads of torch (process-wide) and of the ONNX Runtime session."""
+    ``cfg.threads`` sets torch's threads (process-wide) and the ONNX Runtime session's."""
     import torch
 
     from edgevsr.backends.registry import make_runner
-    from edgevsr.deploy import devices
-    from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
-    from edgevsr.models import ARCHITECTURES, build_model
+    from edgevsr.deploy.profile import frames_from_file, synthetic_frames
+    from edgevsr.errors import EdgeVSRError
+    from edgevsr.sizes import parse_size
 
     log = log or (lambda _line: None)
     if frames < 1 or warmup < 0:
@@ -48,60 +129,23 @@ def profile_session(cfg: RunnerConfig, sizes: Sequence[str | Size | tuple[int, i
         raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    parsed = [parse_size(s, "size") for s in sizes]
     if input is not None:
-        clip, source = frames_from_file(input, warmup + frames)
-        clips = [(clip, source)]
+        clips = [frames_from_file(input, warmup + frames)]
     else:
         clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
-                 for w, h in parsed]
+                 for w, h in (parse_size(s, "size") for s in sizes)]
+    session = ProfilingSession(cfg.threads, peak_tflops, status=log)
     if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":
-        cfg.onnx = engine_for(Path(cfg.onnx), clips, cfg.precision == "fp16", log)
+        cfg.onnx = engine_for(Path(cfg.onnx), [(c[0].shape[1], c[0].shape[0]) for c, _ in clips],
+                              cfg.precision == "fp16", log=log)
     runner, source_desc = make_runner(cfg)
     name = runner.spec.name
-    macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
     on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
-    probe, power_note = None, "CPU run: no power sensor is read"
-    if peak_tflops:
-        peak = devices.DevicePeak("user-supplied", peak_tflops, peak_tflops, peak_tflops, None, "--peak-tflops")
-    elif on_gpu:
-        gpu_name, peak = devices.gpu_peak()
-        if peak is None:
-            log(f"no peak figures for {gpu_name!r}; pass --peak-tflops for the % of peak")
-    else:
-        peak = devices.measure_cpu_peak()
-        log(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
-    if on_gpu:
-        from edgevsr.deploy.power import open_probe
-
-        probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
+    dev = "cuda" if on_gpu else "cpu"
+    session.peak(dev)  # measured (CPU) or looked up before the timed runs, and said so
     if "RANDOM" in source_desc:
         log("weights: random (no trained weights shipped); timing does not depend on weight values")
     log(f"{name} ({source_desc}) on {runner.describe()}")
-    runs = []
-    for clip, source in clips:
-        info = {"weights": source_desc}
-        if probe is None:
-            info["power_note"] = power_note
-        runs.append(profile_runner(runner, clip, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=probe,
-                                   layers=cfg.layer_timing, source=source, info=info))
-        if on_gpu and probe is not None:  # a sampler closes its probe; open a fresh one per size
-            from edgevsr.deploy.power import open_probe
-
-            probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
+    runs = [session.profile(runner, clip, warmup, name, dev, source, layers=cfg.layer_timing,
+                            info={"weights": source_desc}) for clip, source in clips]
     return ProfileResult(runs, on_gpu)
-
-
-def engine_for(onnx: Path, clips: list, fp16: bool, log: Log | None = None) -> Path:
-    """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
-
-    m = inspect_onnx(onnx).spec.size_multiple
-    padded = [(c[0].shape[1] + (-c[0].shape[1]) % m, c[0].shape[0] + (-c[0].shape[0]) % m) for c, _ in clips]
-    prof = DEFAULT_PROFILE
-    if not all(prof.contains(w, h) for w, h in padded):
-        prof = ShapeProfile((min(p[0] for p in padded), min(p[1] for p in padded)), padded[0],
-                            (max(p[0] for p in padded), max(p[1] for p in padded)))
-    opts = BuildOptions(precision="fp16" if fp16 else None, profile=prof)
-    return build_engine(onnx, None, opts, log=log or (lambda _line: None)).engine
