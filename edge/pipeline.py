@@ -281,9 +281,9 @@ class Pipeline:
             self._stop.set()
             raise EdgeVSRError(f"{self.source.name}: stalled: no frame for {self.stall_timeout:g} s")
 
-    def stop(self) -> None:
-        """Ask a running pipeline to finish (from another thread or a callback)."""
-        self.stats.stop_reason = "stopped"
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask a running pipeline to finish (from another thread, a callback or a signal handler)."""
+        self.stats.stop_reason = reason
         self._stop.set()
 
     def run(self) -> PipelineStats:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ class UpscaleResult:
     out_size: tuple[int, int]
     fps_in: float
     audio_kept: bool
+    partial: str | None = None  # what was lost when damaged input was kept with allow_partial
 
     @property
     def fps(self) -> float:
@@ -28,20 +30,29 @@ class UpscaleResult:
 
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
-                 show_progress: bool = True) -> UpscaleResult:
-    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources)."""
+                 show_progress: bool = True, codec: str | None = None, overwrite: bool = False) -> UpscaleResult:
+    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio and timestamps kept for videos)."""
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
     audio = info.path if info.kind == "video" and info.has_audio else None
-    sink = FrameSink(dst_path, fps=info.fps, crf=crf, audio_from=audio, names=info.names)
+    sink = FrameSink(dst_path, fps=info.fps, codec=codec, crf=crf, audio_from=audio, names=info.names,
+                     overwrite=overwrite, inputs=[info.path])
     s = runner.spec.scale
+    times: deque = deque()  # presentation times of frames read but not yet written (models may lag)
+
+    def timed():
+        for frame in src:
+            times.append(src.last_time)
+            yield frame
+
     t0 = time.perf_counter()
     with sink, runner, frame_progress(transient=not show_progress) as progress:
         task = progress.add_task("upscale", total=info.frame_count, rate="")
         up = FrameUpscaler(runner)
-        for out in up.run(src):
-            sink.write(out)
+        for out in up.run(timed()):
+            sink.write(out, times.popleft() if times else None)
             elapsed = time.perf_counter() - t0
             progress.update(task, advance=1, rate=f"{sink.count / elapsed:.2f} fps")
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
-                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video)
+                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
+                         src.partial)

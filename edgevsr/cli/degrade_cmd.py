@@ -15,12 +15,15 @@ def register(app: typer.Typer) -> None:
         gt: Path = typer.Argument(..., help="Ground-truth video, frame folder, or dataset folder of sequences."),
         lr: Path = typer.Argument(..., help="Output: frame folder (or dataset folder) of LR frames."),
         mode: str = typer.Option("BD", help="BD (Gaussian blur sigma 1.5, 9x9, every 4th pixel) or BI (bicubic)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder (only once "
+                                       "the new one is complete)."),
     ) -> None:
         """Degrade ground truth to x1/4 LR frames (BD or BI) for evaluation and training."""
         from edgevsr.degrade import MODES, degrade_frame
         from edgevsr.errors import EdgeVSRError
+        from edgevsr.io.atomic import atomic_path
         from edgevsr.io.frames import IMAGE_EXTS, FrameSource
-        from edgevsr.io.writers import FrameSink
+        from edgevsr.io.writers import FrameSink, check_sink
 
         if mode not in MODES:
             raise EdgeVSRError(f"--mode {mode}: choose one of {', '.join(MODES)}")
@@ -29,15 +32,22 @@ def register(app: typer.Typer) -> None:
         # A folder of sequence folders (DATASET/GT/<seq>/) degrades sequence by sequence.
         seqs = sorted(p for p in gt.iterdir() if p.is_dir()) if gt.is_dir() else []
         has_images = gt.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in gt.iterdir())
-        jobs = [(s, lr / s.name) for s in seqs] if seqs and not has_images else [(gt, lr)]
-        if len(jobs) > 1:
-            lr.mkdir(parents=True, exist_ok=True)
+        names = [s.name for s in seqs] if seqs and not has_images else None
+        check_sink(lr, inputs=[gt], overwrite=overwrite, frames=None if names else FrameSource(gt).info.frame_count)
+
+        def degrade_one(src_path: Path, dst: Path, progress) -> None:
+            src = FrameSource(src_path)
+            task = progress.add_task(src_path.name, total=src.info.frame_count, rate="")
+            with FrameSink(dst, fps=src.info.fps, names=src.info.names, overwrite=overwrite, inputs=[gt]) as sink:
+                for frame in src:
+                    sink.write(degrade_frame(frame, mode))
+                    progress.update(task, advance=1)
+
         with frame_progress() as progress:
-            for src_path, dst in jobs:
-                src = FrameSource(src_path)
-                task = progress.add_task(src_path.name, total=src.info.frame_count, rate="")
-                with FrameSink(dst, fps=src.info.fps, names=src.info.names) as sink:
-                    for frame in src:
-                        sink.write(degrade_frame(frame, mode))
-                        progress.update(task, advance=1)
-        console.print(f"wrote {mode} LR frames of {len(jobs)} sequence(s) to {lr}")
+            if names is None:
+                degrade_one(gt, lr, progress)
+            else:  # a dataset: every sequence into one temp folder, renamed onto LR when all are done
+                with atomic_path(lr, is_dir=True, overwrite=overwrite, inputs=[gt]) as tmp:
+                    for name in names:
+                        degrade_one(gt / name, tmp / name, progress)
+        console.print(f"wrote {mode} LR frames of {len(names or [gt])} sequence(s) to {lr}")

@@ -189,11 +189,14 @@ def register(app: typer.Typer) -> None:
         scorer = E.Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
-        from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import check_output
 
+        inputs = [outputs, gt, reference, lr_dir]
         for target in (json_out, plot):
             if target is not None:
-                check_writable(target)
+                check_output(target, inputs=inputs)
+        if save_outputs is not None:
+            check_output(save_outputs, inputs=inputs, is_dir=True)
         doc: dict = {"edgevsr_eval": 1, "options": vars(opts) | {"lpips_model": "alex-lin v0.1"},
                      "gt": str(gt) if gt else None}
         warnings.simplefilter("ignore", E.EvalWarning)  # printed from the results instead
