@@ -42,7 +42,15 @@ class FrameUpscaler:
 
     def _finish(self, out: Any) -> np.ndarray:
         h, w = self._size
-        return self.runner.finish(out, h * self.spec.scale, w * self.spec.scale)
+        s = self.spec.scale
+        hr = self.runner.finish(out, h * s, w * s)
+        if hr.shape[:2] != (h * s, w * s):  # e.g. a foreign ONNX carrying copied edgevsr metadata
+            from edgevsr.errors import EdgeVSRError
+
+            raise EdgeVSRError(f"{self.spec.name} ({self.runner.describe()}): the model made a {hr.shape[1]}x"
+                               f"{hr.shape[0]} frame from {w}x{h}, but its metadata says x{s} "
+                               f"({w * s}x{h * s}); the graph does not match its metadata")
+        return hr
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         """Upscale one frame; returns the HR frames now ready (one, or none while a window fills)."""

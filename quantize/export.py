@@ -83,8 +83,8 @@ def parse_shape(text: str) -> tuple[int, int]:
         parts = []
     if len(parts) == 4 and parts[0] == 1:
         parts = parts[2:]
-    if len(parts) != 2:
-        raise EdgeVSRError(f"--shape {text!r}: expected 1x3xHxW or HxW (LR input size)")
+    if len(parts) != 2 or min(parts) <= 0:
+        raise EdgeVSRError(f"--shape {text!r}: expected 1x3xHxW or HxW with positive sizes (LR input size)")
     return parts[0], parts[1]
 
 

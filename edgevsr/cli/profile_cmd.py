@@ -84,7 +84,8 @@ def register(app: typer.Typer) -> None:
         from edgevsr.backends.factory import RunnerConfig, make_runner
         from edgevsr.deploy import devices
         from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
-        from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import check_output
+        from edgevsr.io.limits import check_input_size
         from edgevsr.models import ARCHITECTURES, build_model
 
         if frames < 1 or warmup < 0:
@@ -92,11 +93,15 @@ def register(app: typer.Typer) -> None:
         if layers and backend != "tensorrt":
             raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
         if json_out is not None:
-            check_writable(json_out)
+            check_output(json_out, inputs=[input, onnx, engine])
+        if threads is not None and threads < 1:
+            raise EdgeVSRError(f"--threads {threads}: must be >= 1")
         if threads:
             torch.set_num_threads(threads)
             os.environ["EDGEVSR_ORT_THREADS"] = str(threads)
         sizes = [parse_size(s) for s in size]
+        for w, h in sizes:
+            check_input_size(w, h, f"--size {w}x{h}")
         if input is not None:
             clip, source = frames_from_file(input, warmup + frames)
             clips = [(clip, source)]

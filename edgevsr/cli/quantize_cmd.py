@@ -93,6 +93,12 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
         if output.suffix != ".onnx":
             raise EdgeVSRError(f"{output}: output must be a .onnx file")
+        from edgevsr.io.atomic import check_output
+
+        inputs = [model if model.endswith(".onnx") else None, calib, gt, weights]
+        for written in (output, report, trt_cache):
+            if written is not None:
+                check_output(written, inputs=inputs)
         if not int8 and not fp16:
             _export_fp32(model, weights, output, _shape(shape), calib)
             return
@@ -111,9 +117,14 @@ def register(app: typer.Typer) -> None:
                 console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
                 status.update(msg)
 
+            cache_existed = opts.cache.exists()
             pipe = QuantizePipeline(model, weights, opts, step)
             try:
                 r = pipe.run(output)
+            except BaseException:
+                if not cache_existed:  # a failed run leaves nothing behind (its statistics cache included)
+                    opts.cache.unlink(missing_ok=True)
+                raise
             finally:
                 pipe.close()
         _print_report(r)

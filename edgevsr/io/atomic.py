@@ -201,3 +201,20 @@ def write_bytes(path: Path, data: bytes, name: Path | None = None) -> None:
             f.write(data)
     except OSError as exc:
         raise write_error(name or path, exc) from None
+
+
+@contextlib.contextmanager
+def new_folder(path: str | Path) -> Iterator[Path]:
+    """``mkdir -p path`` for a folder the command fills in place (a report and its resumable cache): on
+    failure, folders this call created are removed again if they are still empty (files are never touched)."""
+    path = Path(path)
+    made = [p for p in (path, *path.parents) if not p.exists()]
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        yield path
+    except BaseException:
+        for folder in made:  # deepest first
+            for dirpath, _, _ in sorted(os.walk(folder), key=lambda t: -len(t[0])):
+                with contextlib.suppress(OSError):
+                    os.rmdir(dirpath)  # only succeeds on an empty folder
+        raise

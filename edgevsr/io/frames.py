@@ -32,11 +32,14 @@ def image_size(path: Path) -> tuple[int, int] | None:
         from PIL import Image
     except ImportError:
         return None
+    limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # only the header is read: no bomb to defuse
     try:
         with Image.open(path) as im:
             return im.size
     except Exception:  # not an image PIL knows, or a header it rejects: OpenCV decides below
         return None
+    finally:
+        Image.MAX_IMAGE_PIXELS = limit
 
 
 def read_image(path: Path) -> np.ndarray:
@@ -151,7 +154,8 @@ class FrameSource:
         if n == 0:
             raise EdgeVSRError(f"{self.path}: video has no frames")
         declared = self.info.frame_count
-        if self.info.kind == "video" and self.partial is None and declared and n < declared - max(SHORT_FRAMES, SHORT_SHARE * declared):
+        short = declared and n < declared - max(SHORT_FRAMES, SHORT_SHARE * declared)
+        if self.info.kind == "video" and self.partial is None and short:
             self._damaged(n, f"the container declares {declared} frames")
 
     def _damaged(self, n: int, why: str) -> None:

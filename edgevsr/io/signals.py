@@ -1,8 +1,10 @@
 """SIGTERM and SIGHUP (what systemd, docker and a closed terminal send) end edgevsr like Ctrl-C does.
 
 Python's default for those signals kills the process at once: no ``finally`` runs, so temporary outputs
-would be left behind. :func:`install` turns them into :class:`Terminated` (a ``KeyboardInterrupt``), so
-every cleanup path that handles Ctrl-C handles them too. :func:`graceful_stop` is for loops that should
+would be left behind. :func:`install` turns them into :class:`Terminated`, a ``BaseException`` like
+``SystemExit`` (not a ``KeyboardInterrupt``, which click turns into its own exit), so every ``finally`` and
+``except BaseException`` cleanup runs and the exit code is 128 + the signal.
+:func:`graceful_stop` is for loops that should
 *finish* on a signal rather than unwind (``edgevsr run`` saving what it recorded): the first signal calls
 ``stop``, a second one interrupts as usual.
 """
@@ -18,7 +20,7 @@ STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGINT", None), getattr(signal
                                  getattr(signal, "SIGHUP", None)) if s is not None)
 
 
-class Terminated(KeyboardInterrupt):
+class Terminated(BaseException):
     """Raised in the main thread when SIGTERM/SIGHUP arrives; ``signum`` gives the exit code 128 + signum."""
 
     def __init__(self, signum: int):
