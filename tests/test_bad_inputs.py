@@ -105,6 +105,11 @@ def data(tmp_path_factory) -> Path:
         (d / "notimages" / f"{i}.txt").write_text("text")
     foreign_onnx(d / "foreign.onnx")
     (d / "bad.yaml").write_text("model: [unclosed\n")
+    import argparse
+
+    import torch
+
+    torch.save({"args": argparse.Namespace(lr=1), "w": torch.zeros(1)}, d / "pickled.pth")
     return d
 
 
@@ -149,6 +154,7 @@ CASES = {
     "run 40000x40000": ["run", "--source", "test://?frames=2", "--sink", "null://", "--width", "40000",
                         "--height", "40000", *BICUBIC],
     # the additions
+    "weights pickle with objects": ["upscale", "{d}/clip.mp4", "-o", "{o}/x.mp4", "--weights", "{d}/pickled.pth"],
     "weights path is a folder": ["upscale", "{d}/clip.mp4", "-o", "{o}/x.mp4", "--weights", "{d}/weightsdir"],
     "negative --frames": ["run", "--source", "test://", "--sink", "null://", "--frames", "-3", *BICUBIC],
     "calibration folder of non-images": ["quantize", "bicubic", "-o", "{o}/q.onnx", "--int8", "--calib",
@@ -173,7 +179,7 @@ EXPECT = {
     "truncated mkv": "decoding stopped after frame", "20000x20000 png": "larger than the maximum",
     "run 40000x40000": "larger than the maximum", "onnx graph contradicts metadata": "does not match its metadata",
     "gif output": "does not write .gif", "calibration folder of non-images": "holds no images",
-    "device tpu": "--device", "crf -5": "--crf",
+    "device tpu": "--device", "crf -5": "--crf", "weights pickle with objects": "pickled Python objects",
 }
 
 
