@@ -154,8 +154,8 @@ def register(app: typer.Typer) -> None:
         """One report from several machines' report.json (cells side by side, one plot per device)."""
         from edgevsr.deploy.report import load_report, merge_reports
 
-        check_report_folder(output, reports)
         loaded = [load_report(p) for p in reports]
+        check_report_folder(output, reports)
         merged = merge_reports(loaded, [str(p) for p in reports])
         merged["command"] = "edgevsr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         with new_folder(output):
