@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.trt_cache import read_cache
 from edgevsr.quantize.export import read_metadata
 from tests.conftest import moving_clip, write_video
@@ -55,7 +55,7 @@ def fp32(shared, tmp_path_factory):
 
 
 def _real_clip(shared, tmp_path):
-    from edgevsr.calibration.calib_data import read_calib_frames
+    from edgevsr.calibration.reader import read_calib_frames
 
     return write_video(tmp_path / "calib.mp4", read_calib_frames(shared / "basketballpass", 4, (32, 48)))
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
-from edgevsr.cli.progress import console
+from edgevsr.backends.registry import RunnerConfig, make_runner
+from edgevsr.cli.progress import console, frame_callback
 
 
 def register(app: typer.Typer) -> None:
@@ -38,8 +38,9 @@ def register(app: typer.Typer) -> None:
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else "fp32", onnx=onnx)
         runner, source = make_runner(cfg)
-        console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
-        r = upscale_file(runner, src, output, crf=crf, codec=codec, overwrite=overwrite)
+        console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
+        with frame_callback("upscale") as on_frame:
+            r = upscale_file(runner, src, output, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite)
         if r.partial:
             console.print(f"warning: {r.partial}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
