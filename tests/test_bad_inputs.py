@@ -160,7 +160,7 @@ CASES = {
     "calibration folder of non-images": ["quantize", "bicubic", "-o", "{o}/q.onnx", "--int8", "--calib",
                                          "{d}/notimages"],
     "onnx graph contradicts metadata": ["upscale", "{d}/clip.mp4", "-o", "{o}/x.mp4", "--backend", "onnxruntime",
-                                        "--onnx", "{d}/foreign.onnx"],
+                                        "--onnx", "{d}/foreign.onnx", *BICUBIC],
     # more of the same family
     "missing input": ["upscale", "{d}/nothere.mp4", "-o", "{o}/x.mp4", *BICUBIC],
     "output folder missing": ["upscale", "{d}/clip.mp4", "-o", "{o}/no/such/x.mp4", *BICUBIC],
