@@ -1,10 +1,18 @@
-"""LR inputs from ground truth: BD (Gaussian blur sigma 1.5, 9x9, keep every 4th pixel) and BI (bicubic 1/4)."""
+"""LR inputs from ground truth: BD (Gaussian blur sigma 1.5, 9x9, keep every 4th pixel) and BI (bicubic 1/4).
+
+The module is callable: ``edgevsr.degrade(gt, lr, mode="BD")`` runs :func:`degrade_clip`, as ``edgevsr degrade``.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from edgevsr.callable_module import make_callable
 
 MODES = ("BD", "BI")
 
@@ -36,3 +44,48 @@ def degrade_frame(hr: np.ndarray, mode: str = "BD", scale: int = 4) -> np.ndarra
     t = torch.from_numpy(np.ascontiguousarray(hr[:h, :w])).permute(2, 0, 1)[None].float() / 255
     lr = degrade_tensor(t, mode, scale)[0].permute(1, 2, 0).numpy()
     return np.clip(lr * 255 + 0.5, 0, 255).astype(np.uint8)
+
+
+def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",
+                 on_frames: Callable[[str, int, int | None], None] | None = None,
+                 overwrite: bool = False) -> list[Path]:
+    """Degrade a GT video / frame folder, or every ``<seq>/`` of a dataset folder, to LR frame folders.
+
+    Returns the LR folders written; ``on_frames(sequence, frames done, total or None)`` reports progress.
+    A dataset is written into one temp folder renamed onto ``lr`` when every sequence is done; ``lr`` must
+    not be, hold or sit inside ``gt``, and an existing non-empty ``lr`` needs ``overwrite``.
+    """
+    from edgevsr.errors import EdgeVSRError
+    from edgevsr.io.atomic import atomic_path
+    from edgevsr.io.frames import IMAGE_EXTS, FrameSource
+    from edgevsr.io.writers import FrameSink, check_sink
+
+    gt, lr = Path(gt), Path(lr)
+    if mode not in MODES:
+        raise EdgeVSRError(f"--mode {mode}: choose one of {', '.join(MODES)}")
+    if not gt.exists():
+        raise EdgeVSRError(f"{gt}: no such file or folder")
+    # A folder of sequence folders (DATASET/GT/<seq>/) degrades sequence by sequence.
+    seqs = sorted(p for p in gt.iterdir() if p.is_dir()) if gt.is_dir() else []
+    has_images = gt.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in gt.iterdir())
+    names = [s.name for s in seqs] if seqs and not has_images else None
+    check_sink(lr, inputs=[gt], overwrite=overwrite, frames=None if names else FrameSource(gt).info.frame_count)
+
+    def degrade_one(src_path: Path, dst: Path) -> None:
+        src = FrameSource(src_path)
+        with FrameSink(dst, fps=src.info.fps, names=src.info.names, overwrite=overwrite, inputs=[gt]) as sink:
+            for frame in src:
+                sink.write(degrade_frame(frame, mode))
+                if on_frames is not None:
+                    on_frames(src_path.name, sink.count, src.info.frame_count)
+
+    if names is None:
+        degrade_one(gt, lr)
+        return [lr]
+    with atomic_path(lr, is_dir=True, overwrite=overwrite, inputs=[gt]) as tmp:
+        for name in names:
+            degrade_one(gt / name, tmp / name)
+    return [lr / name for name in names]
+
+
+make_callable(__name__, "degrade_clip")

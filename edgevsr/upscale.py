@@ -1,4 +1,9 @@
-"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory)."""
+"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory).
+
+:func:`upscale` is what ``edgevsr upscale`` and ``edgevsr.upscale(...)`` both run. Progress and
+messages leave through callbacks, so the library never imports the CLI. The module itself is
+callable (``edgevsr.upscale(src, dst)``): the public name and the module name are the same.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgevsr.backends.base import Runner
+from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
 from edgevsr.stream import FrameUpscaler
 
 # (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
-ProgressFn = Callable[[int, int | None, float], None]
+ProgressFn = Callable[[int, "int | None", float], None]
 
 
 @dataclass
@@ -25,6 +31,8 @@ class UpscaleResult:
     out_size: tuple[int, int]
     fps_in: float
     audio_kept: bool
+    output: Path | None = None
+    weights: str = ""  # where the weights came from (shipped name, path, ONNX file)
     partial: str | None = None  # what was lost when damaged input was kept with allow_partial
 
     @property
@@ -54,11 +62,43 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
 
     t0 = time.perf_counter()
     with sink, runner:
-        up = FrameUpscaler(runner)
-        for out in up.run(timed()):
+        for out in FrameUpscaler(runner).run(timed()):
             sink.write(out, times.popleft() if times else None)
             if on_frame is not None:
                 on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
                          (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
-                         src.partial)
+                         Path(dst_path), partial=src.partial)
+
+
+def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weights: str | None = None,
+            backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu",
+            precision: str | None = None,
+            runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
+            log: Callable[[str], None] | None = None, codec: str | None = None, overwrite: bool = False,
+            allow_partial: bool = False) -> UpscaleResult:
+    """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
+
+    Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
+    fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision. ``log`` gets one line
+    naming what runs.
+    """
+    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.io.writers import check_sink
+
+    source, dst = FrameSource(Path(src), allow_partial=allow_partial), Path(dst)
+    check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite)
+    if runner is None:
+        runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
+                                                      precision=precision, onnx=Path(onnx) if onnx else None))
+    else:
+        described = "runner given"
+    if log is not None:
+        log(f"{runner.spec.name} ({described}) on {runner.describe()}")
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite)
+    result.weights = described
+    return result
+
+
+make_callable(__name__, "upscale")

@@ -19,35 +19,15 @@ def register(app: typer.Typer) -> None:
                                        "the new one is complete)."),
     ) -> None:
         """Degrade ground truth to x1/4 LR frames (BD or BI) for evaluation and training."""
-        from edgevsr.degrade import MODES, degrade_frame
-        from edgevsr.errors import EdgeVSRError
-        from edgevsr.io.atomic import atomic_path
-        from edgevsr.io.frames import IMAGE_EXTS, FrameSource
-        from edgevsr.io.writers import FrameSink, check_sink
-
-        if mode not in MODES:
-            raise EdgeVSRError(f"--mode {mode}: choose one of {', '.join(MODES)}")
-        if not gt.exists():
-            raise EdgeVSRError(f"{gt}: no such file or folder")
-        # A folder of sequence folders (DATASET/GT/<seq>/) degrades sequence by sequence.
-        seqs = sorted(p for p in gt.iterdir() if p.is_dir()) if gt.is_dir() else []
-        has_images = gt.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in gt.iterdir())
-        names = [s.name for s in seqs] if seqs and not has_images else None
-        check_sink(lr, inputs=[gt], overwrite=overwrite, frames=None if names else FrameSource(gt).info.frame_count)
-
-        def degrade_one(src_path: Path, dst: Path, progress) -> None:
-            src = FrameSource(src_path)
-            task = progress.add_task(src_path.name, total=src.info.frame_count, rate="")
-            with FrameSink(dst, fps=src.info.fps, names=src.info.names, overwrite=overwrite, inputs=[gt]) as sink:
-                for frame in src:
-                    sink.write(degrade_frame(frame, mode))
-                    progress.update(task, advance=1)
+        from edgevsr.degrade import degrade_clip
 
         with frame_progress() as progress:
-            if names is None:
-                degrade_one(gt, lr, progress)
-            else:  # a dataset: every sequence into one temp folder, renamed onto LR when all are done
-                with atomic_path(lr, is_dir=True, overwrite=overwrite, inputs=[gt]) as tmp:
-                    for name in names:
-                        degrade_one(gt / name, tmp / name, progress)
-        console.print(f"wrote {mode} LR frames of {len(names or [gt])} sequence(s) to {lr}")
+            tasks: dict[str, int] = {}
+
+            def on_frames(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total, rate="")
+                progress.update(tasks[name], completed=done)
+
+            written = degrade_clip(gt, lr, mode, on_frames, overwrite=overwrite)
+        console.print(f"wrote {mode} LR frames of {len(written)} sequence(s) to {lr}")

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
-from edgevsr.cli.progress import console, frame_callback
+from edgevsr.cli.progress import console, frame_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -29,18 +28,18 @@ def register(app: typer.Typer) -> None:
                                            "frames that decode (and say how many) instead of failing."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio and timestamps kept, written atomically)."""
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.io.writers import check_sink
-        from edgevsr.upscale import upscale_file
+        from edgevsr.upscale import upscale as upscale_path
 
-        src = FrameSource(input, allow_partial=allow_partial)  # bad input/output fail before any model is built
-        check_sink(output, codec=codec, crf=crf, frames=src.info.frame_count, inputs=[input], overwrite=overwrite)
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=onnx)
-        runner, source = make_runner(cfg)
-        console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
-        with frame_callback("upscale") as on_frame:
-            r = upscale_file(runner, src, output, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite)
+        with frame_progress() as progress:
+            task = progress.add_task("upscale", total=None, rate="")
+
+            def on_frame(done: int, total: int | None, seconds: float) -> None:
+                progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
+
+            r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
+                             precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame, codec=codec,
+                             overwrite=overwrite, allow_partial=allow_partial,
+                             log=lambda line: progress.console.print(line, markup=False, highlight=False))
         if r.partial:
             console.print(f"warning: {r.partial}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
