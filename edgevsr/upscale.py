@@ -10,6 +10,7 @@ from edgevsr.backends.base import Runner
 from edgevsr.cli.progress import frame_progress
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
+from edgevsr.scene import DEFAULT_THRESHOLD
 from edgevsr.stream import FrameUpscaler
 
 
@@ -28,8 +29,12 @@ class UpscaleResult:
 
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
-                 show_progress: bool = True) -> UpscaleResult:
-    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources)."""
+                 show_progress: bool = True, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
+    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources).
+
+    The recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live
+    runtime and `edgevsr batch`, so all three give the same pictures.
+    """
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
     audio = info.path if info.kind == "video" and info.has_audio else None
@@ -39,7 +44,7 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     with sink, runner, frame_progress(transient=not show_progress) as progress:
         task = progress.add_task("upscale", total=info.frame_count, rate="")
         up = FrameUpscaler(runner)
-        for out in up.run(src):
+        for out in up.run(src, scene_cut=scene_cut):
             sink.write(out)
             elapsed = time.perf_counter() - t0
             progress.update(task, advance=1, rate=f"{sink.count / elapsed:.2f} fps")

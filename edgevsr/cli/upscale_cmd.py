@@ -21,7 +21,8 @@ def register(app: typer.Typer) -> None:
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
         device: str = typer.Option("cpu", help="cpu | cuda"),
         fp16: bool = typer.Option(False, "--fp16", help="Half precision."),
-        crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
+        crf: int = typer.Option(18, help="H.264 quality (lower is better; 0: lossless)."),
+        scene_cut: float = typer.Option(0.1, help="Reset the recurrent state at scene cuts (threshold; 0: off)."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
         from edgevsr.io.atomic import check_writable
@@ -34,7 +35,7 @@ def register(app: typer.Typer) -> None:
                            precision="fp16" if fp16 else "fp32", onnx=onnx)
         runner, source = make_runner(cfg)
         console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
-        r = upscale_file(runner, src, output, crf=crf)
+        r = upscale_file(runner, src, output, crf=crf, scene_cut=scene_cut)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
                       f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")
