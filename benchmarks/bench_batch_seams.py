@@ -26,7 +26,7 @@ import torch
 from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.io.frames import FrameSource
 from edgevsr.quality.metrics import psnr
-from edgevsr.scene import DEFAULT_THRESHOLD
+from edgevsr.scene import DEFAULT_THRESHOLD, is_scene_cut, thumbnail
 from edgevsr.stream import FrameUpscaler
 
 RESULTS = Path(__file__).parent / "results"
@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--clips", default=",".join(map(str, CLIPS)))
     ap.add_argument("--out", type=Path, default=RESULTS / "batch_seams.json")
     a = ap.parse_args()
-    leads = [int(k) for k in a.leads.split(",")]
+    leads = [int(k) for k in a.leads.split(",") if k]
     clips = [Path(p) for p in a.clips.split(",") if Path(p).is_file()]
     rows = []
     for model in a.models.split(","):
@@ -81,10 +81,12 @@ def main() -> None:
                     print(f"{model:11s} {clip.name:13s} K={k:2d}  min PSNR-Y {r['min_psnr_y']} dB  "
                           f"first {r['first_psnr_y']} dB  identical={r['identical']}", flush=True)
                 # a chunk that starts at a cut: clip frames then another clip's, chunk from the cut
-                other = load(clips[(clips.index(clip) + 1) % len(clips)], 8, a.scale)
+                nxt = clips[(clips.index(clip) + 1) % len(clips)]
+                other = load(nxt, 8, a.scale) if nxt != clip else [255 - f for f in frames[::-1][:8]]
                 other = [cv2.resize(o, frames[0].shape[1::-1], interpolation=cv2.INTER_AREA) for o in other]
                 joined = frames[:12] + other
                 whole = list(FrameUpscaler(runner).run(joined, scene_cut=DEFAULT_THRESHOLD))
+                assert is_scene_cut(thumbnail(joined[11]), thumbnail(joined[12]), DEFAULT_THRESHOLD)
                 chunk = list(FrameUpscaler(runner).run(other))
                 rows.append({"model": model, "clip": clip.name, "cut_chunk_identical":
                              all(np.array_equal(x, y) for x, y in zip(whole[12:], chunk))})

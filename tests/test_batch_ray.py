@@ -22,6 +22,7 @@ LITE = RunnerConfig(model="egvsr-lite")
 
 @pytest.fixture(scope="module")
 def local_ray():
+    os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # its token file in ~/.ray is shared by every Ray here
     ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False)
     yield
     ray.shutdown()

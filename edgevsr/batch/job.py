@@ -44,6 +44,7 @@ class BatchOptions:
     resume: bool = False
     max_retries: int = 3
     in_flight_per_worker: int = 2
+    start_timeout: float = 300.0  # seconds for every actor to be placed and load its model
 
 
 @dataclass
@@ -202,10 +203,14 @@ class BatchJob:
         self.own_ray = not ray.is_initialized()
         if self.own_ray:
             if self.opts.address:
-                ray.init(address=self.opts.address, log_to_driver=False)
+                try:
+                    ray.init(address=self.opts.address, log_to_driver=False)
+                except (ConnectionError, RuntimeError, ValueError) as exc:
+                    raise EdgeVSRError(f"--address {self.opts.address}: cannot join the Ray cluster "
+                                       f"({first_line(exc)}); start one with `ray start --head`") from None
             else:
                 n = self.opts.workers or 1
-                ray.init(num_cpus=int(n * self.opts.cpus_per_worker) + 1, include_dashboard=False,
+                ray.init(num_cpus=max(1, int(n * self.opts.cpus_per_worker)), include_dashboard=False,
                          log_to_driver=False)
         return ray
 
@@ -219,7 +224,10 @@ class BatchJob:
             max_restarts=-1, max_task_retries=0)
         actors = [actor.remote(self.opts.runner, f"worker-{k}") for k in range(n)]
         try:
-            infos = ray.get([a.info.remote() for a in actors])
+            infos = ray.get([a.info.remote() for a in actors], timeout=self.opts.start_timeout)
+        except ray.exceptions.GetTimeoutError:
+            raise EdgeVSRError(f"{n} workers could not all be placed within {self.opts.start_timeout:.0f} s; the "
+                               f"cluster has {ray.cluster_resources()} (use fewer --workers)") from None
         except ray.exceptions.RayError as exc:
             raise EdgeVSRError(f"a worker could not load the model: {_cause(exc)}") from None
         for info in infos:
@@ -235,7 +243,9 @@ class BatchJob:
         try:
             actors = self._start_workers(ray)
             spec = self.spec
-            probe_task = ray.remote(probe).options(num_cpus=1)
+            # Probes take no CPU slot (the actors may hold them all) and are bounded here instead.
+            probe_task = ray.remote(probe).options(num_cpus=0)
+            probes: deque[_Input] = deque()
             pending: deque[Chunk] = deque()
             inflight: dict = {}  # ObjectRef -> ("probe", input) | ("chunk", actor index, chunk)
             load = [0] * len(actors)
@@ -245,11 +255,14 @@ class BatchJob:
                     continue
                 inp.t0 = time.perf_counter()
                 if inp.plan is None:
-                    inflight[probe_task.remote(str(inp.item.source), self.opts.scene_cut)] = ("probe", inp)
+                    probes.append(inp)
                 else:
                     self._make_chunks(inp, spec, journal, pending)
                     self._maybe_finish(inp, journal)
-            while pending or inflight:
+            while pending or inflight or probes:
+                while probes and sum(v[0] == "probe" for v in inflight.values()) < max(2, len(actors)):
+                    inp = probes.popleft()
+                    inflight[probe_task.remote(str(inp.item.source), self.opts.scene_cut)] = ("probe", inp)
                 while pending:
                     up = [k for k in range(len(actors)) if k not in down]
                     k = min(up, key=lambda k: load[k]) if up else None
