@@ -10,10 +10,10 @@ from conftest import photo, write_video
 H, W = 48, 64
 
 
-def pan(n: int, y0: int = 40, x0: int = 40, invert: bool = False) -> list[np.ndarray]:
+def pan(n: int, y0: int = 40, x0: int = 40, invert: bool = False, h: int = H, w: int = W) -> list[np.ndarray]:
     """A window moved 1 px per frame across the full-size photo: real texture, real motion, no scene cut."""
     base = photo()
-    frames = [np.ascontiguousarray(base[y0 + i // 2: y0 + i // 2 + H, x0 + i: x0 + i + W]) for i in range(n)]
+    frames = [np.ascontiguousarray(base[y0 + i // 2: y0 + i // 2 + h, x0 + i: x0 + i + w]) for i in range(n)]
     return [np.ascontiguousarray(255 - f) if invert else f for f in frames]
 
 
