@@ -112,3 +112,47 @@ def test_journal_reuses_only_what_is_unchanged(tmp_path):
 def test_videoplan_roundtrip():
     p = VideoPlan(2, [0, 512], (1, 12288), 24.0, 64, 48, [], "yuv420p", {"colorspace": 1}, 0.1)
     assert VideoPlan.from_json(p.to_json()) == p
+
+
+def write_10bit(path: Path, frames: list) -> Path:
+    """BT.709 limited-range 10-bit H.264, as a grading suite would hand it over."""
+    import av
+
+    with av.open(str(path), "w") as c:
+        vs = c.add_stream("libx264", rate=24)
+        vs.height, vs.width = frames[0].shape[:2]
+        vs.pix_fmt = "yuv420p10le"
+        cc = vs.codec_context
+        cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range = 1, 1, 1, 1
+        for f in frames:
+            deep = (f.astype("uint16") * 257)  # 8-bit photo spread over 16 bits, plus sub-8-bit detail below
+            deep[..., 1] += 100
+            for p in vs.encode(av.VideoFrame.from_ndarray(deep, format="rgb48le")):
+                c.mux(p)
+        for p in vs.encode():
+            c.mux(p)
+    return path
+
+
+def test_10bit_stays_10bit_with_colour_tags(tmp_path):
+    import av
+
+    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.batch.chunks import Chunk
+    from edgevsr.batch.workers import upscale_chunk
+
+    src = write_10bit(tmp_path / "deep.mkv", pan(6))
+    plan = probe_video(src, 0.1)
+    assert plan.bits == 10 and plan.colour == {"color_primaries": 1, "color_trc": 1, "colorspace": 1, "color_range": 1}
+    runner, _ = make_runner(RunnerConfig(model="bicubic-bd"))
+    with runner:
+        data, stamps = upscale_chunk(runner, src, plan, Chunk(0, 0, 0, 6), crf=0)
+    seg = tmp_path / "s.nut"
+    seg.write_bytes(data)
+    stitch([(seg, stamps)], src, plan.time_base, tmp_path / "o.mkv")
+    with av.open(str(tmp_path / "o.mkv")) as c:
+        cc = c.streams.video[0].codec_context
+        assert (cc.pix_fmt, cc.width, cc.height) == ("yuv420p10le", 256, 192)
+        assert (cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range) == (1, 1, 1, 1)
+        frame = next(c.decode(video=0)).to_ndarray(format="rgb48le")
+    assert (frame % 257 != 0).mean() > 0.5  # values between 8-bit steps survive: not squeezed through 8 bits

@@ -36,6 +36,11 @@ class VideoPlan:
     pix_fmt: str
     colour: dict[str, int]
     seconds: float  # probe wall time (the decode pass), for the cost model
+    bits: int = 8  # bits per sample of the source; above 8 frames travel as rgb48 and stay deep
+
+    @property
+    def rgb_format(self) -> str:
+        return "rgb48le" if self.bits > 8 else "rgb24"
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -81,6 +86,7 @@ def probe_video(path: Path, scene_cut: float) -> VideoPlan:
             rate = vs.average_rate or vs.guessed_rate
             colour = {k: int(getattr(cc, k) or 0) for k in COLOUR_FIELDS}
             pix_fmt = cc.pix_fmt or "yuv420p"
+            bits = max(c.bits for c in av.VideoFormat(pix_fmt).components)
             for i, frame in enumerate(c.decode(vs)):
                 if frame.pts is None:
                     raise EdgeVSRError(f"{path}: frame {i} has no timestamp; remux it first (ffmpeg -i IN -c copy OUT)")
@@ -100,7 +106,7 @@ def probe_video(path: Path, scene_cut: float) -> VideoPlan:
     if not pts:
         raise EdgeVSRError(f"{path}: video has no frames")
     return VideoPlan(len(pts), pts, (tb.numerator, tb.denominator), float(rate) if rate else 25.0, w, h, cuts,
-                     pix_fmt, colour, time.perf_counter() - t0)
+                     pix_fmt, colour, time.perf_counter() - t0, bits)
 
 
 def plan_chunks(input_index: int, plan: VideoPlan, max_frames: int, lead: int, tail: int = 0) -> list[Chunk]:
@@ -140,7 +146,7 @@ def read_frames(path: Path, plan: VideoPlan, first: int, last: int) -> Iterator[
                 if frame.pts != plan.pts[index]:
                     raise EdgeVSRError(f"{path}: frame {index} has timestamp {frame.pts}, the probe saw "
                                        f"{plan.pts[index]}; the file changed or decodes differently")
-                yield index, frame.to_ndarray(format="rgb24")
+                yield index, frame.to_ndarray(format=plan.rgb_format)
                 index += 1
                 if index >= last:
                     return
@@ -160,4 +166,4 @@ def _read_from_start(path: Path, plan: VideoPlan, first: int, last: int) -> Iter
             if i >= last:
                 return
             if i >= first:
-                yield i, frame.to_ndarray(format="rgb24")
+                yield i, frame.to_ndarray(format=plan.rgb_format)

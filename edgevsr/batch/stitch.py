@@ -34,14 +34,16 @@ def encode_segment(frames: Iterable[tuple[int, np.ndarray]], plan: VideoPlan, cr
                 stream = c.add_stream("libx264", rate=Fraction(plan.fps).limit_denominator(1001))
                 h, w = frame.shape[:2]
                 stream.width, stream.height = w - w % 2, h - h % 2
-                stream.pix_fmt = "yuv420p"
+                deep = frame.dtype == np.uint16
+                stream.pix_fmt = "yuv420p10le" if deep else "yuv420p"  # 10-bit in, 10-bit out
                 stream.codec_context.time_base = tb
                 stream.time_base = tb
                 for k in COLOUR_FIELDS:
                     if plan.colour.get(k):
                         setattr(stream.codec_context, k, plan.colour[k])
                 stream.options = {"crf": str(crf), "preset": "medium"}
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:stream.height, :stream.width]), format="rgb24")
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:stream.height, :stream.width]),
+                                            format="rgb48le" if deep else "rgb24")
             vf.pts, vf.time_base = plan.pts[index], tb
             for packet in stream.encode(vf):
                 stamps.append((int(packet.pts), int(packet.dts)))
