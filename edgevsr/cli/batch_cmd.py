@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         address: str = typer.Option(None, help="Ray cluster to join: auto | ray://host:port (default: local Ray)."),
         workers: int = typer.Option(None, help="Model actors (default: one per GPU, else 1)."),
         gpus_per_worker: float = typer.Option(1.0, help="GPUs per actor where the cluster has GPUs."),
+        cpus_per_worker: float = typer.Option(1.0, help="CPUs Ray reserves per actor (decode + encode run there)."),
         chunk_seconds: float = typer.Option(10.0, help="Longest chunk; chunks also start at scene cuts."),
         lead_in: int = typer.Option(None, help="Warm-up frames before a mid-shot chunk (default: measured K)."),
         scene_cut: float = typer.Option(0.1, help="Scene-cut threshold (the runtime's detector; 0: off)."),
@@ -35,7 +36,7 @@ def register(app: typer.Typer) -> None:
         """Upscale many videos on Ray: chunks at scene cuts, one model per actor, outputs written atomically."""
         from edgevsr.backends.factory import RunnerConfig
         from edgevsr.batch.job import DEFAULT_LEAD_IN, run_batch
-        from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import atomic_path, check_writable
 
         if json_path is not None:
             check_writable(json_path)
@@ -48,11 +49,11 @@ def register(app: typer.Typer) -> None:
             def show(p) -> None:
                 progress.update(task, completed=p.done, total=p.total or None, rate=f"{p.fps:.1f} fps")
                 if p.event in ("failed", "retry"):
-                    progress.console.print(f"{p.event}: {p.detail.get('input')}: {p.detail.get('error')}",
-                                           markup=False, highlight=False)
+                    progress.console.print(f"{p.event}: {p.detail.get('error')}", markup=False, highlight=False)
 
             summary = run_batch(inputs, out_dir, cfg, on_progress=show, address=address, workers=workers,
-                                gpus_per_worker=gpus_per_worker, chunk_seconds=chunk_seconds,
+                                gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker,
+                                chunk_seconds=chunk_seconds,
                                 lead_in=DEFAULT_LEAD_IN if lead_in is None else lead_in, scene_cut=scene_cut,
                                 crf=crf, resume=resume)
         for w in summary["workers"]:
@@ -65,6 +66,7 @@ def register(app: typer.Typer) -> None:
         console.print(f"{summary['frames']} frames in {summary['seconds']:.1f} s ({summary['fps']:.2f} frames/s); "
                       f"{summary['failed']} of {len(summary['inputs'])} inputs failed", markup=False)
         if json_path is not None:
-            json_path.write_text(json.dumps(summary, indent=2) + "\n")
+            with atomic_path(json_path) as tmp:
+                tmp.write_text(json.dumps(summary, indent=2) + "\n")
         if summary["failed"]:
             raise typer.Exit(2)
