@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.batch.chunks import probe_video
 from edgevsr.batch.job import run_batch
 from edgevsr.stream import FrameUpscaler

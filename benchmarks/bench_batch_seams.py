@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 import torch
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.io.frames import FrameSource
 from edgevsr.quality.metrics import psnr
 from edgevsr.scene import DEFAULT_THRESHOLD, is_scene_cut, thumbnail

@@ -34,8 +34,9 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
+from edgevsr.backends.opencv.runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
 from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.quality.paired import PairedClip
 
 SCHEMA = "edgevsr.report/1"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -216,7 +217,7 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
-def machine_info() -> dict:
+def machine_info(ort_threads: int | None = None) -> dict:
     """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
     import cv2
 
@@ -224,7 +225,7 @@ def machine_info() -> dict:
     from edgevsr.deploy.devices import jetson_model
     from edgevsr.deploy.profile import environment
 
-    env = environment()
+    env = environment(ort_threads)
     env.pop("command", None)
     env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
                 "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),
@@ -259,22 +260,6 @@ def cuda_available() -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ data
-@dataclass
-class Clip:
-    name: str
-    lr: list[np.ndarray]
-    gt: list[np.ndarray]
-
-
-def _fit(frame: np.ndarray, size: Size, scale: int) -> np.ndarray:
-    """Centre crop to at most ``size`` (w, h), then to a multiple of ``scale`` (as the degradation needs)."""
-    w, h = size
-    fh, fw = frame.shape[:2]
-    h, w = min(h, fh) // scale * scale, min(w, fw) // scale * scale
-    top, left = (fh - h) // 2, (fw - w) // 2
-    return np.ascontiguousarray(frame[top: top + h, left: left + w])
-
-
 def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.ndarray]:
     """HR frames of a real photo under a smooth camera move (edgevsr.demo); mirrored = other content."""
     from edgevsr.demo import camera_move, sample_photo
@@ -285,40 +270,28 @@ def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.nda
     return camera_move(photo, frames, size)
 
 
-def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[Clip], str]:
+def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[PairedClip], str]:
     """Evaluation clips (LR made by BD x4 degradation of the GT) and a description of them."""
-    from edgevsr.degrade import degrade_frame
-
     if cfg.eval_data is None:
-        gts = [builtin_clip(cfg.eval_frames, cfg.eval_size)]
-        names = ["photo-pan"]
+        clips = [PairedClip.from_frames("photo-pan", builtin_clip(cfg.eval_frames, cfg.eval_size), "BD", scale,
+                                        cfg.eval_size)]
         desc = (f"built-in clip: matplotlib's grace_hopper.jpg photo under a smooth camera move, "
                 f"{cfg.eval_frames} frames {cfg.eval_size[0]}x{cfg.eval_size[1]} HR, BD x4")
     else:
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.quality.evaluate import discover_sequences, gt_root
+        from edgevsr.quality.datasets import discover_sequences, gt_root
 
         seqs = discover_sequences(gt_root(Path(cfg.eval_data)))[: cfg.eval_sequences]
-        gts, names = [], []
-        for name, path in seqs:
-            frames = []
-            for f in FrameSource(path):
-                frames.append(_fit(f, cfg.eval_size, scale))
-                if len(frames) == cfg.eval_frames:
-                    break
-            if len(frames) >= 2:
-                gts.append(frames)
-                names.append(name)
-        if not gts:
+        clips = [PairedClip.read(path, name, "BD", scale, cfg.eval_frames, cfg.eval_size) for name, path in seqs]
+        clips = [c for c in clips if len(c.gt) >= 2]
+        if not clips:
             raise EdgeVSRError(f"{cfg.eval_data}: no sequence with at least 2 frames (--eval-data)")
-        h, w = gts[0][0].shape[:2]
-        desc = (f"{cfg.eval_data}: {len(gts)} sequence(s), first {cfg.eval_frames} frames, centre crop "
+        h, w = clips[0].gt[0].shape[:2]
+        desc = (f"{cfg.eval_data}: {len(clips)} sequence(s), first {cfg.eval_frames} frames, centre crop "
                 f"<= {cfg.eval_size[0]}x{cfg.eval_size[1]} (first: {w}x{h}), BD x4")
-    clips = [Clip(n, [degrade_frame(g, "BD", scale) for g in frames], frames) for n, frames in zip(names, gts)]
     return clips, desc
 
 
-def clips_digest(clips: list[Clip]) -> str:
+def clips_digest(clips: list[PairedClip]) -> str:
     h = hashlib.sha256()
     for c in clips:
         h.update(c.name.encode())
@@ -380,7 +353,7 @@ class Artifacts:
 
     def runner(self, model: str, precision: str, backend: str) -> tuple[Runner, dict]:
         """A runner for the cell group and facts about what it runs (weights, ONNX file and its hash)."""
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
 
         kind, device = BACKENDS[backend]
         w = self.weights(model)
@@ -403,7 +376,7 @@ class Artifacts:
             engine = self._engine(onnx, precision)
             runner, _ = make_runner(RunnerConfig(backend="tensorrt", device="cuda", onnx=engine))
             return runner, facts
-        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx))
+        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx, threads=self.cfg.threads))
         return runner, facts
 
     def onnx(self, model: str, precision: str, target: str) -> Path:
@@ -468,7 +441,6 @@ class Artifacts:
     def calibration_folder(self) -> Path:
         """LR calibration frames: the built-in photo *mirrored* (other content than the evaluation clip)."""
         if self._calib is None:
-            from edgevsr.degrade import degrade_frame
             from edgevsr.io.writers import FrameSink
 
             folder = self.root / "calib"
@@ -477,14 +449,14 @@ class Artifacts:
             if not all((folder / x).is_file() for x in names):
                 gts = builtin_clip(n, self.cfg.eval_size, mirrored=True)
                 with FrameSink(folder, fps=25, names=names) as sink:
-                    for g in gts:
-                        sink.write(degrade_frame(_fit(g, self.cfg.eval_size, 4), "BD", 4))
+                    for lr in PairedClip.from_frames("calib", gts, "BD", 4, self.cfg.eval_size).lr:
+                        sink.write(lr)
             self._calib = folder
         return self._calib
 
     def _engine(self, onnx: Path, precision: str) -> Path:
         """A TensorRT engine (cached by the builder) whose profile covers every swept size."""
-        from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
         m = inspect_onnx(onnx).spec.size_multiple
@@ -517,7 +489,7 @@ def _all_int8(pipe, path: Path) -> None:
     The quantizer's own steps (calibration steps recorded through the streaming loop, cached activation
     statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
     """
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.calibration.calib_data import record_steps
     from edgevsr.calibration.calibrators import cached_stats
     from edgevsr.quantize import export as X
@@ -591,10 +563,10 @@ def run_clip(runner: Runner, lr: list[np.ndarray]) -> list[np.ndarray]:
         return list(FrameUpscaler(runner).run(lr))
 
 
-def measure_quality(outputs: list[list[np.ndarray]], clips: list[Clip], reference: list[list[np.ndarray]] | None,
+def measure_quality(outputs: list[list[np.ndarray]], clips: list[PairedClip], reference: list[list[np.ndarray]] | None,
                     scorer) -> dict:
     """Dataset means (mean over sequences of per-sequence means) vs GT and vs the FP32 reference outputs."""
-    from edgevsr.quality.evaluate import DatasetScores
+    from edgevsr.quality.scorer import DatasetScores
 
     metrics = scorer.options.metric_names()
     vs_gt, vs_ref = DatasetScores("output vs gt", metrics), DatasetScores("output vs fp32", metrics)
@@ -644,7 +616,7 @@ def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
             return "not measured: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if kind == "tensorrt":
         try:
-            from edgevsr.backends.tensorrt_runner import require_tensorrt
+            from edgevsr.backends.tensorrt.runner import require_tensorrt
 
             require_tensorrt()
         except EdgeVSRError:
@@ -662,9 +634,8 @@ class Sweep:
         self.cache = ResultCache(out_dir / "cache")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
         self.threads = torch.get_num_threads()
-        self.env = machine_info()
+        self.env = machine_info(cfg.threads)
         self.machine = digest({k: self.env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
         self.artifacts = Artifacts(cfg, out_dir / "cache", status)
         self.clips, self.eval_desc = eval_clips(cfg)
@@ -679,7 +650,7 @@ class Sweep:
     # shared measurements ---------------------------------------------------------------------------
     def scorer(self):
         if self._scorer is None:
-            from edgevsr.quality.evaluate import EvalOptions, Scorer
+            from edgevsr.quality.scorer import EvalOptions, Scorer
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer
@@ -819,7 +790,7 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
 
     cfg.validate()
     t0 = time.perf_counter()
-    threads, ort_threads = torch.get_num_threads(), os.environ.get("EDGEVSR_ORT_THREADS")
+    threads = torch.get_num_threads()
     try:  # --threads applies to this sweep only
         sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
         groups: dict[tuple[str, str, str], list[Cell]] = {}
@@ -829,10 +800,6 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
             sweep.run_group(model, precision, backend, group)
     finally:
         torch.set_num_threads(threads)
-        if ort_threads is None:
-            os.environ.pop("EDGEVSR_ORT_THREADS", None)
-        else:
-            os.environ["EDGEVSR_ORT_THREADS"] = ort_threads
     sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,

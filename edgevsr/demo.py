@@ -13,8 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgevsr.degrade import degrade_frame
-
 
 def sample_photo() -> np.ndarray:
     import matplotlib
@@ -67,14 +65,16 @@ def score(outs: list[np.ndarray], gts: list[np.ndarray], lpips_model) -> dict[st
 def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, frames: int = 30,
              progress=None) -> DemoResult:
     """Build the clip, degrade it (BD x4), upscale with bicubic and ``model``, write the comparison and scores."""
-    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.errors import EdgeVSRError
     from edgevsr.io.writers import FrameSink
     from edgevsr.stream import FrameUpscaler
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    gts = camera_move(sample_photo(), frames)
-    lrs = [degrade_frame(g, "BD") for g in gts]
+    from edgevsr.quality.paired import PairedClip
+
+    clip = PairedClip.from_frames("photo-pan", camera_move(sample_photo(), frames), "BD")
+    gts, lrs = clip.gt, clip.lr
     results: dict[str, list[np.ndarray]] = {}
     sources = {}
     for name, w in (("bicubic", None), (model, weights)):

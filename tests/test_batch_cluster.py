@@ -17,7 +17,7 @@ import pytest
 from batch_helpers import decode, shots
 from conftest import write_video
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.upscale import upscale_file
 
 ray = pytest.importorskip("ray", reason="edgevsr[cluster] (Ray) not installed")

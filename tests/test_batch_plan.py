@@ -137,7 +137,7 @@ def write_10bit(path: Path, frames: list) -> Path:
 def test_10bit_stays_10bit_with_colour_tags(tmp_path):
     import av
 
-    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.batch.chunks import Chunk
     from edgevsr.batch.workers import upscale_chunk
 

@@ -10,7 +10,7 @@ import pytest
 from batch_helpers import decode, library, shots, stream_types
 from conftest import write_video
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.batch.job import run_batch
 from edgevsr.quality.metrics import psnr
 from edgevsr.upscale import upscale_file

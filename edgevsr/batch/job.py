@@ -14,10 +14,10 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from edgevsr.backends.factory import RunnerConfig
+from edgevsr.backends.registry import RunnerConfig
 from edgevsr.batch.chunks import Chunk, VideoPlan, plan_chunks
 from edgevsr.batch.inputs import WORK_DIR_NAME, BatchInput, check_outputs, collect_inputs
 from edgevsr.batch.journal import Journal, digest, file_identity, input_identity
@@ -222,7 +222,9 @@ class BatchJob:
         actor = ray.remote(UpscaleWorker).options(
             num_cpus=self.opts.cpus_per_worker, num_gpus=self.opts.gpus_per_worker if gpus else 0,
             max_restarts=-1, max_task_retries=0)
-        actors = [actor.remote(self.opts.runner, f"worker-{k}") for k in range(n)]
+        # a CPU actor's model threads = the CPUs Ray reserved for it (ONNX Runtime would take every core)
+        cfg = replace(self.opts.runner, threads=self.opts.runner.threads or max(1, int(self.opts.cpus_per_worker)))
+        actors = [actor.remote(cfg, f"worker-{k}") for k in range(n)]
         try:
             infos = ray.get([a.info.remote() for a in actors], timeout=self.opts.start_timeout)
         except ray.exceptions.GetTimeoutError:

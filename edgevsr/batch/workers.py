@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.batch.chunks import Chunk, VideoPlan, probe_video, read_frames
 from edgevsr.batch.stitch import encode_segment
 from edgevsr.errors import EdgeVSRError

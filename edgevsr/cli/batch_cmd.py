@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
         chunk_seconds: float = typer.Option(10.0, help="Longest chunk; chunks also start at scene cuts."),
         lead_in: int = typer.Option(None, help="Warm-up frames before a mid-shot chunk (default: measured K)."),
         scene_cut: float = typer.Option(0.1, help="Scene-cut threshold (the runtime's detector; 0: off)."),
-        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or what --onnx holds."),
         weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
@@ -34,14 +34,14 @@ def register(app: typer.Typer) -> None:
         json_path: Path = typer.Option(None, "--json", help="Write the summary here as JSON."),
     ) -> None:
         """Upscale many videos on Ray: chunks at scene cuts, one model per actor, outputs written atomically."""
-        from edgevsr.backends.factory import RunnerConfig
+        from edgevsr.backends.registry import RunnerConfig
         from edgevsr.batch.job import DEFAULT_LEAD_IN, run_batch
         from edgevsr.io.atomic import atomic_path, check_writable
 
         if json_path is not None:
             check_writable(json_path)
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up paths on SIGTERM
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision="fp16" if fp16 else "fp32",
+        cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision="fp16" if fp16 else None,
                            onnx=onnx)
         with frame_progress() as progress:
             task = progress.add_task("batch", total=None, rate="")
