@@ -210,8 +210,12 @@ class BatchJob:
                                        f"({first_line(exc)}); start one with `ray start --head`") from None
             else:
                 n = self.opts.workers or 1
-                ray.init(num_cpus=max(1, int(n * self.opts.cpus_per_worker)), include_dashboard=False,
-                         log_to_driver=False)
+                try:
+                    ray.init(num_cpus=max(1, int(n * self.opts.cpus_per_worker)), include_dashboard=False,
+                             log_to_driver=False)
+                except Exception as exc:  # Ray raises a bare Exception when its node does not come up in 30 s
+                    raise EdgeVSRError(f"could not start a local Ray ({first_line(exc)}); retry, or start one "
+                                       "with `ray start --head` and pass --address auto") from None
         return ray
 
     def _start_workers(self, ray) -> list:
