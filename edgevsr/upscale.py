@@ -1,17 +1,26 @@
-"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory)."""
+"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory).
+
+:func:`upscale` is what ``edgevsr upscale`` and ``edgevsr.upscale(...)`` both run. Progress and
+messages leave through callbacks, so the library never imports the CLI. The module itself is
+callable (``edgevsr.upscale(src, dst)``): the public name and the module name are the same.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgevsr.backends.base import Runner
-from edgevsr.cli.progress import frame_progress
+from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
 from edgevsr.scene import DEFAULT_THRESHOLD
 from edgevsr.stream import FrameUpscaler
+
+# (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
+ProgressFn = Callable[[int, "int | None", float], None]
 
 
 @dataclass
@@ -22,6 +31,8 @@ class UpscaleResult:
     out_size: tuple[int, int]
     fps_in: float
     audio_kept: bool
+    output: Path | None = None
+    weights: str = ""  # where the weights came from (shipped name, path, ONNX file)
 
     @property
     def fps(self) -> float:
@@ -29,11 +40,12 @@ class UpscaleResult:
 
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
-                 show_progress: bool = True, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
+                 on_frame: ProgressFn | None = None, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
     """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources).
 
-    The recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live
-    runtime and `edgevsr batch`, so all three give the same pictures.
+    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it). The
+    recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live runtime
+    and `edgevsr batch`, so all three give the same pictures.
     """
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
@@ -41,12 +53,43 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     sink = FrameSink(dst_path, fps=info.fps, crf=crf, audio_from=audio, names=info.names)
     s = runner.spec.scale
     t0 = time.perf_counter()
-    with sink, runner, frame_progress(transient=not show_progress) as progress:
-        task = progress.add_task("upscale", total=info.frame_count, rate="")
-        up = FrameUpscaler(runner)
-        for out in up.run(src, scene_cut=scene_cut):
+    with sink, runner:
+        for out in FrameUpscaler(runner).run(src, scene_cut=scene_cut):
             sink.write(out)
-            elapsed = time.perf_counter() - t0
-            progress.update(task, advance=1, rate=f"{sink.count / elapsed:.2f} fps")
+            if on_frame is not None:
+                on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
-                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video)
+                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
+                         Path(dst_path))
+
+
+def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weights: str | None = None,
+            backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu",
+            precision: str | None = None,
+            runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
+            log: Callable[[str], None] | None = None, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
+    """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
+
+    Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
+    fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision. ``log`` gets one line
+    naming what runs.
+    """
+    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.io.atomic import check_writable
+
+    source, dst = FrameSource(Path(src)), Path(dst)
+    check_writable(dst)
+    if runner is None:
+        runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
+                                                      precision=precision, onnx=Path(onnx) if onnx else None))
+    else:
+        described = "runner given"
+    if log is not None:
+        log(f"{runner.spec.name} ({described}) on {runner.describe()}")
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame, scene_cut=scene_cut)
+    result.weights = described
+    return result
+
+
+make_callable(__name__, "upscale")

@@ -30,7 +30,7 @@ ENV = {**os.environ, "RAY_AUTH_MODE": "disabled"}
 def same_as_upscale(src: Path, out: Path, tmp_path: Path) -> bool:
     runner, _ = make_runner(RunnerConfig(model="egvsr-lite"))
     ref = tmp_path / f"ref-{src.stem}.mp4"
-    upscale_file(runner, src, ref, crf=0, show_progress=False)
+    upscale_file(runner, src, ref, crf=0)
     got, want = decode(out)[0], decode(ref)[0]
     return len(got) == len(want) and all(np.array_equal(a, b) for a, b in zip(got, want))
 

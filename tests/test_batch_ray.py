@@ -32,7 +32,7 @@ def reference(src, tmp_path):
     """What `edgevsr upscale --crf 0` gives for the whole video."""
     runner, _ = make_runner(LITE)
     out = tmp_path / f"ref-{src.stem}.mp4"
-    upscale_file(runner, src, out, crf=0, show_progress=False)
+    upscale_file(runner, src, out, crf=0)
     return decode(out)[0]
 
 

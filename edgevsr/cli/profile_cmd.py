@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from edgevsr.cli.progress import console
-from edgevsr.errors import EdgeVSRError
 
 out = Console()  # tables to stdout, notes to stderr
-FILE_SCHEMA = "edgevsr.profile/1"
 
 
 def _num(v, digits: int = 1, suffix: str = "") -> str:
@@ -79,77 +77,25 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Warm up, then time N frames with synchronisation: latency percentiles, FPS, stage shares, memory,
         FLOPs vs device peak, power (NVML / jtop when installed)."""
-        import torch
-
-        from edgevsr.backends.registry import RunnerConfig, make_runner
-        from edgevsr.backends.tensorrt.engine_record import parse_size
-        from edgevsr.deploy import devices
-        from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
+        from edgevsr.backends.registry import RunnerConfig
+        from edgevsr.deploy.session import profile_session
         from edgevsr.io.atomic import check_writable
-        from edgevsr.models import ARCHITECTURES, build_model
 
-        if frames < 1 or warmup < 0:
-            raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
-        if layers and backend != "tensorrt":
-            raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
         if json_out is not None:
             check_writable(json_out)
-        if threads:
-            torch.set_num_threads(threads)
-        sizes = [parse_size(s) for s in size]
-        if input is not None:
-            clip, source = frames_from_file(input, warmup + frames)
-            clips = [(clip, source)]
-        else:
-            clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
-                     for w, h in sizes]
-
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
-        if backend == "tensorrt" and model_file is not None and model_file.suffix.lower() == ".onnx":
-            model_file = _engine_for(model_file, clips, fp16)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
                            cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
-        runner, source_desc = make_runner(cfg)
-        name = runner.spec.name
-        macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
-        on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
-        probe, power_note = None, "CPU run: no power sensor is read"
-        if peak_tflops:
-            peak = devices.DevicePeak("user-supplied", peak_tflops, peak_tflops, peak_tflops, None, "--peak-tflops")
-        elif on_gpu:
-            gpu_name, peak = devices.gpu_peak()
-            if peak is None:
-                console.print(f"no peak figures for {gpu_name!r}; pass --peak-tflops for the % of peak")
-        else:
-            peak = devices.measure_cpu_peak()
-            console.print(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
-        if on_gpu:
-            from edgevsr.deploy.power import open_probe
-
-            probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
-        if "RANDOM" in source_desc:
-            console.print("weights: random (no trained weights shipped); timing does not depend on weight values")
-        console.print(f"[bold]{name}[/] ({source_desc}) on {runner.describe()}")
-
-        runs = []
-        for clip, source in clips:
-            info = {"weights": source_desc}
-            if probe is None:
-                info["power_note"] = power_note
-            run = profile_runner(runner, clip, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=probe,
-                                 layers=layers, source=source, info=info)
-            runs.append(run)
-            if on_gpu and probe is not None:  # a sampler closes its probe; open a fresh one per size
-                from edgevsr.deploy.power import open_probe
-
-                probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
+        result = profile_session(cfg, size, input, frames, warmup, peak_tflops,
+                                 log=lambda line: console.print(line, markup=False, highlight=False))
+        runs = result.runs
         for table in results_tables(runs):
             out.print(table)
         for run in runs:
             if run["layers"]:
                 out.print(layers_table(run))
-        if not on_gpu:
+        if not result.on_gpu:
             load, cpus = runs[-1]["environment"]["loadavg_after"][0], os.cpu_count() or 1
             busy = " (other work shared the CPU: figures are a lower bound)" if load > 0.75 * cpus else ""
             console.print(f"load average {load:.2f} on {cpus} CPUs during the run{busy}")
@@ -157,20 +103,5 @@ def register(app: typer.Typer) -> None:
             from edgevsr.io.atomic import atomic_path
 
             with atomic_path(json_out) as tmp:
-                tmp.write_text(json.dumps({"schema": FILE_SCHEMA, "runs": runs}, indent=2))
+                tmp.write_text(json.dumps(result.to_dict(), indent=2))
             console.print(f"wrote {json_out}")
-
-
-def _engine_for(onnx: Path, clips: list, fp16: bool) -> Path:
-    """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
-
-    m = inspect_onnx(onnx).spec.size_multiple
-    padded = [(c[0].shape[1] + (-c[0].shape[1]) % m, c[0].shape[0] + (-c[0].shape[0]) % m) for c, _ in clips]
-    prof = DEFAULT_PROFILE
-    if not all(prof.contains(w, h) for w, h in padded):
-        prof = ShapeProfile((min(p[0] for p in padded), min(p[1] for p in padded)), padded[0],
-                            (max(p[0] for p in padded), max(p[1] for p in padded)))
-    opts = BuildOptions(precision="fp16" if fp16 else None, profile=prof)
-    return build_engine(onnx, None, opts, log=lambda msg: console.print(msg, markup=False)).engine

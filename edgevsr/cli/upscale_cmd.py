@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
-from edgevsr.cli.progress import console
+from edgevsr.cli.progress import console, frame_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -15,8 +14,7 @@ def register(app: typer.Typer) -> None:
     def upscale(
         input: Path = typer.Argument(..., help="Video file, folder of frames, or image."),
         output: Path = typer.Option(..., "-o", "--output", help="Output video (.mp4/.mkv/...) or folder for PNGs."),
-        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the "
-                                                 "model the --onnx file holds."),
+        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
         weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
@@ -26,17 +24,17 @@ def register(app: typer.Typer) -> None:
         scene_cut: float = typer.Option(0.1, help="Reset the recurrent state at scene cuts (threshold; 0: off)."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
-        from edgevsr.io.atomic import check_writable
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.upscale import upscale_file
+        from edgevsr.upscale import upscale as upscale_path
 
-        src = FrameSource(input)  # bad input and output paths fail before any model is built
-        check_writable(output)
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else None, onnx=onnx)
-        runner, source = make_runner(cfg)
-        console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
-        r = upscale_file(runner, src, output, crf=crf, scene_cut=scene_cut)
+        with frame_progress() as progress:
+            task = progress.add_task("upscale", total=None, rate="")
+
+            def on_frame(done: int, total: int | None, seconds: float) -> None:
+                progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
+
+            r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
+                             precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame, scene_cut=scene_cut,
+                             log=lambda line: progress.console.print(line, markup=False, highlight=False))
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
                       f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")
