@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
+from edgevsr.scene import is_scene_cut, thumbnail
 
 
 class FrameUpscaler:
@@ -91,7 +92,15 @@ class FrameUpscaler:
             outs.append(self._finish(out))
         return outs
 
-    def run(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def run(self, frames: Iterable[np.ndarray], scene_cut: float = 0.0) -> Iterator[np.ndarray]:
+        """All outputs of ``frames``; with ``scene_cut`` > 0 the state resets at each detected cut."""
+        prev = None
         for frame in frames:
+            if scene_cut > 0:
+                thumb = thumbnail(frame)
+                if is_scene_cut(prev, thumb, scene_cut):
+                    yield from self.flush()
+                    self.reset()
+                prev = thumb
             yield from self.push(frame)
         yield from self.flush()

@@ -17,6 +17,7 @@ from edgevsr.backends.base import Runner
 from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
+from edgevsr.scene import DEFAULT_THRESHOLD
 from edgevsr.stream import FrameUpscaler
 
 # (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
@@ -42,10 +43,12 @@ class UpscaleResult:
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
                  on_frame: ProgressFn | None = None, codec: str | None = None,
-                 overwrite: bool = False) -> UpscaleResult:
+                 overwrite: bool = False, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
     """Upscale every frame of ``src``, write ``dst_path`` atomically (audio and timestamps kept for videos).
 
-    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it).
+    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it). The
+    recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live runtime
+    and `edgevsr batch`, so all three give the same pictures.
     """
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
@@ -62,7 +65,7 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
 
     t0 = time.perf_counter()
     with sink, runner:
-        for out in FrameUpscaler(runner).run(timed()):
+        for out in FrameUpscaler(runner).run(timed(), scene_cut=scene_cut):
             sink.write(out, times.popleft() if times else None)
             if on_frame is not None:
                 on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
@@ -76,7 +79,7 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
             precision: str | None = None,
             runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
             log: Callable[[str], None] | None = None, codec: str | None = None, overwrite: bool = False,
-            allow_partial: bool = False) -> UpscaleResult:
+            allow_partial: bool = False, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
     Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
@@ -96,7 +99,8 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
         described = "runner given"
     if log is not None:
         log(f"{runner.spec.name} ({described}) on {runner.describe()}")
-    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite)
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite,
+                          scene_cut=scene_cut)
     result.weights = described
     return result
 

@@ -44,6 +44,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.compare_cmd",
     "edgevsr.cli.quantize_cmd",
     "edgevsr.cli.report_cmd",
+    "edgevsr.cli.batch_cmd",
 ]
 
 for _name in COMMAND_MODULES:

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
                                        "new one is complete)."),
         allow_partial: bool = typer.Option(False, "--allow-partial", help="Damaged/truncated input: keep the "
                                            "frames that decode (and say how many) instead of failing."),
+        scene_cut: float = typer.Option(0.1, help="Reset the recurrent state at scene cuts (threshold; 0: off)."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio and timestamps kept, written atomically)."""
         from edgevsr.upscale import upscale as upscale_path
@@ -38,7 +39,7 @@ def register(app: typer.Typer) -> None:
 
             r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
                              precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame, codec=codec,
-                             overwrite=overwrite, allow_partial=allow_partial,
+                             overwrite=overwrite, allow_partial=allow_partial, scene_cut=scene_cut,
                              log=lambda line: progress.console.print(line, markup=False, highlight=False))
         if r.partial:
             console.print(f"warning: {r.partial}", markup=False, highlight=False, soft_wrap=True)
