@@ -23,7 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from edgevsr.edge import overlay
@@ -31,6 +30,7 @@ from edgevsr.edge.sinks import Sink, make_sink
 from edgevsr.edge.sources import FileSource, Source, make_source
 from edgevsr.edge.uri import parse_uri
 from edgevsr.errors import EdgeVSRError
+from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (the runtime's detector, shared with batch)
 from edgevsr.stream import FrameUpscaler
 
 POLICIES = ("auto", "drop", "block")
@@ -94,19 +94,6 @@ def check_options(policy: str, queue_size: int) -> None:
         raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     if queue_size < 1:
         raise EdgeVSRError(f"queue size must be >= 1, got {queue_size}")
-
-
-def thumbnail(frame: np.ndarray) -> np.ndarray:
-    """32-pixel-wide grey thumbnail in [0, 1]: what the scene-cut test compares (cheap at any size)."""
-    grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
-    h, w = grey.shape
-    return cv2.resize(grey, (32, max(1, round(32 * h / w))), interpolation=cv2.INTER_AREA).astype(np.float32) / 255
-
-
-def is_scene_cut(prev: np.ndarray | None, curr: np.ndarray, threshold: float) -> bool:
-    """Mean absolute thumbnail difference above ``threshold``: a cut (fast pans in real clips stay below 0.07)."""
-    return threshold > 0 and prev is not None and prev.shape == curr.shape and \
-        float(np.abs(curr - prev).mean()) > threshold
 
 
 class Pipeline:
@@ -281,9 +268,9 @@ class Pipeline:
             self._stop.set()
             raise EdgeVSRError(f"{self.source.name}: stalled: no frame for {self.stall_timeout:g} s")
 
-    def stop(self) -> None:
-        """Ask a running pipeline to finish (from another thread or a callback)."""
-        self.stats.stop_reason = "stopped"
+    def stop(self, reason: str = "stopped") -> None:
+        """Ask a running pipeline to finish (from another thread, a callback or a signal handler)."""
+        self.stats.stop_reason = reason
         self._stop.set()
 
     def run(self) -> PipelineStats:

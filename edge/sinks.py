@@ -25,8 +25,7 @@ import numpy as np
 from edgevsr.edge import gst
 from edgevsr.edge.uri import MediaURI
 from edgevsr.errors import EdgeVSRError
-from edgevsr.io.atomic import check_writable
-from edgevsr.io.writers import FrameSink
+from edgevsr.io.writers import FrameSink, check_sink
 
 WINDOW_TITLE = "edgevsr"
 
@@ -69,30 +68,29 @@ class NullSink(Sink):
 
 
 class FileSink(Sink):
-    """A video file (H.264 by default) or a PNG folder, written atomically; audio copied from a file source."""
+    """A video file (encoder by container) or a PNG folder, written atomically; audio copied from a file source.
+
+    ``inputs`` (the source's path) and ``overwrite`` follow :mod:`edgevsr.io.atomic`'s rules.
+    """
 
     resizable = False
 
-    def __init__(self, path: str | Path, codec: str = "libx264", crf: int = 18, fps: float | None = None,
-                 audio_from: Path | None = None, names: list[str] | None = None):
+    def __init__(self, path: str | Path, codec: str | None = None, crf: int = 18, fps: float | None = None,
+                 audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
+                 inputs: tuple = ()):
         self.path, self.codec, self.crf, self.fps = Path(path), codec, crf, fps
         self.name = str(path)
         self.audio_from, self.names = audio_from, names
+        self.overwrite, self.inputs = overwrite, inputs
         self.writer: FrameSink | None = None
 
     def check(self) -> None:
-        check_writable(self.path)
-        if self.path.suffix:
-            import av
-
-            try:
-                av.codec.Codec(self.codec, "w")
-            except Exception:
-                raise EdgeVSRError(f"{self.path}: unknown video encoder {self.codec!r} (e.g. libx264)") from None
+        check_sink(self.path, codec=self.codec, crf=self.crf, inputs=self.inputs, overwrite=self.overwrite)
 
     def open(self, width: int, height: int, fps: float) -> None:
         self.writer = FrameSink(self.path, fps=self.fps or fps, codec=self.codec, crf=self.crf,
-                                audio_from=self.audio_from, names=self.names)
+                                audio_from=self.audio_from, names=self.names, overwrite=self.overwrite,
+                                inputs=self.inputs)
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(frame)
@@ -276,7 +274,8 @@ def make_display(uri: MediaURI) -> Sink:
     return GstSink(str(uri), lambda fps: gst.display_output(jetson), is_display=True)
 
 
-def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | None = None) -> Sink:
+def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | None = None,
+              overwrite: bool = False, inputs: tuple = ()) -> Sink:
     """The sink a URI names (not yet checked: call ``check()``)."""
     o = uri.options
     if uri.scheme == "null":
@@ -286,7 +285,8 @@ def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | 
             return NullSink(f"{uri} (headless)")
         return make_display(uri)
     if uri.scheme == "file":
-        return FileSink(uri.path, o.get("codec", "libx264"), o.get("crf", 18), o.get("fps"), audio_from, names)
+        return FileSink(uri.path, o.get("codec"), o.get("crf", 18), o.get("fps"), audio_from, names, overwrite,
+                        inputs)
     codec, bitrate, jetson = o.get("codec", "h264"), o.get("bitrate", 4_000_000), gst.is_jetson()
     if uri.scheme == "rtp":
         host, port = uri.location.rsplit(":", 1)

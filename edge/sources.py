@@ -21,6 +21,7 @@ from edgevsr.edge import gst
 from edgevsr.edge.uri import MediaURI
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
+from edgevsr.io.limits import check_input_size
 
 
 class Source:
@@ -246,6 +247,8 @@ def make_source(uri: MediaURI) -> Source:
     w, h, flip = o.get("width"), o.get("height"), o.get("flip", "none")
     if (w is None) != (h is None):
         raise EdgeVSRError(f"{uri}: give both width and height, or neither")
+    if w is not None:
+        check_input_size(w, h, str(uri))
     if uri.scheme == "test":
         return TestPatternSource(w or 320, h or 180, o.get("fps", 30.0), o.get("frames"), o.get("cuts", 0),
                                  o.get("realtime", True), flip)

@@ -24,6 +24,7 @@ _PUBLIC = {
     "evaluate_model": "edgevsr.api:evaluate_model",
     "load_model": "edgevsr.api:load_model",
     "make_runner": "edgevsr.api:make_runner",
+    "run_batch": "edgevsr.batch:run_batch",
     "FrameUpscaler": "edgevsr.stream:FrameUpscaler",
     "QualityBudget": "edgevsr.quality.gate:QualityBudget",
     "Size": "edgevsr.sizes:Size",
@@ -32,7 +33,7 @@ _PUBLIC = {
 }
 # subpackages and modules reachable as attributes without an explicit import (edgevsr.stream.FrameUpscaler)
 _SUBMODULES = ("api", "stream", "sizes", "errors", "io", "models", "weights", "backends", "quality", "data",
-               "train", "edge", "calibration", "deploy")
+               "train", "edge", "calibration", "deploy", "batch")
 
 __all__ = ["__version__", *_PUBLIC]
 

@@ -185,8 +185,10 @@ def build_dataset(sources: list[Path], out: Path, opts: BuildOptions | None = No
                     dropped += 1
                     continue
                 shape = frame.shape
-                cv2.imwrite(str(clip_dir / f"{kept:06d}.png"), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
-                            [cv2.IMWRITE_PNG_COMPRESSION, 1])
+                target = clip_dir / f"{kept:06d}.png"
+                if not cv2.imwrite(str(target), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR),
+                                   [cv2.IMWRITE_PNG_COMPRESSION, 1]):
+                    raise EdgeVSRError(f"{target}: write failed (disk full?)")
                 kept += 1
             clips.append({"name": name, "source": str(src), "kind": kind, "split": split_of(name, val, test),
                           "frames": kept, "dropped": dropped, "width": shape[1], "height": shape[0]})

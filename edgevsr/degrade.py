@@ -47,14 +47,18 @@ def degrade_frame(hr: np.ndarray, mode: str = "BD", scale: int = 4) -> np.ndarra
 
 
 def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",
-                 on_frames: Callable[[str, int, int | None], None] | None = None) -> list[Path]:
+                 on_frames: Callable[[str, int, int | None], None] | None = None,
+                 overwrite: bool = False) -> list[Path]:
     """Degrade a GT video / frame folder, or every ``<seq>/`` of a dataset folder, to LR frame folders.
 
     Returns the LR folders written; ``on_frames(sequence, frames done, total or None)`` reports progress.
+    A dataset is written into one temp folder renamed onto ``lr`` when every sequence is done; ``lr`` must
+    not be, hold or sit inside ``gt``, and an existing non-empty ``lr`` needs ``overwrite``.
     """
     from edgevsr.errors import EdgeVSRError
+    from edgevsr.io.atomic import atomic_path
     from edgevsr.io.frames import IMAGE_EXTS, FrameSource
-    from edgevsr.io.writers import FrameSink
+    from edgevsr.io.writers import FrameSink, check_sink
 
     gt, lr = Path(gt), Path(lr)
     if mode not in MODES:
@@ -64,17 +68,24 @@ def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",
     # A folder of sequence folders (DATASET/GT/<seq>/) degrades sequence by sequence.
     seqs = sorted(p for p in gt.iterdir() if p.is_dir()) if gt.is_dir() else []
     has_images = gt.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in gt.iterdir())
-    jobs = [(s, lr / s.name) for s in seqs] if seqs and not has_images else [(gt, lr)]
-    if len(jobs) > 1:
-        lr.mkdir(parents=True, exist_ok=True)
-    for src_path, dst in jobs:
+    names = [s.name for s in seqs] if seqs and not has_images else None
+    check_sink(lr, inputs=[gt], overwrite=overwrite, frames=None if names else FrameSource(gt).info.frame_count)
+
+    def degrade_one(src_path: Path, dst: Path) -> None:
         src = FrameSource(src_path)
-        with FrameSink(dst, fps=src.info.fps, names=src.info.names) as sink:
+        with FrameSink(dst, fps=src.info.fps, names=src.info.names, overwrite=overwrite, inputs=[gt]) as sink:
             for frame in src:
                 sink.write(degrade_frame(frame, mode))
                 if on_frames is not None:
                     on_frames(src_path.name, sink.count, src.info.frame_count)
-    return [dst for _, dst in jobs]
+
+    if names is None:
+        degrade_one(gt, lr)
+        return [lr]
+    with atomic_path(lr, is_dir=True, overwrite=overwrite, inputs=[gt]) as tmp:
+        for name in names:
+            degrade_one(gt / name, tmp / name)
+    return [lr / name for name in names]
 
 
 make_callable(__name__, "degrade_clip")

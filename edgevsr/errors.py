@@ -21,6 +21,19 @@ def require(module: str, extra: str, purpose: str):
         ) from None
 
 
+def torch_load_reason(exc: BaseException) -> str:
+    """Why ``torch.load(weights_only=True)`` refused a file, without PyTorch's advice to unpickle it anyway."""
+    import re
+
+    text = str(exc)
+    if "weights_only" not in text and "Weights only load failed" not in text:
+        return first_line(exc, 200)
+    found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    what = f" ({found.group(1)})" if found else ""
+    return f"the file holds pickled Python objects{what}, not just tensors; edgevsr loads only safetensors or " \
+           "plain tensor state dicts (convert it where you trust it)"
+
+
 def first_line(exc: BaseException, limit: int = 160) -> str:
     """The first line of an exception's message (its type name when empty), for one-line errors."""
     lines = str(exc).strip().splitlines()

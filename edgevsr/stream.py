@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
+from edgevsr.scene import is_scene_cut, thumbnail
 
 
 class FrameUpscaler:
@@ -42,7 +43,15 @@ class FrameUpscaler:
 
     def _finish(self, out: Any) -> np.ndarray:
         h, w = self._size
-        return self.runner.finish(out, h * self.spec.scale, w * self.spec.scale)
+        s = self.spec.scale
+        hr = self.runner.finish(out, h * s, w * s)
+        if hr.shape[:2] != (h * s, w * s):  # e.g. a foreign ONNX carrying copied edgevsr metadata
+            from edgevsr.errors import EdgeVSRError
+
+            raise EdgeVSRError(f"{self.spec.name} ({self.runner.describe()}): the model made a {hr.shape[1]}x"
+                               f"{hr.shape[0]} frame from {w}x{h}, but its metadata says x{s} "
+                               f"({w * s}x{h * s}); the graph does not match its metadata")
+        return hr
 
     def push(self, frame: np.ndarray) -> list[np.ndarray]:
         """Upscale one frame; returns the HR frames now ready (one, or none while a window fills)."""
@@ -83,7 +92,15 @@ class FrameUpscaler:
             outs.append(self._finish(out))
         return outs
 
-    def run(self, frames: Iterable[np.ndarray]) -> Iterator[np.ndarray]:
+    def run(self, frames: Iterable[np.ndarray], scene_cut: float = 0.0) -> Iterator[np.ndarray]:
+        """All outputs of ``frames``; with ``scene_cut`` > 0 the state resets at each detected cut."""
+        prev = None
         for frame in frames:
+            if scene_cut > 0:
+                thumb = thumbnail(frame)
+                if is_scene_cut(prev, thumb, scene_cut):
+                    yield from self.flush()
+                    self.reset()
+                prev = thumb
             yield from self.push(frame)
         yield from self.flush()

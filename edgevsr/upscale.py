@@ -8,6 +8,7 @@ callable (``edgevsr.upscale(src, dst)``): the public name and the module name ar
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from edgevsr.backends.base import Runner
 from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
+from edgevsr.scene import DEFAULT_THRESHOLD
 from edgevsr.stream import FrameUpscaler
 
 # (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
@@ -32,6 +34,7 @@ class UpscaleResult:
     audio_kept: bool
     output: Path | None = None
     weights: str = ""  # where the weights came from (shipped name, path, ONNX file)
+    partial: str | None = None  # what was lost when damaged input was kept with allow_partial
 
     @property
     def fps(self) -> float:
@@ -39,32 +42,44 @@ class UpscaleResult:
 
 
 def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: int = 18,
-                 on_frame: ProgressFn | None = None) -> UpscaleResult:
-    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio copied for video sources).
+                 on_frame: ProgressFn | None = None, codec: str | None = None,
+                 overwrite: bool = False, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
+    """Upscale every frame of ``src``, write ``dst_path`` atomically (audio and timestamps kept for videos).
 
-    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it).
+    ``on_frame`` is called after each written frame (the CLI draws its progress bar from it). The
+    recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live runtime
+    and `edgevsr batch`, so all three give the same pictures.
     """
     src = src if isinstance(src, FrameSource) else FrameSource(src)
     info = src.info
     audio = info.path if info.kind == "video" and info.has_audio else None
-    sink = FrameSink(dst_path, fps=info.fps, crf=crf, audio_from=audio, names=info.names)
+    sink = FrameSink(dst_path, fps=info.fps, codec=codec, crf=crf, audio_from=audio, names=info.names,
+                     overwrite=overwrite, inputs=[info.path])
     s = runner.spec.scale
+    times: deque = deque()  # presentation times of frames read but not yet written (models may lag)
+
+    def timed():
+        for frame in src:
+            times.append(src.last_time)
+            yield frame
+
     t0 = time.perf_counter()
     with sink, runner:
-        for out in FrameUpscaler(runner).run(src):
-            sink.write(out)
+        for out in FrameUpscaler(runner).run(timed(), scene_cut=scene_cut):
+            sink.write(out, times.popleft() if times else None)
             if on_frame is not None:
                 on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
                          (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
-                         Path(dst_path))
+                         Path(dst_path), partial=src.partial)
 
 
 def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weights: str | None = None,
             backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu",
             precision: str | None = None,
             runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
-            log: Callable[[str], None] | None = None) -> UpscaleResult:
+            log: Callable[[str], None] | None = None, codec: str | None = None, overwrite: bool = False,
+            allow_partial: bool = False, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
     Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
@@ -73,10 +88,10 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     naming what runs.
     """
     from edgevsr.backends.registry import RunnerConfig, make_runner
-    from edgevsr.io.atomic import check_writable
+    from edgevsr.io.writers import check_sink
 
-    source, dst = FrameSource(Path(src)), Path(dst)
-    check_writable(dst)
+    source, dst = FrameSource(Path(src), allow_partial=allow_partial), Path(dst)
+    check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite)
     if runner is None:
         runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                                                       precision=precision, onnx=Path(onnx) if onnx else None))
@@ -84,7 +99,8 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
         described = "runner given"
     if log is not None:
         log(f"{runner.spec.name} ({described}) on {runner.describe()}")
-    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame)
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame, codec=codec, overwrite=overwrite,
+                          scene_cut=scene_cut)
     result.weights = described
     return result
 

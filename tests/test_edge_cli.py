@@ -69,20 +69,22 @@ def test_bad_input_fails_before_the_model_loads(args, message, tmp_path, monkeyp
     assert list(tmp_path.iterdir()) == []
 
 
-def test_sigint_finalises_the_output(tmp_path):
+@pytest.mark.parametrize("sig, reason", [(signal.SIGINT, "interrupted (Ctrl-C)"),
+                                         (signal.SIGTERM, "stopped by SIGTERM")])
+def test_stop_signal_finalises_the_output(tmp_path, sig, reason):
+    """Ctrl-C and SIGTERM (systemd, docker) both end a live recording with a valid file of what was recorded."""
     out = tmp_path / "live.mp4"
     p = subprocess.Popen(CLI + ["run", "--source", "test://?width=48&height=32&fps=25", "--sink", str(out),
                                 "--model", "bicubic"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                          cwd=tmp_path)
     deadline = time.time() + 90
-    partial = tmp_path / ".live.partial.mp4"
-    while not partial.exists() and time.time() < deadline and p.poll() is None:
+    while not list(tmp_path.glob(".live.*.partial.mp4")) and time.time() < deadline and p.poll() is None:
         time.sleep(0.2)
     time.sleep(1.0)  # some frames in
-    p.send_signal(signal.SIGINT)
+    p.send_signal(sig)
     _, err = p.communicate(timeout=60)
     assert p.returncode == 0, err
-    assert "interrupted (Ctrl-C)" in err
+    assert reason in err
     n = sum(1 for _ in FrameSource(out))
     assert n >= 5 and f"{n} frames shown" in err.replace("\n", " ")
     assert [x.name for x in tmp_path.iterdir()] == ["live.mp4"]

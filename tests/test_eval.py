@@ -181,7 +181,8 @@ def test_cli_gate_exit_codes_json_and_compare(tmp_path, scorer):
     write_seq(tmp_path / "ref" / "s", ref)
     write_seq(tmp_path / "cand" / "s", cand)
     cli = CliRunner()
-    base = ["eval", str(tmp_path / "cand"), "--reference", str(tmp_path / "ref"), "--gt", str(tmp_path)]
+    # --gt GT/ (not the dataset root): the JSON beside it would otherwise sit inside an input folder (refused)
+    base = ["eval", str(tmp_path / "cand"), "--reference", str(tmp_path / "ref"), "--gt", str(tmp_path / "GT")]
     fail = cli.invoke(app, base + ["--max-lpips-increase", "0.005", "--json", str(tmp_path / "g.json")])
     assert fail.exit_code == 1, fail.output
     assert "EXCEEDED" in fail.output and "quality gate FAILED" in fail.output
@@ -194,7 +195,8 @@ def test_cli_gate_exit_codes_json_and_compare(tmp_path, scorer):
     assert "quality gate passed" in ok.output
     assert (tmp_path / "gate.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     for name, outs in (("a.json", "ref"), ("b.json", "cand")):
-        r = cli.invoke(app, ["eval", str(tmp_path / outs), "--gt", str(tmp_path), "--json", str(tmp_path / name)])
+        r = cli.invoke(app, ["eval", str(tmp_path / outs), "--gt", str(tmp_path / "GT"), "--json",
+                             str(tmp_path / name)])
         assert r.exit_code == 0, r.output
     a = json.loads((tmp_path / "a.json").read_text())["results"]["output vs gt"]["mean"]
     b = json.loads((tmp_path / "b.json").read_text())["results"]["output vs gt"]["mean"]

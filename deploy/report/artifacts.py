@@ -158,7 +158,7 @@ class Artifacts:
             names = [f"{i:04d}.png" for i in range(n)]
             if not all((folder / x).is_file() for x in names):
                 gts = builtin_clip(n, self.cfg.eval_size, mirrored=True)
-                with FrameSink(folder, fps=25, names=names) as sink:
+                with FrameSink(folder, fps=25, names=names, overwrite=True) as sink:  # our own cache
                     for lr in PairedClip.from_frames("calib", gts, "BD", 4, self.cfg.eval_size).lr:
                         sink.write(lr)
             self._calib = folder

@@ -39,8 +39,24 @@ class RunnerConfig:
     compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
 
 
+DEVICES = ("cpu", "cuda")
+
+
+def check_device(device: str) -> None:
+    """``cpu``, ``cuda`` or ``cuda:N``; anything else is one line, before torch sees it."""
+    base, _, index = device.partition(":")
+    if base not in DEVICES or (index and not index.isdigit()) or (base == "cpu" and index):
+        raise EdgeVSRError(f"--device {device!r}: choose cpu or cuda (cuda:N for the N-th GPU)")
+
+
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
     """Returns the runner and a one-line description of the weights it runs."""
+    check_device(cfg.device)
+    if cfg.precision == "fp16" and cfg.device == "cpu" and cfg.backend == "torch":
+        import warnings
+
+        warnings.warn("--fp16 on the CPU is emulated by PyTorch (~50x slower than FP32); use it on a GPU",
+                      stacklevel=2)
     module = LOADERS.get(cfg.backend)
     if module is None:
         raise EdgeVSRError(f"unknown backend {cfg.backend!r}; choose {', '.join(LOADERS)}")

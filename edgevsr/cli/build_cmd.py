@@ -36,6 +36,10 @@ def register(app: typer.Typer) -> None:
         from edgevsr.deploy.provenance import EngineCache
         from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx, plan_build
 
+        if output is not None:
+            from edgevsr.io.atomic import check_output
+
+            check_output(output, inputs=[onnx, calibration_cache, timing_cache])
         facts = inspect_onnx(onnx)
         opts = BuildOptions(precision=precision, path=path,
                             profile=ShapeProfile.parse(min, opt, max, facts.spec.size_multiple),

@@ -63,6 +63,12 @@ def register(app: typer.Typer) -> None:
         from edgevsr.deploy.compare import compare_runners
         from edgevsr.io.frames import FrameSource
 
+        if frames < 1:
+            raise EdgeVSRError(f"--frames {frames}: must be >= 1")
+        if json_out is not None:
+            from edgevsr.io.atomic import check_output
+
+            check_output(json_out, inputs=[input, onnx, engine])
         clip = list(islice(iter(FrameSource(input)), frames))  # bad input fails before any model loads
         if not clip:
             raise EdgeVSRError(f"{input}: no frames")

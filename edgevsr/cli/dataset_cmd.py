@@ -25,9 +25,12 @@ def register(app: typer.Typer) -> None:
         max_height: int = typer.Option(0, help="Area-downscale taller videos to this height (0 = keep)."),
         synth_frames: int = typer.Option(30, help="Frames per synthetic clip made from a photo."),
         seed: int = typer.Option(0),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing dataset folder (only once "
+                                       "the new one is complete)."),
     ) -> None:
         """Decode SOURCES into OUTPUT/<clip>/NNNNNN.png, drop static frames, write OUTPUT/index.json."""
         from edgevsr.data import BuildOptions, build_dataset
+        from edgevsr.io.atomic import atomic_path
 
         opts = BuildOptions(min_diff=min_diff, max_height=max_height, synth_frames=synth_frames, seed=seed)
 
@@ -35,7 +38,8 @@ def register(app: typer.Typer) -> None:
             console.print(f"{c['name']:<24} {c['split']:<5} {c['kind']:<9} {c['width']}x{c['height']} "
                           f"kept {c['frames']} dropped {c['dropped']}", highlight=False)
 
-        index = build_dataset(list(sources), output, opts, val, test, progress=report)
+        with atomic_path(output, is_dir=True, overwrite=overwrite, inputs=sources) as tmp:  # renamed when complete
+            index = build_dataset(list(sources), tmp, opts, val, test, progress=report)
         n = {s: sum(c["frames"] for c in index["clips"] if c["split"] == s) for s in ("train", "val", "test")}
         console.print(f"{output}/index.json: {len(index['clips'])} clips, frames train {n['train']} "
                       f"val {n['val']} test {n['test']}", highlight=False)

@@ -15,6 +15,8 @@ def register(app: typer.Typer) -> None:
         gt: Path = typer.Argument(..., help="Ground-truth video, frame folder, or dataset folder of sequences."),
         lr: Path = typer.Argument(..., help="Output: frame folder (or dataset folder) of LR frames."),
         mode: str = typer.Option("BD", help="BD (Gaussian blur sigma 1.5, 9x9, every 4th pixel) or BI (bicubic)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder (only once "
+                                       "the new one is complete)."),
     ) -> None:
         """Degrade ground truth to x1/4 LR frames (BD or BI) for evaluation and training."""
         from edgevsr.degrade import degrade_clip
@@ -27,5 +29,5 @@ def register(app: typer.Typer) -> None:
                     tasks[name] = progress.add_task(name, total=total, rate="")
                 progress.update(tasks[name], completed=done)
 
-            written = degrade_clip(gt, lr, mode, on_frames)
+            written = degrade_clip(gt, lr, mode, on_frames, overwrite=overwrite)
         console.print(f"wrote {mode} LR frames of {len(written)} sequence(s) to {lr}")

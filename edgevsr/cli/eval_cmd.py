@@ -168,11 +168,14 @@ def register(app: typer.Typer) -> None:
         scorer = Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
-        from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import check_output
 
+        inputs = [outputs, gt, reference, lr_dir]
         for target in (json_out, plot):
             if target is not None:
-                check_writable(target)
+                check_output(target, inputs=inputs)
+        if save_outputs is not None:
+            check_output(save_outputs, inputs=inputs, is_dir=True)
         warnings.simplefilter("ignore", EvalWarning)  # printed from the results instead
         t0 = time.perf_counter()
         with frame_progress() as progress:

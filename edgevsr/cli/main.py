@@ -1,9 +1,18 @@
-"""Entry point: assembles the commands and turns EdgeVSRError into one line and exit code 2."""
+"""Entry point: assembles the commands and turns EdgeVSRError into one line and exit code 2.
+
+Also the rest of "never a traceback": OS errors (disk full, permission) and memory errors become one line
+with exit 2; SIGTERM/SIGHUP unwind like Ctrl-C (temps removed, exit 128 + signal); Python warnings are
+printed on one line; terminal colour codes are stripped from messages. A genuine bug still prints one line
+(exit 1); ``EDGEVSR_DEBUG=1`` shows its traceback.
+"""
 
 from __future__ import annotations
 
 import importlib
+import os
+import re
 import sys
+import warnings
 
 import typer
 from rich.console import Console
@@ -35,21 +44,58 @@ COMMAND_MODULES = [
     "edgevsr.cli.compare_cmd",
     "edgevsr.cli.quantize_cmd",
     "edgevsr.cli.report_cmd",
+    "edgevsr.cli.batch_cmd",
 ]
 
 for _name in COMMAND_MODULES:
     importlib.import_module(_name).register(app)
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")
+
+
+def one_line(text: str) -> str:
+    """A message as one clean line: colour codes removed, later lines dropped."""
+    lines = [s.strip() for s in ANSI.sub("", str(text)).splitlines() if s.strip()]
+    return lines[0] if lines else ""
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"edgevsr: warning: {one_line(message) or category.__name__}\n"
+
+
+def _say(text: str) -> None:
+    Console(stderr=True).print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def main() -> None:
+    from edgevsr.io.signals import Terminated, install
+
+    install()
+    warnings.formatwarning = _format_warning
     try:
         app()
     except EdgeVSRError as exc:
-        Console(stderr=True).print(f"edgevsr: error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        _say(f"edgevsr: error: {one_line(exc)}")
         sys.exit(2)
+    except Terminated as exc:
+        _say(f"edgevsr: stopped by {exc}")
+        sys.exit(128 + exc.signum)
     except KeyboardInterrupt:
-        Console(stderr=True).print("edgevsr: interrupted", markup=False)
+        _say("edgevsr: interrupted")
         sys.exit(130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _say(f"edgevsr: error: {where}{exc.strerror or one_line(exc)}")
+        sys.exit(2)
+    except MemoryError:
+        _say("edgevsr: error: out of memory; try a smaller input (see $EDGEVSR_MAX_INPUT)")
+        sys.exit(2)
+    except Exception as exc:
+        if os.environ.get("EDGEVSR_DEBUG"):
+            raise
+        _say(f"edgevsr: internal error: {type(exc).__name__}: {one_line(exc)} (EDGEVSR_DEBUG=1 shows where)")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from edgevsr.cli.progress import console
+from edgevsr.errors import EdgeVSRError
 
 out = Console()  # tables to stdout, notes to stderr
 
@@ -79,10 +80,12 @@ def register(app: typer.Typer) -> None:
         FLOPs vs device peak, power (NVML / jtop when installed)."""
         from edgevsr.backends.registry import RunnerConfig
         from edgevsr.deploy.session import profile_session
-        from edgevsr.io.atomic import check_writable
+        from edgevsr.io.atomic import check_output
 
         if json_out is not None:
-            check_writable(json_out)
+            check_output(json_out, inputs=[input, onnx, engine])
+        if threads is not None and threads < 1:
+            raise EdgeVSRError(f"--threads {threads}: must be >= 1")
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,

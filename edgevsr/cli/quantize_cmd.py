@@ -109,6 +109,12 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
         if output.suffix != ".onnx":
             raise EdgeVSRError(f"{output}: output must be a .onnx file")
+        from edgevsr.io.atomic import check_output
+
+        inputs = [model if model.endswith(".onnx") else None, calib, gt, weights]
+        for written in (output, report, trt_cache):
+            if written is not None:
+                check_output(written, inputs=inputs)
         from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
@@ -128,8 +134,14 @@ def register(app: typer.Typer) -> None:
                     console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
                 status.update(msg)
 
-            r = quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
-                               search=search, options=opts, status=step)
+            cache_existed = opts.cache.exists()
+            try:
+                r = quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
+                                   search=search, options=opts, status=step)
+            except BaseException:
+                if not cache_existed:  # a failed run leaves nothing behind (its statistics cache included)
+                    opts.cache.unlink(missing_ok=True)
+                raise
         if precision == "fp32":
             _print_export(r)
             return

@@ -12,6 +12,7 @@ import typer
 
 from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
+from edgevsr.io.atomic import new_folder
 
 
 def _split(values: list[str] | None) -> list[str]:
@@ -33,6 +34,19 @@ def _weights(values: list[str] | None) -> dict[str, str]:
             raise EdgeVSRError(f"--weights {v!r}: expected MODEL=PATH_OR_SHIPPED_NAME, e.g. vespcn=vespcn.pth")
         out[model] = path
     return out
+
+
+def check_report_folder(output: Path, inputs: list) -> None:
+    """A report folder is new, empty, or an earlier report's (its cache/ resumes a sweep); nothing else."""
+    from edgevsr.io.atomic import check_not_input, check_writable
+
+    check_writable(output)
+    check_not_input(output, inputs)
+    if output.exists() and not output.is_dir():
+        raise EdgeVSRError(f"{output}: is an existing file; a report is a folder, choose another name")
+    if output.is_dir() and any(output.iterdir()) and not ((output / "cache").is_dir()
+                                                          or (output / "report.json").is_file()):
+        raise EdgeVSRError(f"{output}: folder exists, is not empty and is not an edgevsr report; choose another")
 
 
 def _finish(report: dict, output: Path) -> None:
@@ -102,7 +116,7 @@ def register(app: typer.Typer) -> None:
         cfg.weights = _weights(weights)
         cfg.onnx = list(onnx or [])
         cfg.validate()
-        output.mkdir(parents=True, exist_ok=True)
+        check_report_folder(output, [cfg.eval_data, *cfg.onnx])
         command = "edgevsr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         from edgevsr.cli.progress import frame_progress
         from edgevsr.deploy.report.config import plan_cells
@@ -124,7 +138,8 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, rate=msg[:70])
 
             try:
-                rep = run_sweep(cfg, output, status=status, on_cell=on_cell, command=command)
+                with new_folder(output):  # a failed first run leaves no empty folder behind
+                    rep = run_sweep(cfg, output, status=status, on_cell=on_cell, command=command)
             except KeyboardInterrupt:
                 progress.stop()
                 console.print(f"interrupted after {done[0]} cells; measured cells are cached in {output / 'cache'}: "
@@ -141,9 +156,10 @@ def register(app: typer.Typer) -> None:
         from edgevsr.deploy.report import load_report, merge_reports
 
         loaded = [load_report(p) for p in reports]
-        output.mkdir(parents=True, exist_ok=True)
+        check_report_folder(output, reports)
         merged = merge_reports(loaded, [str(p) for p in reports])
         merged["command"] = "edgevsr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-        _finish(merged, output)
+        with new_folder(output):
+            _finish(merged, output)
 
     app.add_typer(report_app, name="report")

@@ -49,15 +49,21 @@ def register(app: typer.Typer) -> None:
         split: bool = typer.Option(False, "--split", help="Start in split view (bicubic | model); key s."),
         overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Stats on the frames (default: "
                                                                           "on for display sinks)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="File sink: replace an existing output (only "
+                                       "once the new one is complete)."),
     ) -> None:
         """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
         from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
         from edgevsr.edge.sinks import make_sink
         from edgevsr.edge.sources import make_source
         from edgevsr.edge.uri import parse_uri
+        from edgevsr.errors import EdgeVSRError
+        from edgevsr.io.signals import graceful_stop
         from edgevsr.stream import FrameUpscaler
 
         check_options(policy, queue)
+        if frames is not None and frames <= 0:
+            raise EdgeVSRError(f"--frames {frames}: must be a positive frame count")
         sink_uri = parse_uri(sink, "sink").with_options(codec=codec, bitrate=bitrate,
                                                         headless=True if headless else None)
         src_uri = parse_uri(source, "source")
@@ -69,7 +75,8 @@ def register(app: typer.Typer) -> None:
         src.on_report = lambda message: console.print(message, markup=False, soft_wrap=True)  # reconnects, live
         info = getattr(src, "info", None)  # file sources: frame names, count, audio
         out = make_sink(sink_uri, audio_from=audio_source(src) if policy != "drop" else None,
-                        names=info.names if info else None)
+                        names=info.names if info else None, overwrite=overwrite,
+                        inputs=(src_uri.path,) if src_uri.scheme == "file" else ())
         out.check()  # a bad output fails before the model loads
 
         runner, weights_from = make_runner(RunnerConfig(model=model, weights=weights, backend=backend,
@@ -91,7 +98,11 @@ def register(app: typer.Typer) -> None:
             pipe = Pipeline(src, FrameUpscaler(runner), out, policy=policy, queue_size=queue, scene_cut=scene_cut,
                             stall_timeout=stall_timeout, max_frames=frames, overlay=overlay, split=split,
                             label=label, on_frame=tick)
-            stats = pipe.run()
+            def on_signal(name: str) -> None:
+                pipe.stop("interrupted (Ctrl-C)" if name == "SIGINT" else f"stopped by {name}")
+
+            with graceful_stop(on_signal):  # SIGTERM/SIGINT/SIGHUP: finish and keep what was recorded
+                stats = pipe.run()
         if stats.shown == 0:
             console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False, soft_wrap=True)
             return

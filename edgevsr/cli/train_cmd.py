@@ -65,7 +65,10 @@ def register(app: typer.Typer) -> None:
         frames: int = typer.Option(100, "--frames", min=2, help="First N frames of each held-out clip measured."),
     ) -> None:
         """Store a run's best generator as FP16 safetensors + JSON card (validation metrics, config, data)."""
+        from edgevsr.io.atomic import check_not_input
         from edgevsr.train.ship import ship
 
+        if output is not None:
+            check_not_input(output, [run_dir])
         path = ship(run_dir, name, default, output, frames)
         console.print(f"wrote {path} and {path.with_suffix('.json').name}", highlight=False)

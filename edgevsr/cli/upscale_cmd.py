@@ -20,9 +20,15 @@ def register(app: typer.Typer) -> None:
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
         device: str = typer.Option("cpu", help="cpu | cuda"),
         fp16: bool = typer.Option(False, "--fp16", help="Half precision."),
-        crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
+        crf: int = typer.Option(18, help="Encoder quality (lower is better; H.264/H.265 0..51, VP9 0..63)."),
+        codec: str = typer.Option(None, help="Video encoder for .mp4/.mkv/.mov: h264 (default) | h265."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output (only once the "
+                                       "new one is complete)."),
+        allow_partial: bool = typer.Option(False, "--allow-partial", help="Damaged/truncated input: keep the "
+                                           "frames that decode (and say how many) instead of failing."),
+        scene_cut: float = typer.Option(0.1, help="Reset the recurrent state at scene cuts (threshold; 0: off)."),
     ) -> None:
-        """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
+        """Upscale a video, frame folder or image x4 (audio and timestamps kept, written atomically)."""
         from edgevsr.upscale import upscale as upscale_path
 
         with frame_progress() as progress:
@@ -32,8 +38,11 @@ def register(app: typer.Typer) -> None:
                 progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
 
             r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
-                             precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame,
+                             precision="fp16" if fp16 else None, crf=crf, on_frame=on_frame, codec=codec,
+                             overwrite=overwrite, allow_partial=allow_partial, scene_cut=scene_cut,
                              log=lambda line: progress.console.print(line, markup=False, highlight=False))
+        if r.partial:
+            console.print(f"warning: {r.partial}", markup=False, highlight=False, soft_wrap=True)
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
                       f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")

@@ -1,77 +1,182 @@
-"""Writing frames: H.264 video (audio copied from the source) or a PNG folder, atomically."""
+"""Writing frames: a video (encoder chosen by container, audio copied, timestamps kept), one image file, or a
+PNG folder, always through :mod:`edgevsr.io.atomic` (unique temp beside the output, checked writes, rename
+when complete)."""
 
 from __future__ import annotations
 
 import contextlib
-import shutil
+from collections.abc import Iterable
 from fractions import Fraction
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from edgevsr.errors import EdgeVSRError
-from edgevsr.io.atomic import check_writable
-from edgevsr.io.frames import IMAGE_EXTS
+from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.io.atomic import check_output, commit, discard, make_temp, write_bytes, write_error
+from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS
+
+# container -> encoders it may hold (first = default)
+CONTAINERS = {".mp4": ("libx264", "libx265"), ".m4v": ("libx264", "libx265"), ".mov": ("libx264", "libx265"),
+              ".mkv": ("libx264", "libx265", "libvpx-vp9"), ".webm": ("libvpx-vp9",), ".y4m": ("rawvideo",)}
+CODEC_NAMES = {"h264": "libx264", "avc": "libx264", "libx264": "libx264", "h265": "libx265", "hevc": "libx265",
+               "libx265": "libx265", "vp9": "libvpx-vp9", "libvpx-vp9": "libvpx-vp9", "rawvideo": "rawvideo"}
+CRF_RANGE = {"libx264": (0, 51), "libx265": (0, 51), "libvpx-vp9": (0, 63)}
+UNWRITABLE = (VIDEO_EXTS | {".gif", ".apng", ".flv", ".wmv", ".3gp", ".ogv", ".ogg"}) - set(CONTAINERS)
+TIME_BASE = Fraction(1, 90000)  # fine enough for any frame rate, variable ones included
+FORMATS = ".mp4/.mkv/.mov (H.264, H.265 with --codec h265), .webm (VP9), .y4m, one image file, or a folder"
+
+
+def output_kind(path: Path) -> str:
+    """'video', 'image' (one frame to one file) or 'folder' (PNG frames), from the name; others refused."""
+    suffix = path.suffix.lower()
+    if suffix in CONTAINERS:
+        return "video"
+    if suffix in IMAGE_EXTS:
+        return "image"
+    if suffix in UNWRITABLE:
+        raise EdgeVSRError(f"{path}: edgevsr does not write {suffix} files; write {FORMATS}")
+    return "folder"
+
+
+def choose_encoder(path: Path, codec: str | None = None, crf: int = 18) -> str:
+    """The encoder for ``path``'s container (``codec`` picks among those it can hold); bad choices refused."""
+    allowed = CONTAINERS[path.suffix.lower()]
+    name = CODEC_NAMES.get(codec.lower(), codec) if codec else allowed[0]
+    if name not in allowed:
+        what = "cannot hold" if name in CODEC_NAMES.values() else "unknown video encoder"
+        choices = "/".join(k for k, v in CODEC_NAMES.items() if v in allowed)
+        raise EdgeVSRError(f"{path}: {what} {codec!r} for {path.suffix} (choose --codec {choices})")
+    lo, hi = CRF_RANGE.get(name, (None, None))
+    if lo is not None and not lo <= crf <= hi:
+        raise EdgeVSRError(f"--crf {crf}: {name} quality must be in {lo}..{hi} (lower is better)")
+    import av
+
+    try:
+        av.codec.Codec(name, "w")
+    except Exception:
+        raise EdgeVSRError(f"{path}: this PyAV/FFmpeg build has no {name} encoder") from None
+    return name
+
+
+def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, frames: int | None = None,
+               inputs: Iterable[str | Path | None] = (), overwrite: bool = False) -> str:
+    """Everything about a frame output that can fail, checked before any model loads; returns its kind."""
+    path = Path(path)
+    kind = output_kind(path)
+    if kind == "video":
+        choose_encoder(path, codec, crf)
+    if kind == "image" and frames is not None and frames > 1:
+        raise EdgeVSRError(f"{path}: one image file, but the input has {frames} frames; give a folder or a video")
+    check_output(path, inputs=inputs, is_dir=kind == "folder", overwrite=overwrite)
+    return kind
 
 
 class FrameSink:
-    """Collects RGB uint8 frames into ``path`` (video by suffix, else a folder of PNGs).
+    """Collects RGB uint8 frames into ``path`` (video by container, one image by image suffix, else PNGs).
 
-    Everything is written under a hidden temporary name and renamed onto ``path``
-    by :meth:`close`; :meth:`abort` (or an exception inside ``with``) removes it,
-    so a failed run never leaves a half-written output under the final name.
+    Everything is written under a unique temporary name beside ``path`` and renamed onto it by
+    :meth:`close`; :meth:`abort` (or an exception inside ``with``) removes that temp and nothing else.
+    ``write(frame, time)`` takes the frame's presentation time in seconds (variable frame rate and audio
+    sync are kept); without it frames are spaced at ``fps``.
     """
 
-    def __init__(self, path: str | Path, fps: float = 25.0, codec: str = "libx264", crf: int = 18,
-                 audio_from: Path | None = None, names: list[str] | None = None):
+    def __init__(self, path: str | Path, fps: float = 25.0, codec: str | None = None, crf: int = 18,
+                 audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
+                 inputs: Iterable[str | Path | None] = ()):
         self.path = Path(path)
-        check_writable(self.path)
-        self.fps, self.codec, self.crf = fps, codec, crf
-        self.audio_from = audio_from
-        self.names = names
-        self.is_video = self.path.suffix.lower() not in IMAGE_EXTS and self.path.suffix != ""
-        self.tmp = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self.kind = check_sink(self.path, codec=codec, crf=crf, inputs=inputs, overwrite=overwrite)
+        self.is_video = self.kind == "video"
+        self.codec = choose_encoder(self.path, codec, crf) if self.is_video else None
+        self.fps, self.crf, self.overwrite = fps, crf, overwrite
+        self.audio_from, self.names = audio_from, names
         self.count = 0
-        self._container = self._stream = None
-        if not self.is_video:
-            self.tmp.mkdir(exist_ok=True)
+        self._container = self._stream = self._audio = None
+        self._last_pts: int | None = None
+        self.tmp = make_temp(self.path, is_dir=self.kind == "folder")
 
-    def write(self, frame: np.ndarray) -> None:
-        if self.is_video:
-            self._write_video(frame)
-        else:
-            name = self.names[self.count] if self.names and self.count < len(self.names) else f"{self.count:06d}.png"
-            cv2.imwrite(str(self.tmp / (Path(name).stem + ".png")), cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
+        try:
+            if self.is_video:
+                self._write_video(frame, time)
+            elif self.kind == "image":
+                if self.count:
+                    raise EdgeVSRError(f"{self.path}: one image file, but the input has more than one frame; "
+                                       "give a folder or a video")
+                self._write_image(self.tmp, self.path.suffix, frame)
+            else:
+                name = self.names[self.count] if self.names and self.count < len(self.names) \
+                    else f"{self.count:06d}.png"
+                self._write_image(self.tmp / (Path(name).stem + ".png"), ".png", frame)
+        except BaseException:
+            self.abort()
+            raise
         self.count += 1
 
-    def _write_video(self, frame: np.ndarray) -> None:
+    def _write_image(self, target: Path, ext: str, frame: np.ndarray) -> None:
+        ok, data = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise EdgeVSRError(f"{self.path}: could not encode frame {self.count} as {ext}")
+        write_bytes(target, data.tobytes(), name=self.path)
+
+    def _open_video(self, frame: np.ndarray) -> None:
         import av
 
-        if self._container is None:
-            try:
-                self._container = av.open(str(self.tmp), mode="w")
-            except Exception as exc:
-                raise EdgeVSRError(f"{self.path}: cannot create video ({str(exc)[:160]})") from None
+        try:
+            self._container = av.open(str(self.tmp), mode="w", format="yuv4mpegpipe" if self.codec == "rawvideo"
+                                      else None)
             rate = Fraction(self.fps).limit_denominator(1001)
             self._stream = self._container.add_stream(self.codec, rate=rate)
             h, w = frame.shape[:2]
             self._stream.width, self._stream.height = w - w % 2, h - h % 2
             self._stream.pix_fmt = "yuv420p"
-            if self.codec == "libx264":
+            if self.codec != "rawvideo":
+                self._stream.codec_context.time_base = TIME_BASE
+                self._stream.time_base = TIME_BASE
+            if self.codec in ("libx264", "libx265"):
                 self._stream.options = {"crf": str(self.crf), "preset": "medium"}
-            self._audio = self._add_audio()
+                if self.codec == "libx265":
+                    self._stream.options |= {"x265-params": "log-level=error"}
+            elif self.codec == "libvpx-vp9":
+                self._stream.options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+        except (OSError, av.FFmpegError) as exc:
+            raise EdgeVSRError(f"{self.path}: cannot create video ({first_line(exc)})") from None
+        self._audio = self._add_audio()
+
+    def _pts(self, time: float | None) -> int | None:
+        if self.codec == "rawvideo":
+            return self.count
+        pts = round((time if time is not None else self.count / self.fps) / TIME_BASE)
+        if self._last_pts is not None and pts <= self._last_pts:  # timestamps must rise
+            pts = self._last_pts + 1
+        self._last_pts = pts
+        return pts
+
+    def _write_video(self, frame: np.ndarray, time: float | None) -> None:
+        import av
+
+        if self._container is None:
+            self._open_video(frame)
         h, w = self._stream.height, self._stream.width
         vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="rgb24")
-        for packet in self._stream.encode(vf):
-            self._container.mux(packet)
+        vf.pts = self._pts(time)
+        if self.codec != "rawvideo":
+            vf.time_base = TIME_BASE
+        try:
+            for packet in self._stream.encode(vf):
+                self._container.mux(packet)
+        except (OSError, av.FFmpegError) as exc:
+            raise write_error(self.path, exc) from None
 
     def _add_audio(self):
-        if self.audio_from is None:
+        if self.audio_from is None or self.codec == "rawvideo":
             return None
         import av
 
-        src = av.open(str(self.audio_from))
+        try:
+            src = av.open(str(self.audio_from))
+        except (OSError, av.FFmpegError):
+            return None
         if not src.streams.audio:
             src.close()
             return None
@@ -83,37 +188,48 @@ class FrameSink:
         return src, out
 
     def _finish_video(self) -> None:
-        for packet in self._stream.encode():
-            self._container.mux(packet)
-        if self._audio is not None:
-            src, out = self._audio
-            for packet in src.demux(src.streams.audio[0]):
-                if packet.dts is None:
-                    continue
-                packet.stream = out
+        import av
+
+        try:
+            for packet in self._stream.encode():
                 self._container.mux(packet)
-            src.close()
-        self._container.close()
+            if self._audio is not None:
+                src, out = self._audio
+                for packet in src.demux(src.streams.audio[0]):
+                    if packet.dts is None:
+                        continue
+                    packet.stream = out
+                    self._container.mux(packet)
+                src.close()
+                self._audio = None
+            self._container.close()
+            self._container = None
+        except (OSError, av.FFmpegError) as exc:
+            raise write_error(self.path, exc) from None
 
     def close(self) -> None:
-        """Finalise and move into place."""
-        if self.count == 0:
+        """Finalise and move into place; any failure (signals included) removes the temp."""
+        try:
+            if self.count == 0:
+                raise EdgeVSRError(f"{self.path}: no frames were produced; nothing written")
+            if self.is_video:
+                self._finish_video()
+            commit(self.tmp, self.path, self.overwrite)
+        except BaseException:
             self.abort()
-            raise EdgeVSRError(f"{self.path}: no frames were produced; nothing written")
-        if self.is_video:
-            self._finish_video()
-        if self.path.is_dir():
-            shutil.rmtree(self.path)
-        self.tmp.replace(self.path)
+            raise
 
     def abort(self) -> None:
+        """Discard everything this sink wrote (only its own temp)."""
+        if self._audio is not None:
+            with contextlib.suppress(Exception):
+                self._audio[0].close()
+            self._audio = None
         if self._container is not None:
             with contextlib.suppress(Exception):
                 self._container.close()
-        if self.tmp.is_dir():
-            shutil.rmtree(self.tmp, ignore_errors=True)
-        else:
-            self.tmp.unlink(missing_ok=True)
+            self._container = None
+        discard(self.tmp)
 
     def __enter__(self) -> FrameSink:
         return self

@@ -9,6 +9,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from edgevsr.errors import EdgeVSRError
+
 BORDER = 8  # pixels cropped from each side before PSNR / SSIM
 # OpenCV Farneback parameters of the TecoGAN tOF: pyr_scale, levels, winsize, iterations, poly_n, poly_sigma, flags
 FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
@@ -28,7 +30,8 @@ def crop_border(img: np.ndarray, border: int = BORDER) -> np.ndarray:
     if border <= 0:
         return img
     if img.shape[0] <= 2 * border or img.shape[1] <= 2 * border:
-        raise ValueError(f"frame {img.shape[1]}x{img.shape[0]} is too small for a {border}-pixel border crop")
+        raise EdgeVSRError(f"frame {img.shape[1]}x{img.shape[0]} is too small for a {border}-pixel border crop "
+                           "(--border 0, or larger frames)")
     return img[border:-border, border:-border]
 
 

@@ -22,7 +22,7 @@ import yaml
 
 from edgevsr.data import WindowSampler
 from edgevsr.degrade import degrade_tensor
-from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
@@ -100,7 +100,7 @@ class Trainer:
         try:
             state = torch.load(path, map_location=self.device, weights_only=True)
         except Exception as exc:
-            raise EdgeVSRError(f"{path}: cannot read checkpoint ({first_line(exc)})") from None
+            raise EdgeVSRError(f"{path}: cannot read checkpoint: {torch_load_reason(exc)}") from None
         saved = json.loads(state["config"])
         if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
             raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.models.base import VSRModel
 
@@ -73,7 +73,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             sd = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, pickle with forbidden globals, ...
-        raise EdgeVSRError(f"{path}: cannot read weights ({first_line(exc, 200)})") from None
+        raise EdgeVSRError(f"{path}: cannot read weights: {torch_load_reason(exc)}") from None
     for key in _WRAPPERS:
         if isinstance(sd, dict) and key in sd and isinstance(sd[key], dict):
             sd = sd[key]

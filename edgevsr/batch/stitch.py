@@ -1,0 +1,119 @@
+"""Encoded segments in, one output file out, without re-encoding the video.
+
+Each chunk is encoded on its worker into a NUT segment (NUT keeps the source's exact time
+base) with the source's own timestamps and colour tags. Stitching copies the segments'
+packets in order, then the source's audio and subtitle packets, into the final container:
+timestamps and A/V sync are the source's.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from edgevsr.batch.chunks import COLOUR_FIELDS, VideoPlan
+from edgevsr.errors import EdgeVSRError, first_line
+
+
+def encode_segment(frames: Iterable[tuple[int, np.ndarray]], plan: VideoPlan, crf: int) -> tuple[bytes, list]:
+    """H.264 of (index, RGB uint8) frames stamped with their source pts: the NUT file's bytes and the
+    encoder's (pts, dts) per packet in the source time base (NUT does not store dts; stitching restores it)."""
+    import av
+
+    buf = io.BytesIO()
+    tb = Fraction(*plan.time_base)
+    stamps: list[tuple[int, int]] = []
+    with av.open(buf, "w", format="nut") as c:
+        stream = None
+        for index, frame in frames:
+            if stream is None:
+                stream = c.add_stream("libx264", rate=Fraction(plan.fps).limit_denominator(1001))
+                h, w = frame.shape[:2]
+                stream.width, stream.height = w - w % 2, h - h % 2
+                deep = frame.dtype == np.uint16
+                stream.pix_fmt = "yuv420p10le" if deep else "yuv420p"  # 10-bit in, 10-bit out
+                stream.codec_context.time_base = tb
+                stream.time_base = tb
+                for k in COLOUR_FIELDS:
+                    if plan.colour.get(k):
+                        setattr(stream.codec_context, k, plan.colour[k])
+                stream.options = {"crf": str(crf), "preset": "medium"}
+            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:stream.height, :stream.width]),
+                                            format="rgb48le" if deep else "rgb24")
+            vf.pts, vf.time_base = plan.pts[index], tb
+            for packet in stream.encode(vf):
+                stamps.append((int(packet.pts), int(packet.dts)))
+                c.mux(packet)
+        if stream is None:
+            raise EdgeVSRError("segment has no frames")
+        for packet in stream.encode():
+            stamps.append((int(packet.pts), int(packet.dts)))
+            c.mux(packet)
+    return buf.getvalue(), stamps
+
+
+def _copyable(out, src_stream) -> bool:
+    """Whether the output container can take this audio/subtitle stream as it is."""
+    name = src_stream.codec_context.name
+    fmt = out.format.name
+    if "mp4" in fmt or "mov" in fmt:
+        return src_stream.type == "audio" or name == "mov_text"
+    return True
+
+
+def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int, int], tmp: Path) -> dict:
+    """Write ``tmp``: the segments' video packets in order (with their recorded (pts, dts) in
+    ``time_base``) plus the source's audio/subtitles, copied."""
+    import av
+
+    copied, dropped = [], []
+    try:
+        out = av.open(str(tmp), "w")
+    except Exception as exc:
+        raise EdgeVSRError(f"{tmp}: cannot create output ({first_line(exc)})") from None
+    try:
+        tb = Fraction(*time_base)
+        with av.open(str(segments[0][0])) as first:
+            template = first.streams.video[0]
+            extradata = template.codec_context.extradata
+            vout = out.add_stream_from_template(template)
+        src = av.open(str(source))
+        mapping = {}
+        for st in src.streams:
+            if st.type not in ("audio", "subtitle"):
+                continue
+            if not _copyable(out, st):
+                dropped.append(f"{st.type} #{st.index} ({st.codec_context.name})")
+                continue
+            try:
+                mapping[st.index] = out.add_stream_from_template(st)
+                copied.append(f"{st.type} #{st.index} ({st.codec_context.name})")
+            except Exception:
+                dropped.append(f"{st.type} #{st.index} ({st.codec_context.name})")
+        frames = 0
+        for seg, stamps in segments:
+            with av.open(str(seg)) as s:
+                if s.streams.video[0].codec_context.extradata != extradata:
+                    raise EdgeVSRError(f"{seg}: encoder headers differ from the first segment's; cannot stitch")
+                packets = [p for p in s.demux(s.streams.video[0]) if p.size]
+                if len(packets) != len(stamps):
+                    raise EdgeVSRError(f"{seg}: holds {len(packets)} packets, the journal says {len(stamps)}")
+                for packet, (pts, dts) in zip(packets, stamps):
+                    packet.pts, packet.dts, packet.time_base = pts, dts, tb
+                    packet.stream = vout
+                    out.mux(packet)
+                    frames += 1
+        if mapping:
+            for packet in src.demux(*[src.streams[i] for i in mapping]):
+                if packet.dts is None:
+                    continue
+                packet.stream = mapping[packet.stream.index]
+                out.mux(packet)
+        src.close()
+    finally:
+        out.close()
+    return {"packets": frames, "copied_streams": copied, "dropped_streams": dropped}
