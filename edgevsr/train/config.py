@@ -66,7 +66,7 @@ class GanConfig:
 @dataclass
 class TrainConfig:
     model: str = "egvsr"
-    stage: int = 1  # 1 = pixel/flow pre-training, 2 = spatio-temporal adversarial fine-tuning
+    stage: int = 1  # 0 = FNet alone vs the flow teacher, 1 = pixel/flow pre-training, 2 = spatio-temporal GAN
     run_dir: str = "runs/egvsr-stage1"
     iterations: int = 100000
     lr: float = 2e-4
@@ -79,6 +79,9 @@ class TrainConfig:
     flow_teacher_detach: bool = True  # while taught, FNet learns from the teacher (+ warp loss) only, not the pixels
     reinit_fnet: bool = False  # start FNet afresh (zero last layer: no flow) even when ``init`` is given
     flow_teacher_preset: str = "medium"  # OpenCV DIS preset: ultrafast | fast | medium (GPU runs: fast)
+    flow_gap_max: int = 3  # stage 0: frame pairs 1..this many frames apart (more, larger motion)
+    flow_shift: int = 2  # stage 0: the previous frame is cut up to this many LR px off-centre; teacher flow - shift
+    flow_batchnorm: bool = True  # stage 0: BatchNorm in FNet while training, folded into its convs when saved
     time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
     seed: int = 0
@@ -144,12 +147,14 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
     problems = []
     if cfg.model not in ARCHITECTURES or cfg.model == "bicubic":
         problems.append(f"model {cfg.model!r} is not a trainable architecture")
-    if cfg.stage not in (1, 2):
-        problems.append(f"stage must be 1 or 2, not {cfg.stage}")
+    if cfg.stage not in (0, 1, 2):
+        problems.append(f"stage must be 0, 1 or 2, not {cfg.stage}")
     elif cfg.model in ARCHITECTURES and cfg.model != "bicubic":
         kind = ARCHITECTURES[cfg.model].kind
         if kind != "recurrent" and cfg.stage == 2:
             problems.append(f"stage 2 (recurrent GAN, ping-pong) needs a recurrent model; {cfg.model!r} is {kind}")
+        if kind != "recurrent" and cfg.stage == 0:
+            problems.append(f"stage 0 (FNet flow pre-training) needs a recurrent model; {cfg.model!r} is {kind}")
         if kind == "single":
             problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
     if cfg.iterations < 1 or cfg.lr <= 0:
@@ -162,12 +167,16 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"{where}.crop must be a multiple of 32 (x4 scale, size multiple 8), not {crop}")
         if batch < 1:
             problems.append(f"{where}.batch must be >= 1")
+        if cfg.stage == 0 and window < cfg.flow_gap_max + 1:
+            problems.append(f"stage 0 needs {where}.window >= flow_gap_max + 1 ({cfg.flow_gap_max + 1}), not {window}")
         if cfg.stage == 2 and window < 3:
             problems.append(f"stage 2 needs {where}.window >= 3 (the discriminator sees frame triplets)")
     if any(c.start < 0 for c in cfg.data.curriculum):
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
         problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
+    if cfg.flow_gap_max < 1 or cfg.flow_shift < 0:
+        problems.append(f"flow_gap_max must be >= 1 and flow_shift >= 0, not {cfg.flow_gap_max}, {cfg.flow_shift}")
     if cfg.flow_teacher_weight < 0:
         problems.append(f"flow_teacher_weight must be >= 0, not {cfg.flow_teacher_weight}")
     if cfg.data.degradation not in ("BD", "BI"):

@@ -51,6 +51,9 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     if not best.is_file() or not cfg_path.is_file():
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
     cfg: TrainConfig = _build(TrainConfig, yaml.safe_load(cfg_path.read_text()), str(cfg_path))
+    if cfg.stage == 0:
+        raise EdgeVSRError(f"{run_dir}: a stage-0 run trains FNet alone; its best.safetensors is a starting point "
+                           "for stage 1 (init:), not weights to ship")
     best_info = json.loads((run_dir / "best.json").read_text())
     model = build_model(cfg.model)
     load_into(model, read_state_dict(best), str(best))

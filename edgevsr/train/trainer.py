@@ -1,8 +1,9 @@
-"""The training loop: stage 1 (pixel + flow) and stage 2 (spatio-temporal GAN), checkpoints, resume, validation.
+"""The training loop: stage 0 (FNet vs the flow teacher), stage 1 (pixel + flow) and stage 2 (spatio-temporal
+GAN), checkpoints, resume, validation.
 
 A run directory holds ``last.pt`` (model, optimizers, RNG states, iteration:
 everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
-generator by validation PSNR-Y in stage 1, by LPIPS in stage 2, optionally only among checkpoints whose tOF
+generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y in stage 1, by LPIPS in stage 2, optionally only among checkpoints whose tOF
 stays within ``gan.tof_tolerance`` of the initial weights' on every validation clip), ``train.csv``
 (losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
 """
@@ -25,6 +26,8 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
+from edgevsr.train.flow_pretrain import (add_batchnorm, clip_flow_epe, flow_step, folded_state_dict, lr_pairs,
+                                         precise_batchnorm)
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
@@ -58,9 +61,16 @@ class Trainer:
         else:
             quiet_residual(self.model)
         self.head_alive = HeadMonitor(self.model)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+        trained = self.model
+        if cfg.stage == 0:  # FNet alone; SRNet stays as loaded and is saved with it
+            trained = self.model.fnet
+            if cfg.flow_batchnorm:
+                add_batchnorm(trained)
+        self.opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         root = Path(cfg.data.root)
-        self.sampler = WindowSampler(root, "train", *cfg.data.largest(), cfg.seed)
+        window, crop = cfg.data.largest()
+        self.flow_margin = cfg.flow_shift * self.model.scale if cfg.stage == 0 else 0  # HR px around stage-0 crops
+        self.sampler = WindowSampler(root, "train", window, crop + 2 * self.flow_margin, cfg.seed)
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
@@ -130,6 +140,8 @@ class Trainer:
     def step(self) -> dict[str, float]:
         for g in self.opt.param_groups:
             g["lr"] = self.current_lr()
+        if self.cfg.stage == 0:
+            return self.flow_step()
         lr, hr = self.batch()
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
@@ -157,8 +169,47 @@ class Trainer:
         return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(),
                 **{k: v.item() for k, v in extra.items()}, "alive": self.head_alive.value}
 
+    def flow_step(self) -> dict[str, float]:
+        """Stage 0: one frame pair per sample, 1..flow_gap_max frames apart, L2 to the (shifted) teacher flow."""
+        window, crop, batch = self.cfg.data.at(self.iteration)
+        gap = int(torch.randint(1, self.cfg.flow_gap_max + 1, ()))
+        hr = self.sampler.sample(batch, window, crop + 2 * self.flow_margin)[:, [0, gap]].to(self.device)
+        loss, stats = flow_step(self.model.fnet, hr, self.cfg.data.degradation, self.model.scale,
+                                self.flow_margin, self.cfg.flow_teacher_preset, self.cfg.threads)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.item(), **stats}
+
     # ---- validation --------------------------------------------------------------------------------
+    def validate_flow(self) -> dict:
+        """Stage 0: FNet's endpoint error to the teacher on each validation clip, after precise BatchNorm."""
+        fnet = self.model.fnet
+        _, crop, batch = self.cfg.data.at(self.iteration)
+        state = self.sampler.state()  # the statistics pass must not change the training draws
+        pairs = (tuple(x.to(self.device) for x in lr_pairs(self.sampler.sample(batch, 2, crop),
+                                                            self.cfg.data.degradation)) for _ in range(40))
+        precise_batchnorm(fnet, pairs)
+        self.sampler.set_state(state)
+        fnet.eval()
+        row: dict = {"iteration": self.iteration}
+        for clip in self.val_clips:
+            res = clip_flow_epe(fnet, clip.lr.to(self.device), clip.hr.to(self.device), self.model.scale,
+                                self.model.size_multiple)
+            row.update({f"{k}@{clip.name}": v for k, v in res.items()})
+        fnet.train()
+        per_clip = [row[f"flow_epe@{c.name}"] for c in self.val_clips]
+        row["flow_epe"] = sum(per_clip) / len(per_clip)
+        if not self.best or row["flow_epe"] < self.best["flow_epe"]:
+            self.best = dict(row)
+            self._save_best()
+        self._append_csv(self.run_dir / "val.csv", row)
+        self._plot_flow()
+        return row
+
     def validate(self) -> dict:
+        if self.cfg.stage == 0:
+            return self.validate_flow()
         if self.scorer is None:
             self.scorer = make_scorer(self.cfg.val_lpips)
         row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, self.scorer)}
@@ -193,7 +244,7 @@ class Trainer:
 
         from edgevsr.io.atomic import atomic_path
 
-        sd = {k: v.detach().float().cpu().contiguous() for k, v in self.model.state_dict().items()}
+        sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(self.model).items()}
         with atomic_path(self.run_dir / "best.safetensors") as tmp:
             save_file(sd, str(tmp))
         (self.run_dir / "best.json").write_text(json.dumps(self.best, indent=2))
@@ -256,6 +307,28 @@ class Trainer:
             ax.set_title("warp(out[t-1]) vs gt[t] (solid); warp(gt[t-1]) (dotted)", fontsize=9)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(self.run_dir / "val.png", dpi=110)
+        plt.close(fig)
+
+    def _plot_flow(self) -> None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        with open(self.run_dir / "val.csv") as f:
+            rows = list(csv.DictReader(f))
+        it = [int(r["iteration"]) for r in rows]
+        fig, ax = plt.subplots(figsize=(6.5, 3.5))
+        for c in self.val_clips:
+            line, = ax.plot(it, [float(r[f"flow_epe@{c.name}"]) for r in rows], "o-", label=c.name)
+            ax.plot(it, [float(r[f"flow_epe_zero@{c.name}"]) for r in rows], ":", color=line.get_color())
+        ax.set_xlabel("iteration")
+        ax.set_ylabel("FNet endpoint error to DIS (LR px)")
+        ax.set_title(f"{self.cfg.model} stage 0 (solid); zero flow (dotted)", fontsize=9)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.run_dir / "val.png", dpi=110)
         plt.close(fig)
