@@ -13,8 +13,14 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.models.ops import backward_warp
 from edgevsr.train.config import load_config
-from edgevsr.train.flow_pretrain import (add_batchnorm, fold_batchnorm, folded_state_dict, has_batchnorm,
-                                         precise_batchnorm, shifted_pair)
+from edgevsr.train.flow_pretrain import (
+    add_batchnorm,
+    fold_batchnorm,
+    folded_state_dict,
+    has_batchnorm,
+    precise_batchnorm,
+    shifted_pair,
+)
 from edgevsr.train.trainer import Trainer
 from edgevsr.weights import load_into
 from tests.test_train import _config, dataset  # noqa: F401  (the module-scoped tiny dataset fixture)

@@ -30,7 +30,7 @@ import torch
 from torch import nn
 
 from edgevsr.degrade import degrade_tensor
-from edgevsr.models.ops import backward_warp, pad_to_multiple
+from edgevsr.models.ops import pad_to_multiple
 from edgevsr.train.flow_teacher import teacher_flows
 
 FNET_BLOCKS = ("encoder1", "encoder2", "encoder3", "decoder1", "decoder2", "decoder3", "flow")

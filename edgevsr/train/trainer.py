@@ -3,8 +3,9 @@ GAN), checkpoints, resume, validation.
 
 A run directory holds ``last.pt`` (model, optimizers, RNG states, iteration:
 everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
-generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y in stage 1, by LPIPS in stage 2, optionally only among checkpoints whose tOF
-stays within ``gan.tof_tolerance`` of the initial weights' on every validation clip), ``train.csv``
+generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y in stage 1, by LPIPS in
+stage 2, optionally only among checkpoints whose tOF stays within ``gan.tof_tolerance`` of the initial
+weights' on every validation clip), ``train.csv``
 (losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
 """
 
@@ -26,8 +27,14 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.flow_pretrain import (add_batchnorm, clip_flow_epe, flow_step, folded_state_dict, lr_pairs,
-                                         precise_batchnorm)
+from edgevsr.train.flow_pretrain import (
+    add_batchnorm,
+    clip_flow_epe,
+    flow_step,
+    folded_state_dict,
+    lr_pairs,
+    precise_batchnorm,
+)
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
