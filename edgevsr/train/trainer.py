@@ -179,8 +179,7 @@ class Trainer:
     def flow_step(self) -> dict[str, float]:
         """Stage 0: one frame pair per sample, 1..flow_gap_max frames apart, L2 to the (shifted) teacher flow."""
         window, crop, batch = self.cfg.data.at(self.iteration)
-        gap = int(torch.randint(1, self.cfg.flow_gap_max + 1, ()))
-        hr = self.sampler.sample(batch, window, crop + 2 * self.flow_margin)[:, [0, gap]].to(self.device)
+        hr = self._flow_pairs(batch, window, crop).to(self.device)
         loss, stats = flow_step(self.model.fnet, hr, self.cfg.data.degradation, self.model.scale,
                                 self.flow_margin, self.cfg.flow_teacher_preset, self.cfg.threads)
         self.opt.zero_grad(set_to_none=True)
@@ -188,16 +187,23 @@ class Trainer:
         self.opt.step()
         return {"loss": loss.item(), **stats}
 
+    def _flow_pairs(self, batch: int, window: int, crop: int) -> torch.Tensor:
+        """HR frame pairs ``(N, 2, 3, crop + 2 margin, ...)``, 1..flow_gap_max frames apart (one gap per batch)."""
+        gap = int(torch.randint(1, self.cfg.flow_gap_max + 1, ()))
+        return self.sampler.sample(batch, window, crop + 2 * self.flow_margin)[:, [0, gap]]
+
     # ---- validation --------------------------------------------------------------------------------
     def validate_flow(self) -> dict:
         """Stage 0: FNet's endpoint error to the teacher on each validation clip, after precise BatchNorm."""
         fnet = self.model.fnet
-        _, crop, batch = self.cfg.data.at(self.iteration)
-        state = self.sampler.state()  # the statistics pass must not change the training draws
-        pairs = (tuple(x.to(self.device) for x in lr_pairs(self.sampler.sample(batch, 2, crop),
-                                                            self.cfg.data.degradation)) for _ in range(40))
-        precise_batchnorm(fnet, pairs)
+        window, crop, batch = self.cfg.data.at(self.iteration)
+        state, rng = self.sampler.state(), torch.get_rng_state()  # the statistics pass leaves the draws alone
+        precise_batchnorm(fnet, (tuple(x.to(self.device) for x in lr_pairs(self._flow_pairs(batch, window, crop),
+                                                                            self.cfg.data.degradation,
+                                                                            self.flow_margin))
+                                 for _ in range(40)))
         self.sampler.set_state(state)
+        torch.set_rng_state(rng)
         fnet.eval()
         row: dict = {"iteration": self.iteration}
         for clip in self.val_clips:
