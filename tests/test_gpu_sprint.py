@@ -86,3 +86,33 @@ def test_sprint_training_driver_writes_fp16_weights_and_validation(packed, tmp_p
     card = json.loads(weights.with_suffix(".json").read_text())
     assert card["iterations_run"] == 2 and "warp_err@held" in card["validation"]
     assert (tmp_path / "out" / "val.csv").is_file()
+
+
+def test_sprint_stage0_hands_its_fnet_to_stage1(packed, tmp_path):
+    import sprint_data
+    import sprint_train
+
+    sprint_data.unpack(packed[1], tmp_path / "ds", clips_per_photo=2)
+    data = {"root": str(tmp_path / "ds"), "crop": 32, "batch": 2, "val_clips": ["held"], "val_frames": 4,
+            "curriculum": []}
+    raw0 = yaml.safe_load((GPU / "sprint_egvsr_stage0.yaml").read_text())
+    assert raw0["stage"] == 0 and load_config(GPU / "sprint_egvsr_stage0.yaml").flow_batchnorm
+    raw1 = yaml.safe_load((GPU / "sprint_egvsr.yaml").read_text())
+    assert raw1["init"] == f"{raw0['run_dir']}/best.safetensors"  # the shipped configs chain
+    raw0.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "init": "", "run_dir": str(tmp_path / "s0"),
+                 "iterations": 2, "val_every": 2, "log_every": 1, "flow_teacher_preset": "ultrafast"})
+    raw0["data"].update(data | {"window": 4})
+    raw1.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "run_dir": str(tmp_path / "s1"),
+                 "init": str(tmp_path / "s0" / "best.safetensors"), "iterations": 1, "val_every": 1,
+                 "flow_teacher_preset": "ultrafast"})
+    raw1["data"].update(data | {"window": 3})
+    for name, raw in (("s0.yaml", raw0), ("s1.yaml", raw1)):
+        (tmp_path / name).write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    assert sprint_train.main(str(tmp_path / "s0.yaml"), str(out)) == 0
+    assert (out / "stage0-val.csv").is_file() and not list(out.glob("*.safetensors"))  # nothing to ship yet
+    assert sprint_train.main(str(tmp_path / "s1.yaml"), str(out)) == 0
+    card = json.loads((out / "egvsr-lite-sprint.json").read_text())
+    import hashlib
+
+    assert card["init_sha256"] == hashlib.sha256((tmp_path / "s0" / "best.safetensors").read_bytes()).hexdigest()

@@ -2,7 +2,9 @@
 
     python3 benchmarks/gpu/sprint_train.py CONFIG OUT_DIR
 
-Writes ``OUT_DIR/<model>-sprint.safetensors`` (best checkpoint by validation PSNR-Y, FP16) and its JSON card
+A stage-0 config (FNet alone vs the flow teacher) writes only ``OUT_DIR/stage0-val.csv`` / ``stage0-val.png``:
+its best file is the next config's ``init``. Otherwise it
+writes ``OUT_DIR/<model>-sprint.safetensors`` (best checkpoint by validation PSNR-Y, FP16) and its JSON card
 (config, iterations, init SHA-256, GPU, throughput, the best validation row), plus ``val.csv``, ``val.png`` and
 ``train.csv`` of the run. Evaluate and ship it on the development machine (docs/training.md, GPU sprint).
 """
@@ -45,6 +47,13 @@ def main(config: str, out: str) -> int:
     best = trainer.fit()
     seconds = time.perf_counter() - t0
     run = Path(cfg.run_dir)
+    if cfg.stage == 0:
+        for name in ("val.csv", "val.png", "train.csv"):
+            if (run / name).is_file():
+                shutil.copy(run / name, out_dir / f"stage0-{name}")
+        print(f"stage 0: {trainer.iteration} iterations in {seconds:.0f} s; best flow EPE "
+              f"{best.get('flow_epe', float('nan')):.3f} LR px at iteration {best.get('iteration')}")
+        return 0
     model = build_model(cfg.model)
     load_into(model, read_state_dict(run / "best.safetensors"), str(run / "best.safetensors"))
     init = Path(cfg.init) if cfg.init else None

@@ -4,8 +4,8 @@
 #   here:  python benchmarks/gpu/sprint_data.py pack data/train-v3 data/sprint --photos-from data/pkgs/x
 #   there: bash benchmarks/gpu/train_sprint.sh   (device run, carry: ["data/sprint"]; OUT=<folder to fill>)
 #
-# Unpacks the carried data, trains the model of $SPRINT_CONFIG (default EGVSR stage 1, TecoGAN settings,
-# AMP) for its time limit, and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
+# Unpacks the carried data, trains FNet alone against the flow teacher ($SPRINT_STAGE0, ~2 min), then the
+# model of $SPRINT_CONFIG (default EGVSR stage 1 from that FNet, TecoGAN settings, AMP) for its time limit, and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
 # val.csv / val.png (PSNR-Y, tOF, warp error vs bicubic-bd on the held-out clips), train.csv and the log.
 # Without a CUDA GPU it says so in one line and exits 0 (CI, laptops).
 set -euo pipefail
@@ -17,6 +17,7 @@ if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1
 fi
 OUT=${OUT:?set OUT to the folder that receives the weights and validation}
 CONFIG=${SPRINT_CONFIG:-benchmarks/gpu/sprint_egvsr.yaml}
+STAGE0=${SPRINT_STAGE0:-benchmarks/gpu/sprint_egvsr_stage0.yaml}  # FNet alone first ("" to skip)
 PACKED=${SPRINT_DATA:-data/sprint}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 mkdir -p "$OUT"
@@ -26,5 +27,8 @@ mkdir -p "$OUT"
   t0=$(date +%s)
   "$PY" benchmarks/gpu/sprint_data.py unpack "$PACKED" /tmp/sprint-ds --clips-per-photo 6
   echo "data unpacked in $(( $(date +%s) - t0 )) s"
+  if [ -n "$STAGE0" ]; then  # its best (new FNet + the shipped SRNet) is the stage-1 config's init
+    "$PY" benchmarks/gpu/sprint_train.py "$STAGE0" "$OUT"
+  fi
   "$PY" benchmarks/gpu/sprint_train.py "$CONFIG" "$OUT"
 } 2>&1 | tee "$OUT/sprint.log"
