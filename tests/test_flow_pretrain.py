@@ -132,3 +132,26 @@ def test_shipped_stage0_config_loads():
     path = Path(__file__).resolve().parents[1] / "edgevsr" / "configs" / "egvsr_lite_stage0_flow.yaml"
     cfg = load_config(path)
     assert cfg.stage == 0 and cfg.flow_batchnorm and yaml.safe_load(path.read_text())["init"]
+
+
+def test_stage0_folds_batchnorm_for_good_and_resumes_past_the_fold(tmp_path, dataset):  # noqa: F811
+    cfg = _config(tmp_path, dataset, stage=0, iterations=4, reinit_fnet=True, flow_gap_max=2, flow_shift=1,
+                  flow_batchnorm_until=2, val_every=1000,
+                  data={"root": str(dataset), "window": 3, "crop": 32, "batch": 2, "val_clips": ["held"],
+                        "val_frames": 4})
+    trainer = Trainer(load_config(cfg))
+    trainer.fit(2)
+    assert has_batchnorm(trainer.model.fnet)
+    trainer.fit(3)
+    assert not has_batchnorm(trainer.model.fnet)  # folded at iteration 2: the published FNet from here on
+    assert set(trainer.model.fnet.state_dict()) == set(build_model("egvsr-lite").fnet.state_dict())
+    resumed = Trainer(load_config(cfg), resume=True)
+    assert resumed.iteration == 3 and not has_batchnorm(resumed.model.fnet)
+    resumed.fit(4)
+    straight = Trainer(load_config(_config(tmp_path / "b", dataset, stage=0, iterations=4, reinit_fnet=True,
+                                           flow_gap_max=2, flow_shift=1, flow_batchnorm_until=2, val_every=1000,
+                                           data={"root": str(dataset), "window": 3, "crop": 32, "batch": 2,
+                                                 "val_clips": ["held"], "val_frames": 4})))
+    straight.fit(4)
+    for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=k)

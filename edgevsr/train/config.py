@@ -82,6 +82,7 @@ class TrainConfig:
     flow_gap_max: int = 3  # stage 0: frame pairs 1..this many frames apart (more, larger motion)
     flow_shift: int = 2  # stage 0: the previous frame is cut up to this many LR px off-centre; teacher flow - shift
     flow_batchnorm: bool = True  # stage 0: BatchNorm in FNet while training, folded into its convs when saved
+    flow_batchnorm_until: int = 0  # stage 0: fold the BatchNorm for good at this iteration, train on plain (0 = never)
     time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
     seed: int = 0

@@ -31,7 +31,9 @@ from edgevsr.train.flow_pretrain import (
     add_batchnorm,
     clip_flow_epe,
     flow_step,
+    fold_batchnorm,
     folded_state_dict,
+    has_batchnorm,
     lr_pairs,
     precise_batchnorm,
 )
@@ -72,7 +74,7 @@ class Trainer:
         if cfg.stage == 0:  # FNet alone; SRNet stays as loaded and is saved with it
             trained = self.model.fnet
             if cfg.flow_batchnorm:
-                add_batchnorm(trained)
+                add_batchnorm(trained)  # load_checkpoint folds it again when the checkpoint is past the fold
         self.opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
@@ -122,6 +124,9 @@ class Trainer:
         if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
             raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "
                                f"{self.cfg.model} stage {self.cfg.stage}")
+        if self.cfg.stage == 0 and has_batchnorm(self.model.fnet) and not any(
+                ".running_mean" in k for k in state["model"] if k.startswith("fnet.")):
+            self._fold_fnet()  # saved after the fold: the plain FNet, and its optimizer
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.sampler.set_state(json.loads(state["sampler_rng"]))
@@ -179,6 +184,13 @@ class Trainer:
     def flow_step(self) -> dict[str, float]:
         """Stage 0: one frame pair per sample, 1..flow_gap_max frames apart, L2 to the (shifted) teacher flow."""
         window, crop, batch = self.cfg.data.at(self.iteration)
+        until = self.cfg.flow_batchnorm_until
+        if until and self.iteration >= until and has_batchnorm(self.model.fnet):
+            # BatchNorm breaks FNet's plateau; the plain network then learns not to lean on batch statistics
+            self._estimate_batchnorm()
+            self._fold_fnet()
+            for g in self.opt.param_groups:
+                g["lr"] = self.current_lr()
         hr = self._flow_pairs(batch, window, crop).to(self.device)
         loss, stats = flow_step(self.model.fnet, hr, self.cfg.data.degradation, self.model.scale,
                                 self.flow_margin, self.cfg.flow_teacher_preset, self.cfg.threads)
@@ -186,6 +198,11 @@ class Trainer:
         loss.backward()
         self.opt.step()
         return {"loss": loss.item(), **stats}
+
+    def _fold_fnet(self) -> None:
+        """Fold FNet's BatchNorm into its convolutions for good; the optimizer starts afresh on the plain FNet."""
+        self.model.fnet = fold_batchnorm(self.model.fnet).train()
+        self.opt = torch.optim.Adam(self.model.fnet.parameters(), lr=self.current_lr(), betas=(0.9, 0.999))
 
     def _flow_pairs(self, batch: int, window: int, crop: int) -> torch.Tensor:
         """HR frame pairs ``(N, 2, 3, crop + 2 margin, ...)``, 1..flow_gap_max frames apart (one gap per batch)."""
@@ -195,15 +212,8 @@ class Trainer:
     # ---- validation --------------------------------------------------------------------------------
     def validate_flow(self) -> dict:
         """Stage 0: FNet's endpoint error to the teacher on each validation clip, after precise BatchNorm."""
+        self._estimate_batchnorm()
         fnet = self.model.fnet
-        window, crop, batch = self.cfg.data.at(self.iteration)
-        state, rng = self.sampler.state(), torch.get_rng_state()  # the statistics pass leaves the draws alone
-        precise_batchnorm(fnet, (tuple(x.to(self.device) for x in lr_pairs(self._flow_pairs(batch, window, crop),
-                                                                            self.cfg.data.degradation,
-                                                                            self.flow_margin))
-                                 for _ in range(40)))
-        self.sampler.set_state(state)
-        torch.set_rng_state(rng)
         fnet.eval()
         row: dict = {"iteration": self.iteration}
         for clip in self.val_clips:
@@ -219,6 +229,19 @@ class Trainer:
         self._append_csv(self.run_dir / "val.csv", row)
         self._plot_flow()
         return row
+
+    def _estimate_batchnorm(self) -> None:
+        """Precise BatchNorm statistics over 40 training-distribution batches; the training draws are left alone."""
+        if not has_batchnorm(self.model.fnet):
+            return
+        window, crop, batch = self.cfg.data.at(self.iteration)
+        state, rng = self.sampler.state(), torch.get_rng_state()
+        precise_batchnorm(self.model.fnet, (
+            tuple(x.to(self.device) for x in lr_pairs(self._flow_pairs(batch, window, crop),
+                                                      self.cfg.data.degradation, self.flow_margin))
+            for _ in range(40)))
+        self.sampler.set_state(state)
+        torch.set_rng_state(rng)
 
     def validate(self) -> dict:
         if self.cfg.stage == 0:
