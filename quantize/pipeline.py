@@ -25,7 +25,14 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quality import metrics as M
 from edgevsr.quantize import export as X
-from edgevsr.quantize.int8 import TARGETS, default_float_groups, layer_groups, quantize_qdq
+from edgevsr.quantize.int8 import (
+    FLOAT_NODES_KEY,
+    TARGETS,
+    default_float_groups,
+    float_decisions,
+    layer_groups,
+    quantize_qdq,
+)
 from edgevsr.quantize.sensitivity import MixedPrecisionPlan, measure_sensitivity, plan_mixed_precision
 
 Status = Callable[[str], None]
@@ -39,7 +46,7 @@ class QuantizeOptions:
     calib_frames: int = 16
     method: str = "entropy"
     percentile: float = 99.99
-    target: str = "onnxruntime"
+    target: str = TARGETS[0]  # tensorrt
     shape: tuple[int, int] | None = None  # fixed export shape (LR h, w); also crops calibration frames
     calib_shape: tuple[int, int] | None = None  # crop calibration frames (dynamic export)
     min_psnr_vs_fp32: float | None = 40.0
@@ -301,10 +308,6 @@ class QuantizePipeline:
         self.status(f"collecting activation statistics ({len(steps)} steps, 2 passes)")
         stats, report.cache_used = cached_stats(self.proto, steps, o.cache)
         ranges = stats.ranges(o.method, o.percentile)
-        if o.trt_cache:
-            from edgevsr.calibration.trt_cache import write_cache
-
-            write_cache(o.trt_cache, {k: max(abs(lo), abs(hi)) for k, (lo, hi) in ranges.items()}, o.trt_version)
         groups = layer_groups(self.proto)
         names = list(groups)
         if not names:
@@ -354,6 +357,13 @@ class QuantizePipeline:
                                       {g: float("nan") for g in names})
             plan.passed = check(frozenset(plan.float_groups))[0]
         final = quantize_qdq(self.proto, ranges, frozenset(plan.float_groups), o.target)
+        float_nodes, int8_tensors = float_decisions(self.proto, frozenset(plan.float_groups))
+        X.set_metadata(final, {FLOAT_NODES_KEY: json.dumps(float_nodes)})
+        if o.trt_cache:  # implicit TensorRT path: scales only where the plan runs INT8, float layers listed
+            from edgevsr.calibration.trt_cache import write_cache
+
+            write_cache(o.trt_cache, {k: max(abs(lo), abs(hi)) for k, (lo, hi) in ranges.items() if k in int8_tensors},
+                        o.trt_version, float_nodes)
         self.plan = plan
         return final, plan
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgevsr.backends.engine_record import DEFAULT_PROFILE, fmt_size
 from edgevsr.cli.progress import console
 
 
@@ -16,9 +17,9 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(None, "-o", "--output", help="Engine file (default: the engine cache)."),
         precision: str = typer.Option(None, help="fp32 | fp16 | int8 (default: what the ONNX carries)."),
         path: str = typer.Option("auto", help="auto | explicit (strongly typed, TRT 10+) | implicit (flags, TRT<=10)."),
-        min: str = typer.Option("480x272", "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
-        opt: str = typer.Option("960x544", "--opt", help="LR input size to tune kernels for."),
-        max: str = typer.Option("1920x1080", "--max", help="Largest padded LR input WIDTHxHEIGHT."),
+        min: str = typer.Option(fmt_size(DEFAULT_PROFILE.min), "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
+        opt: str = typer.Option(fmt_size(DEFAULT_PROFILE.opt), "--opt", help="LR input size to tune kernels for."),
+        max: str = typer.Option(fmt_size(DEFAULT_PROFILE.max), "--max", help="Largest padded LR input WIDTHxHEIGHT."),
         workspace: int = typer.Option(4096, help="Builder workspace limit, MiB."),
         calibration_cache: Path = typer.Option(None, help="INT8 calibration cache (implicit INT8 path)."),
         timing_cache: Path = typer.Option(None, help="Timing cache file (default: one per GPU + TensorRT version)."),

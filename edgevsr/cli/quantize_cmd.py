@@ -69,8 +69,8 @@ def register(app: typer.Typer) -> None:
         calib_shape: str = typer.Option(None, help="Center-crop calibration frames to HxW (LR)."),
         method: str = typer.Option("entropy", help="Activation ranges: entropy | minmax | percentile."),
         percentile: float = typer.Option(99.99, help="Percentile for --method percentile."),
-        target: str = typer.Option("onnxruntime", help="onnxruntime (uint8 activations, fastest on x86) | "
-                                                       "tensorrt (symmetric int8 activations)."),
+        target: str = typer.Option("tensorrt", help="tensorrt (symmetric INT8 Q/DQ that `edgevsr build` takes) | "
+                                                    "onnxruntime (uint8 activations, fastest on x86 CPUs)."),
         shape: str = typer.Option(None, help="Fixed LR input shape, e.g. 1x3x272x480 (default: dynamic H/W)."),
         min_psnr_vs_fp32: float = typer.Option(40.0, help="Budget: PSNR-Y of the output vs the FP32 output (dB)."),
         max_lpips_increase: float = typer.Option(None, help="Budget: LPIPS vs GT may rise by at most this (--gt)."),
