@@ -27,7 +27,7 @@ def results_tables(runs: list[dict]) -> list[Table]:
     for col in ("LR -> HR", "median", "p90", "p99", "FPS", "pre/infer/post %"):
         timing.add_column(col, justify="left" if col == "LR -> HR" else "right")
     res = Table(title="resources")
-    for col in ("LR -> HR", "peak MiB", "GFLOP/frame", "GFLOP/s", "% of peak", "W", "FPS/W"):
+    for col in ("LR -> HR", "peak MiB", "GFLOP/frame", "GFLOP/s", "% of peak", "matmul GFLOP/s", "W", "FPS/W"):
         res.add_column(col, justify="left" if col == "LR -> HR" else "right")
     for r in runs:
         i, lat, share, comp, pw = r["input"], r["latency_ms"], r["stage_share"], r["compute"], r["power"] or {}
@@ -35,7 +35,8 @@ def results_tables(runs: list[dict]) -> list[Table]:
         timing.add_row(size, _num(lat["median"]), _num(lat["p90"]), _num(lat["p99"]), _num(r["fps"], 2),
                        "/".join(f"{100 * share[s]:.0f}" for s in ("pre", "infer", "post")))
         res.add_row(size, _num(r["memory"]["peak_mib"], 0), _num(comp["gflop_per_frame"]),
-                    _num(comp["achieved_gflops"]), _num(comp["roofline_pct"]), _num(pw.get("avg_w")),
+                    _num(comp["achieved_gflops"]), _num(comp["roofline_pct"]), _num(comp.get("matmul_gflops")),
+                    _num(pw.get("avg_w")),
                     _num(pw.get("fps_per_w"), 3))
     return [timing, res]
 
@@ -115,19 +116,22 @@ def register(app: typer.Typer) -> None:
         macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
         on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
         probe, power_note = None, "CPU run: no power sensor is read"
+        matmul = None
         if peak_tflops:
             peak = devices.DevicePeak("user-supplied", peak_tflops, peak_tflops, peak_tflops, None, "--peak-tflops")
         elif on_gpu:
-            gpu_name, peak = devices.gpu_peak()
+            gpu_name, peak = devices.gpu_peak(_cuda_index(runner))
             if peak is None:
                 console.print(f"no peak figures for {gpu_name!r}; pass --peak-tflops for the % of peak")
         else:
-            peak = devices.measure_cpu_peak()
-            console.print(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
+            peak = devices.cpu_ceiling()
+            matmul = devices.measure_cpu_peak()
+            console.print(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source}); measured FP32 matmul "
+                          f"rate {matmul.fp32_tflops * 1000:.1f} GFLOP/s ({matmul.source})")
         if on_gpu:
             from edgevsr.deploy.power import open_probe
 
-            probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
+            probe, power_note = open_probe(_cuda_index(runner), jetson=devices.jetson_model() is not None)
         if "RANDOM" in source_desc:
             console.print("weights: random (no trained weights shipped); timing does not depend on weight values")
         console.print(f"[bold]{name}[/] ({source_desc}) on {runner.describe()}")
@@ -139,11 +143,13 @@ def register(app: typer.Typer) -> None:
                 info["power_note"] = power_note
             run = profile_runner(runner, clip, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=probe,
                                  layers=layers, source=source, info=info)
+            if matmul is not None:  # what torch.mm achieves here: beside the ceiling, not instead of it
+                run["compute"]["matmul_gflops"] = round(matmul.fp32_tflops * 1000.0, 1)
             runs.append(run)
             if on_gpu and probe is not None:  # a sampler closes its probe; open a fresh one per size
                 from edgevsr.deploy.power import open_probe
 
-                probe, power_note = open_probe(0, jetson=devices.jetson_model() is not None)
+                probe, power_note = open_probe(_cuda_index(runner), jetson=devices.jetson_model() is not None)
         for table in results_tables(runs):
             out.print(table)
         for run in runs:
@@ -174,3 +180,11 @@ def _engine_for(onnx: Path, clips: list, fp16: bool) -> Path:
                             (max(p[0] for p in padded), max(p[1] for p in padded)))
     opts = BuildOptions(precision="fp16" if fp16 else None, profile=prof)
     return build_engine(onnx, None, opts, log=lambda msg: console.print(msg, markup=False)).engine
+
+
+def _cuda_index(runner) -> int:
+    """The CUDA index the runner's device really is (``cuda`` alone: the current device)."""
+    import torch
+
+    index = getattr(getattr(runner, "device", None), "index", None)
+    return torch.cuda.current_device() if index is None else int(index)
