@@ -19,9 +19,10 @@ class RunnerConfig:
     precision: str = "fp32"
     onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
     allow_random: bool = False
-    cuda_graph: bool = False  # tensorrt: capture each enqueue in a CUDA graph
+    cuda_graph: bool = False  # tensorrt / torch on CUDA: replay each step as a captured CUDA graph
     layer_timing: bool = False  # tensorrt: per-layer times (IProfiler)
     compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
+    channels_last: bool = False  # torch: NHWC memory format (tensor-core friendly on GPU)
 
 
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
@@ -31,7 +32,8 @@ def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
         from edgevsr.weights import load_model
 
         model, source = load_model(cfg.model, cfg.weights, allow_random=cfg.allow_random)
-        runner = TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision, compile=cfg.compile)
+        runner = TorchRunner(model, ModelSpec.of(model, cfg.model), cfg.device, cfg.precision,
+                             channels_last=cfg.channels_last, compile=cfg.compile, cuda_graph=cfg.cuda_graph)
         return runner, source
     if cfg.backend == "onnxruntime":
         from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner

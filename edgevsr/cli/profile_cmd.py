@@ -72,8 +72,10 @@ def register(app: typer.Typer) -> None:
         warmup: int = typer.Option(5, help="Untimed warm-up frames (kernel selection, allocator, caches)."),
         threads: int = typer.Option(None, help="CPU threads for torch / onnxruntime."),
         layers: bool = typer.Option(False, "--layers", help="Per-layer times via TensorRT's IProfiler."),
-        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt: replay enqueues as a CUDA graph."),
+        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: replay each step "
+                                        "as a CUDA graph."),
         compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
+        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
         peak_tflops: float = typer.Option(None, help="Override the device peak (TFLOP/s) for the % of peak."),
         json_out: Path = typer.Option(None, "--json", help="Write the runs as JSON (for `edgevsr report`)."),
     ) -> None:
@@ -110,7 +112,7 @@ def register(app: typer.Typer) -> None:
             model_file = _engine_for(model_file, clips, fp16)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else "fp32", onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers)
+                           cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers)
         runner, source_desc = make_runner(cfg)
         name = runner.spec.name
         macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None

@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
         device: str = typer.Option("cpu", help="cpu | cuda"),
-        fp16: bool = typer.Option(False, "--fp16", help="Half precision."),
+        fp16: bool = typer.Option(False, "--fp16", help="Half precision (warp grid and flow scaling stay FP32)."),
+        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: CUDA-graph replay."),
+        compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
+        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
         crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
@@ -31,7 +34,8 @@ def register(app: typer.Typer) -> None:
         src = FrameSource(input)  # bad input and output paths fail before any model is built
         check_writable(output)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=onnx)
+                           precision="fp16" if fp16 else "fp32", onnx=onnx, cuda_graph=cuda_graph, compile=compile,
+                           channels_last=channels_last)
         runner, source = make_runner(cfg)
         console.print(f"[bold]{model}[/] ({source}) on {runner.describe()}")
         r = upscale_file(runner, src, output, crf=crf)
