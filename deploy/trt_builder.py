@@ -62,6 +62,7 @@ class OnnxFacts:
     sha256: str = ""
     metadata_precision: str = ""
     qdq_problems: tuple[str, ...] = ()  # why TensorRT's parser would reject the Q/DQ (ONNX Runtime form)
+    fp32_islands: tuple[str, ...] = ()  # FP32 ONNX: nodes an FP16 build must keep FP32 (warp grid, flow scaling)
 
 
 def inspect_onnx(path: str | Path) -> OnnxFacts:
@@ -92,11 +93,17 @@ def inspect_onnx(path: str | Path) -> OnnxFacts:
             raise EdgeVSRError(f"{path}: metadata {FLOAT_NODES_KEY} is not a JSON list of node names") from None
         float_nodes += [n for n in listed if n not in float_nodes]
     precision = "int8" if has_qdq else "fp16" if has_fp16 else "fp32"
+    from edgevsr.quantize.fp16 import fp16_nodes
     from edgevsr.quantize.int8_trt import trt_qdq_problems
 
+    islands: tuple[str, ...] = ()
+    if precision == "fp32":  # the same FP32 islands `quantize --fp16` keeps, for implicit FP16 builds
+        half = fp16_nodes(proto)
+        islands = tuple(n.name for n in nodes if n.name not in half and n.op_type not in ("Constant", "Shape"))
     return OnnxFacts(path, spec, precision, tuple(float_nodes),
                      tuple(n.name for n in nodes if n.op_type == "GridSample"), file_sha256(path),
-                     props.get("edgevsr.precision", ""), tuple(trt_qdq_problems(proto)) if has_qdq else ())
+                     props.get("edgevsr.precision", ""), tuple(trt_qdq_problems(proto)) if has_qdq else (),
+                     islands)
 
 
 def layer_matches(layer_name: str, node_names: set[str] | tuple[str, ...]) -> bool:
@@ -222,6 +229,12 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
             plan.constrain_fp32 = facts.float_nodes
             plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
             plan.notes.append(f"{len(facts.float_nodes)} layers the quantizer kept in float are pinned to FP32")
+        if want != "fp32" and facts.precision == "fp32" and facts.fp32_islands:
+            plan.constrain_fp32 = tuple(dict.fromkeys([*plan.constrain_fp32, *facts.fp32_islands]))
+            if "OBEY_PRECISION_CONSTRAINTS" not in plan.builder_flags:
+                plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
+            plan.notes.append(f"{len(facts.fp32_islands)} warp / flow-scaling / skip layers pinned to FP32 "
+                              "(the FP32 islands of `quantize --fp16`: a half warp grid is 1.9 px off at 4K)")
     if want == "fp32":
         plan.cleared_flags = ["TF32"]  # FP32 means FP32, not TensorFloat-32 convolutions
     if opts.dla_core is not None:

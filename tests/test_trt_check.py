@@ -81,3 +81,17 @@ def test_check_cli_one_line_refusal_and_table(exports):
     bad = subprocess.run([*cmd, str(paths["int8-ort"]), "--trt-version", "10.3"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.strip().splitlines()[-1].startswith("edgevsr: error: ") and "ONNX Runtime form" in bad.stderr
+
+
+def test_implicit_fp16_from_fp32_onnx_keeps_the_warp_in_fp32(exports):
+    from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx, plan_build
+
+    _, paths = exports
+    facts = inspect_onnx(paths["fp32"])
+    proto = onnx.load(str(paths["fp32"]))
+    ops = {n.name: n.op_type for n in proto.graph.node}
+    plan = plan_build("10.3.0", facts, BuildOptions(precision="fp16"))
+    pinned = {ops[n] for n in plan.constrain_fp32}
+    assert "GridSample" in pinned and "Tanh" in pinned and "OBEY_PRECISION_CONSTRAINTS" in plan.builder_flags
+    convs = [n for n in plan.constrain_fp32 if ops[n] == "Conv"]
+    assert len(convs) < sum(op == "Conv" for op in ops.values()) / 2  # the conv stacks still run FP16
