@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from edgevsr.quality import metrics as M
-from edgevsr.quality.evaluate import EvalOptions, Scorer
 from edgevsr.quality.lpips import load_lpips, to_lpips_input
+from edgevsr.quality.scorer import EvalOptions, Scorer
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"

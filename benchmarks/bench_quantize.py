@@ -17,13 +17,15 @@ import platform
 import time
 from pathlib import Path
 
+from edgevsr.quality.gate import QualityBudget
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CALIB = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
 def configs(args) -> list[tuple[str, dict]]:
-    budget = dict(min_psnr_vs_fp32=40.0, max_psnr_drop=0.3, max_lpips_increase=0.01)
+    budget = dict(budget=QualityBudget(min_psnr_vs_ref=40.0, max_psnr_drop=0.3, max_lpips_increase=0.01))
     out = [("fp16", dict(precision="fp16"))]
     out.append((f"int8 {args.method} + search", dict(precision="int8", method=args.method, **budget)))
     for m in args.compare_methods:
@@ -59,7 +61,7 @@ def main() -> None:
     for name in args.speed_only:
         t0 = time.time()
         opts = QuantizeOptions(calib=args.calib, calib_frames=3, calib_shape=parse_shape(args.calib_shape),
-                               speed_shape=(272, 480), speed_runs=args.runs, search=False, min_psnr_vs_fp32=None,
+                               speed_shape=(272, 480), speed_runs=args.runs, search=False, budget=QualityBudget(),
                                cache=args.workdir / f"{name}.random.calib.npz")
         pipe = QuantizePipeline(name, None, opts, lambda m, t0=t0: print(f"  [{time.time() - t0:6.1f}s] {m}",
                                                                          flush=True), allow_random=True)

@@ -36,6 +36,7 @@ import numpy as np
 from edgevsr.backends.base import Runner
 from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
 from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.quality.paired import PairedClip
 
 SCHEMA = "edgevsr.report/1"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -259,22 +260,6 @@ def cuda_available() -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ data
-@dataclass
-class Clip:
-    name: str
-    lr: list[np.ndarray]
-    gt: list[np.ndarray]
-
-
-def _fit(frame: np.ndarray, size: Size, scale: int) -> np.ndarray:
-    """Centre crop to at most ``size`` (w, h), then to a multiple of ``scale`` (as the degradation needs)."""
-    w, h = size
-    fh, fw = frame.shape[:2]
-    h, w = min(h, fh) // scale * scale, min(w, fw) // scale * scale
-    top, left = (fh - h) // 2, (fw - w) // 2
-    return np.ascontiguousarray(frame[top: top + h, left: left + w])
-
-
 def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.ndarray]:
     """HR frames of a real photo under a smooth camera move (edgevsr.demo); mirrored = other content."""
     from edgevsr.demo import camera_move, sample_photo
@@ -285,40 +270,28 @@ def builtin_clip(frames: int, size: Size, mirrored: bool = False) -> list[np.nda
     return camera_move(photo, frames, size)
 
 
-def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[Clip], str]:
+def eval_clips(cfg: SweepConfig, scale: int = 4) -> tuple[list[PairedClip], str]:
     """Evaluation clips (LR made by BD x4 degradation of the GT) and a description of them."""
-    from edgevsr.degrade import degrade_frame
-
     if cfg.eval_data is None:
-        gts = [builtin_clip(cfg.eval_frames, cfg.eval_size)]
-        names = ["photo-pan"]
+        clips = [PairedClip.from_frames("photo-pan", builtin_clip(cfg.eval_frames, cfg.eval_size), "BD", scale,
+                                        cfg.eval_size)]
         desc = (f"built-in clip: matplotlib's grace_hopper.jpg photo under a smooth camera move, "
                 f"{cfg.eval_frames} frames {cfg.eval_size[0]}x{cfg.eval_size[1]} HR, BD x4")
     else:
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.quality.evaluate import discover_sequences, gt_root
+        from edgevsr.quality.datasets import discover_sequences, gt_root
 
         seqs = discover_sequences(gt_root(Path(cfg.eval_data)))[: cfg.eval_sequences]
-        gts, names = [], []
-        for name, path in seqs:
-            frames = []
-            for f in FrameSource(path):
-                frames.append(_fit(f, cfg.eval_size, scale))
-                if len(frames) == cfg.eval_frames:
-                    break
-            if len(frames) >= 2:
-                gts.append(frames)
-                names.append(name)
-        if not gts:
+        clips = [PairedClip.read(path, name, "BD", scale, cfg.eval_frames, cfg.eval_size) for name, path in seqs]
+        clips = [c for c in clips if len(c.gt) >= 2]
+        if not clips:
             raise EdgeVSRError(f"{cfg.eval_data}: no sequence with at least 2 frames (--eval-data)")
-        h, w = gts[0][0].shape[:2]
-        desc = (f"{cfg.eval_data}: {len(gts)} sequence(s), first {cfg.eval_frames} frames, centre crop "
+        h, w = clips[0].gt[0].shape[:2]
+        desc = (f"{cfg.eval_data}: {len(clips)} sequence(s), first {cfg.eval_frames} frames, centre crop "
                 f"<= {cfg.eval_size[0]}x{cfg.eval_size[1]} (first: {w}x{h}), BD x4")
-    clips = [Clip(n, [degrade_frame(g, "BD", scale) for g in frames], frames) for n, frames in zip(names, gts)]
     return clips, desc
 
 
-def clips_digest(clips: list[Clip]) -> str:
+def clips_digest(clips: list[PairedClip]) -> str:
     h = hashlib.sha256()
     for c in clips:
         h.update(c.name.encode())
@@ -468,7 +441,6 @@ class Artifacts:
     def calibration_folder(self) -> Path:
         """LR calibration frames: the built-in photo *mirrored* (other content than the evaluation clip)."""
         if self._calib is None:
-            from edgevsr.degrade import degrade_frame
             from edgevsr.io.writers import FrameSink
 
             folder = self.root / "calib"
@@ -477,8 +449,8 @@ class Artifacts:
             if not all((folder / x).is_file() for x in names):
                 gts = builtin_clip(n, self.cfg.eval_size, mirrored=True)
                 with FrameSink(folder, fps=25, names=names) as sink:
-                    for g in gts:
-                        sink.write(degrade_frame(_fit(g, self.cfg.eval_size, 4), "BD", 4))
+                    for lr in PairedClip.from_frames("calib", gts, "BD", 4, self.cfg.eval_size).lr:
+                        sink.write(lr)
             self._calib = folder
         return self._calib
 
@@ -591,10 +563,10 @@ def run_clip(runner: Runner, lr: list[np.ndarray]) -> list[np.ndarray]:
         return list(FrameUpscaler(runner).run(lr))
 
 
-def measure_quality(outputs: list[list[np.ndarray]], clips: list[Clip], reference: list[list[np.ndarray]] | None,
+def measure_quality(outputs: list[list[np.ndarray]], clips: list[PairedClip], reference: list[list[np.ndarray]] | None,
                     scorer) -> dict:
     """Dataset means (mean over sequences of per-sequence means) vs GT and vs the FP32 reference outputs."""
-    from edgevsr.quality.evaluate import DatasetScores
+    from edgevsr.quality.scorer import DatasetScores
 
     metrics = scorer.options.metric_names()
     vs_gt, vs_ref = DatasetScores("output vs gt", metrics), DatasetScores("output vs fp32", metrics)
@@ -679,7 +651,7 @@ class Sweep:
     # shared measurements ---------------------------------------------------------------------------
     def scorer(self):
         if self._scorer is None:
-            from edgevsr.quality.evaluate import EvalOptions, Scorer
+            from edgevsr.quality.scorer import EvalOptions, Scorer
 
             self._scorer = Scorer(EvalOptions())
         return self._scorer

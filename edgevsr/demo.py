@@ -13,8 +13,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from edgevsr.degrade import degrade_frame
-
 
 def sample_photo() -> np.ndarray:
     import matplotlib
@@ -73,8 +71,10 @@ def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, fr
     from edgevsr.stream import FrameUpscaler
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    gts = camera_move(sample_photo(), frames)
-    lrs = [degrade_frame(g, "BD") for g in gts]
+    from edgevsr.quality.paired import PairedClip
+
+    clip = PairedClip.from_frames("photo-pan", camera_move(sample_photo(), frames), "BD")
+    gts, lrs = clip.gt, clip.lr
     results: dict[str, list[np.ndarray]] = {}
     sources = {}
     for name, w in (("bicubic", None), (model, weights)):

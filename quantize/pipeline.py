@@ -9,7 +9,6 @@ BD x4 to make its LR input) -> ONNX Runtime CPU speed of both models side by sid
 from __future__ import annotations
 
 import json
-import math
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from edgevsr.calibration.calibrators import METHODS, cached_stats
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quality import metrics as M
+from edgevsr.quality.gate import QualityBudget
 from edgevsr.quantize import export as X
 from edgevsr.quantize.int8 import (
     FLOAT_NODES_KEY,
@@ -49,9 +49,8 @@ class QuantizeOptions:
     target: str = TARGETS[0]  # tensorrt
     shape: tuple[int, int] | None = None  # fixed export shape (LR h, w); also crops calibration frames
     calib_shape: tuple[int, int] | None = None  # crop calibration frames (dynamic export)
-    min_psnr_vs_fp32: float | None = 40.0
-    max_lpips_increase: float | None = None
-    max_psnr_drop: float | None = None
+    # the reference is the FP32 model: --min-psnr-vs-fp32 is min_psnr_vs_ref (PSNR-Y on the calibration frames)
+    budget: QualityBudget = field(default_factory=lambda: QualityBudget(min_psnr_vs_ref=40.0))
     gt: Path | None = None  # held-out HR clip (video / folder) for quality vs ground truth
     gt_frames: int = 8
     sensitivity_steps: int = 4
@@ -71,7 +70,10 @@ class QuantizeOptions:
             raise EdgeVSRError(f"--target {self.target!r}: choose one of {', '.join(TARGETS)}")
         if self.calib is None and self.precision == "int8":
             raise EdgeVSRError("--int8 needs calibration frames: --calib VIDEO_OR_FOLDER")
-        if (self.max_lpips_increase is not None or self.max_psnr_drop is not None) and self.gt is None:
+        unmeasured = [k for k in self.budget.given() if k in ("max_lpips_vs_ref", "max_tlp_increase")]
+        if unmeasured:
+            raise EdgeVSRError(f"budget {', '.join(unmeasured)}: quantize does not measure it")
+        if self.budget.needs_gt() and self.gt is None:
             raise EdgeVSRError("--max-lpips-increase / --max-psnr-drop are measured against ground truth: "
                                "give a held-out clip with --gt")
         if not 0 < self.percentile <= 100:
@@ -223,19 +225,18 @@ class QuantizePipeline:
     def gt_clip(self) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """(LR frames made by BD x4 degradation, GT frames cropped to 4 x LR) of the held-out clip."""
         if self._gt is None:
-            from edgevsr.degrade import degrade_frame
+            from edgevsr.quality.paired import PairedClip
 
             s = self.spec.scale
             gt = read_calib_frames(self.opts.gt, self.opts.gt_frames, None, min_frames=2)
+            size = None
             if self.opts.shape:
-                from edgevsr.calibration.calib_data import center_crop
-
                 h, w = self.opts.shape
                 if gt[0].shape[0] < h * s or gt[0].shape[1] < w * s:
                     raise EdgeVSRError(f"{self.opts.gt}: GT frames smaller than {w * s}x{h * s} (--shape x{s})")
-                gt = [center_crop(f, (h * s, w * s)) for f in gt]
-            gt = [f[: f.shape[0] // s * s, : f.shape[1] // s * s] for f in gt]
-            self._gt = ([degrade_frame(f, "BD", s) for f in gt], gt)
+                size = (w * s, h * s)
+            clip = PairedClip.from_frames(Path(self.opts.gt).stem, gt, "BD", s, size)
+            self._gt = (clip.lr, clip.gt)
         return self._gt
 
     # candidates ---------------------------------------------------------------------------------------
@@ -331,22 +332,18 @@ class QuantizePipeline:
             outs = [_to_uint8(sess.run(None, dict(zip(in_names, s)))[0]) for s in sens_steps]
             return _psnr_y(outs, ref_steps)
 
-        budget = {k: v for k, v in (("min_psnr_vs_fp32", o.min_psnr_vs_fp32),
-                                    ("max_lpips_increase", o.max_lpips_increase),
-                                    ("max_psnr_drop", o.max_psnr_drop)) if v is not None}
-        report.budget = budget
+        report.budget = o.budget.named_for("fp32")
+        vs_fp32, vs_gt = o.budget.part(vs_gt=False), o.budget.part(vs_gt=True)
 
         def check(float_groups: frozenset[str]) -> tuple[bool, dict[str, float]]:
             path = build(float_groups)
             metrics = {"psnr_vs_fp32": _psnr_y(upscale_frames(path, frames), ref_frames)}
-            ok = o.min_psnr_vs_fp32 is None or metrics["psnr_vs_fp32"] >= o.min_psnr_vs_fp32
-            if ok and ("max_lpips_increase" in budget or "max_psnr_drop" in budget):
+            checks = vs_fp32.check({}, {}, {"psnr_y": metrics["psnr_vs_fp32"]})
+            if all(c.passed for c in checks) and vs_gt.given():  # the held-out clip only when worth it
                 q = self.quality_vs_gt(path)
-                metrics["lpips_increase"] = q["candidate vs gt"]["lpips"] - q["fp32 vs gt"]["lpips"]
-                metrics["psnr_drop"] = q["fp32 vs gt"]["psnr_y"] - q["candidate vs gt"]["psnr_y"]
-                ok = (metrics["lpips_increase"] <= budget.get("max_lpips_increase", math.inf)
-                      and metrics["psnr_drop"] <= budget.get("max_psnr_drop", math.inf))
-            return ok, metrics
+                checks = vs_gt.check(q["candidate vs gt"], q["fp32 vs gt"], {})
+                metrics |= {c.budget.removeprefix("max_"): c.value for c in checks}
+            return all(c.passed for c in checks), metrics
 
         if o.search:
             self.status(f"sensitivity: each of {len(names)} layer groups alone in INT8")
@@ -369,7 +366,7 @@ class QuantizePipeline:
 
     # reporting ------------------------------------------------------------------------------------------
     def quality_vs_gt(self, cand_path: Path) -> dict[str, dict[str, float]]:
-        from edgevsr.quality.evaluate import quality_gate
+        from edgevsr.quality.gate import quality_gate
 
         lr, gt = self.gt_clip()
         if not hasattr(self, "_ref_gt_out"):

@@ -15,9 +15,11 @@ from typer.testing import CliRunner
 
 from edgevsr.backends.factory import RunnerConfig, make_runner
 from edgevsr.errors import EdgeVSRError
-from edgevsr.quality import evaluate as E
 from edgevsr.quality import lpips as L
 from edgevsr.quality import metrics as M
+from edgevsr.quality.evaluate import evaluate_model, evaluate_outputs
+from edgevsr.quality.gate import QualityBudget, quality_gate
+from edgevsr.quality.scorer import EvalOptions, EvalWarning, Scorer
 
 
 def _independent():
@@ -42,7 +44,7 @@ def scorer():
         L.load_lpips()
     except EdgeVSRError as exc:
         pytest.skip(f"LPIPS weights unavailable: {exc}")
-    return E.Scorer()
+    return Scorer()
 
 
 @pytest.fixture
@@ -57,7 +59,7 @@ def test_identical_outputs_score_perfect(tmp_path, dataset, scorer):
     out = tmp_path / "out"
     for seq in ("a", "b"):
         write_seq(out / seq, [cv2.imread(str(p))[..., ::-1] for p in sorted((dataset / "GT" / seq).iterdir())])
-    ds = E.evaluate_outputs(out, dataset, scorer)
+    ds = evaluate_outputs(out, dataset, scorer)
     assert [s.name for s in ds.sequences] == ["a", "b"]
     mean = ds.mean()
     assert mean["psnr_y"] == math.inf
@@ -73,7 +75,7 @@ def test_frames_matched_in_natural_order(tmp_path, scorer):
     clip = moving_clip(10, 32, 48, seed=3)
     gt = write_seq(tmp_path / "gt" / "s", clip, [f"im{i + 1}.png" for i in range(10)])
     write_seq(tmp_path / "out" / "s", clip, [f"{i + 1:03d}.png" for i in range(10)])
-    ds = E.evaluate_outputs(tmp_path / "out", gt.parent, E.Scorer(E.EvalOptions(lpips=False)))
+    ds = evaluate_outputs(tmp_path / "out", gt.parent, Scorer(EvalOptions(lpips=False)))
     frames = ds.sequences[0].frames
     assert [f["name"] for f in frames] == [f"im{i + 1}.png" for i in range(10)]
     assert all(f["psnr_y"] == math.inf for f in frames)  # im10 paired with 010, not with 002
@@ -84,8 +86,8 @@ def test_size_mismatch_cropped_top_left_with_warning(tmp_path):
     write_seq(tmp_path / "gt" / "s", clip)
     bigger = [cv2.copyMakeBorder(f, 0, 5, 0, 7, cv2.BORDER_CONSTANT, value=(255, 0, 0)) for f in clip]
     write_seq(tmp_path / "out" / "s", bigger)
-    with pytest.warns(E.EvalWarning, match="common top-left 56x40"):
-        ds = E.evaluate_outputs(tmp_path / "out", tmp_path / "gt", E.Scorer(E.EvalOptions(lpips=False)))
+    with pytest.warns(EvalWarning, match="common top-left 56x40"):
+        ds = evaluate_outputs(tmp_path / "out", tmp_path / "gt", Scorer(EvalOptions(lpips=False)))
     assert ds.mean()["psnr_y"] == math.inf
     assert ds.sequences[0].warnings
 
@@ -95,12 +97,12 @@ def test_count_mismatch_and_missing_sequence_are_user_errors(tmp_path):
     write_seq(tmp_path / "gt" / "s", clip)
     write_seq(tmp_path / "gt" / "t", clip)
     write_seq(tmp_path / "out" / "s", clip[:3])
-    opts = E.Scorer(E.EvalOptions(lpips=False, tof=False))
+    opts = Scorer(EvalOptions(lpips=False, tof=False))
     with pytest.raises(EdgeVSRError, match="gt go on; frame counts must match"):
-        E.evaluate_outputs(tmp_path / "out", tmp_path / "gt", opts)
+        evaluate_outputs(tmp_path / "out", tmp_path / "gt", opts)
     write_seq(tmp_path / "out" / "s", clip)
     with pytest.raises(EdgeVSRError, match="no output for sequence 't'"):
-        E.evaluate_outputs(tmp_path / "out", tmp_path / "gt", opts)
+        evaluate_outputs(tmp_path / "out", tmp_path / "gt", opts)
 
 
 def test_lpips_and_tlp_independent_of_batching(tmp_path, scorer):
@@ -108,7 +110,7 @@ def test_lpips_and_tlp_independent_of_batching(tmp_path, scorer):
     out = [cv2.GaussianBlur(f, (0, 0), 1.2) for f in gt]
     runs = []
     for pixels in (1, 10**9):  # one frame per LPIPS batch / all frames in one batch
-        s = E.Scorer(E.EvalOptions(lpips_pixels=pixels))
+        s = Scorer(EvalOptions(lpips_pixels=pixels))
         s._lpips = scorer.lpips
         runs.append(s.score_sequence("s", {"out": out, "gt": gt}, [("out", "gt")])[("out", "gt")].frames)
     for a, b in zip(*runs, strict=True):
@@ -130,7 +132,7 @@ def test_bicubic_model_run_matches_independent_computation(tmp_path, scorer):
     clip = moving_clip(3, 64, 96, seed=6)
     gt_dir = write_seq(tmp_path / "GT" / "clip", clip)
     runner, _ = make_runner(RunnerConfig(model="bicubic"))
-    ds = E.evaluate_model(runner, tmp_path, degrade="BD", scorer=scorer, save_dir=tmp_path / "saved")
+    ds = evaluate_model(runner, tmp_path, degrade="BD", scorer=scorer, save_dir=tmp_path / "saved")
     expect = [ind.psnr_y(ind.bicubic_x4(ind.bd_degrade(f)), f) for f in clip]
     got = [f["psnr_y"] for f in ds.sequences[0].frames]
     np.testing.assert_allclose(got, expect, atol=0.01)
@@ -139,10 +141,10 @@ def test_bicubic_model_run_matches_independent_computation(tmp_path, scorer):
     assert [p.name for p in saved] == [p.name for p in sorted(gt_dir.iterdir())]
     # the same through --lr-dir with independently degraded LR frames
     write_seq(tmp_path / "LR" / "clip", [ind.bd_degrade(f) for f in clip])
-    ds2 = E.evaluate_model(runner, tmp_path, lr_dir=tmp_path / "LR", scorer=scorer)
+    ds2 = evaluate_model(runner, tmp_path, lr_dir=tmp_path / "LR", scorer=scorer)
     np.testing.assert_allclose([f["psnr_y"] for f in ds2.sequences[0].frames], got, atol=1e-6)
     with pytest.raises(EdgeVSRError, match="exactly one of"):
-        E.evaluate_model(runner, tmp_path, scorer=scorer)
+        evaluate_model(runner, tmp_path, scorer=scorer)
 
 
 def _gate_clips():
@@ -154,21 +156,21 @@ def _gate_clips():
 
 def test_quality_gate_function(scorer):
     gt, ref, cand = _gate_clips()
-    tight = E.QualityBudget(max_lpips_increase=0.005, max_psnr_drop=0.1, min_psnr_vs_ref=40)
-    r = E.quality_gate(cand, ref, gt, tight, scorer)
+    tight = QualityBudget(max_lpips_increase=0.005, max_psnr_drop=0.1, min_psnr_vs_ref=40)
+    r = quality_gate(cand, ref, gt, tight, scorer)
     assert not r.passed and all(not c.passed for c in r.checks)
     assert r.candidate.mean()["psnr_y"] < r.reference.mean()["psnr_y"]
     lpips_check = next(c for c in r.checks if c.budget == "max_lpips_increase")
     assert lpips_check.value == pytest.approx(r.candidate.mean()["lpips"] - r.reference.mean()["lpips"])
-    loose = E.QualityBudget(max_lpips_increase=1.0, max_psnr_drop=20, min_psnr_vs_ref=10)
-    assert E.quality_gate(cand, ref, gt, loose, scorer).passed
-    same = E.quality_gate(ref, ref, gt, E.QualityBudget(max_lpips_increase=0.0, max_tof_increase=0.0,
+    loose = QualityBudget(max_lpips_increase=1.0, max_psnr_drop=20, min_psnr_vs_ref=10)
+    assert quality_gate(cand, ref, gt, loose, scorer).passed
+    same = quality_gate(ref, ref, gt, QualityBudget(max_lpips_increase=0.0, max_tof_increase=0.0,
                                                         max_psnr_drop=0.0, min_psnr_vs_ref=99), scorer)
     assert same.passed and same.vs_reference.mean()["psnr_y"] == math.inf
     # without ground truth only the vs-reference budgets can be checked
-    assert not E.quality_gate(cand, ref, None, E.QualityBudget(min_psnr_vs_ref=60), scorer).passed
+    assert not quality_gate(cand, ref, None, QualityBudget(min_psnr_vs_ref=60), scorer).passed
     with pytest.raises(EdgeVSRError, match="--max-tof-increase needs ground truth"):
-        E.quality_gate(cand, ref, None, E.QualityBudget(max_tof_increase=0.1), scorer)
+        quality_gate(cand, ref, None, QualityBudget(max_tof_increase=0.1), scorer)
 
 
 def test_cli_gate_exit_codes_json_and_compare(tmp_path, scorer):

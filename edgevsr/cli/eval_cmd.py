@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import dataclasses
 import math
 import time
 from pathlib import Path
@@ -18,8 +18,6 @@ HEADERS = {"psnr_y": "PSNR-Y", "psnr_rgb": "PSNR-RGB", "ssim_y": "SSIM-Y", "lpip
            "tlp100": "tLP100"}
 DIGITS = {"psnr_y": 2, "psnr_rgb": 2, "ssim_y": 4, "lpips": 4, "tof": 3, "tlp100": 3}
 out = Console()  # results to stdout; progress and warnings go to stderr
-GATE_OPTIONS = ("max_lpips_increase", "max_tof_increase", "max_tlp_increase", "max_psnr_drop", "max_ssim_drop",
-                "min_psnr_vs_ref", "max_lpips_vs_ref")
 
 
 def fmt(metric: str, v: float | None, signed: bool = False) -> str:
@@ -58,7 +56,7 @@ def frames_table(seq, metrics: list[str]) -> Table:
 
 def _delta(metric: str, a: float | None, b: float | None) -> str:
     """B - A, green when B is better, red when worse."""
-    from edgevsr.quality.evaluate import HIGHER_IS_BETTER
+    from edgevsr.quality.scorer import HIGHER_IS_BETTER
 
     if a is None or b is None:
         return "-"
@@ -90,30 +88,6 @@ def compare_tables(a, b, name_a: str, name_b: str) -> list[Table]:
             sb = s.mean()
             per.add_row(s.name, *(_delta(m, seq_a[s.name][m], sb[m]) for m in metrics))
     return [avg, per]
-
-
-def read_eval_json(path: Path):
-    """The main comparison of an `edgevsr eval --json` file (output/candidate vs gt)."""
-    from edgevsr.quality.evaluate import DatasetScores
-
-    try:
-        doc = json.loads(path.read_text())
-        results = doc["results"]
-        for label in ("output vs gt", "candidate vs gt"):
-            if label in results:
-                return DatasetScores.from_dict(results[label])
-        return DatasetScores.from_dict(next(iter(results.values())))
-    except FileNotFoundError:
-        raise EdgeVSRError(f"{path}: file not found") from None
-    except (ValueError, KeyError, TypeError, StopIteration) as exc:
-        raise EdgeVSRError(f"{path}: not an `edgevsr eval --json` file ({type(exc).__name__}: {exc})") from None
-
-
-def write_json(path: Path, doc: dict) -> None:
-    from edgevsr.io.atomic import atomic_path
-
-    with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(doc, indent=1))  # PSNR of identical frames is written as Infinity
 
 
 def register(app: typer.Typer) -> None:
@@ -159,7 +133,11 @@ def register(app: typer.Typer) -> None:
         against a reference, or compare two results."""
         import warnings
 
-        from edgevsr.quality import evaluate as E
+        from edgevsr.quality.datasets import total_frames
+        from edgevsr.quality.evaluate import evaluate_model, evaluate_outputs
+        from edgevsr.quality.gate import QualityBudget, quality_gate
+        from edgevsr.quality.results import eval_document, read_eval_json, write_eval_json
+        from edgevsr.quality.scorer import EvalOptions, EvalWarning, Scorer
 
         if compare:
             a, b = read_eval_json(compare[0]), read_eval_json(compare[1])
@@ -171,9 +149,10 @@ def register(app: typer.Typer) -> None:
                 plot_scores([(f"A {compare[0].name}", a), (f"B {compare[1].name}", b)], plot, "B vs A")
                 console.print(f"wrote {plot}")
             return
-        opts = E.EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
-                             lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
-        budget = E.QualityBudget(**{k: v for k, v in locals().items() if k in GATE_OPTIONS})
+        opts = EvalOptions(border=border, rgb_psnr=rgb_psnr, lpips=not no_lpips, tof=not no_tof,
+                           lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
+        given = locals()  # the gate options are named as the budget's fields
+        budget = QualityBudget(**{f.name: given[f.name] for f in dataclasses.fields(QualityBudget)})
         run_model = model is not None or onnx is not None
         if budget.given() and reference is None:
             raise EdgeVSRError("gate budgets (--max-*/--min-*) need --reference REF_OUTPUTS and the candidate "
@@ -186,7 +165,7 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--model needs --gt (ground truth) and one of --lr-dir DIR or --degrade BD|BI")
         if reference is None and not run_model and (outputs is None or gt is None):
             raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
-        scorer = E.Scorer(opts)
+        scorer = Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
         from edgevsr.io.atomic import check_writable
@@ -194,12 +173,10 @@ def register(app: typer.Typer) -> None:
         for target in (json_out, plot):
             if target is not None:
                 check_writable(target)
-        doc: dict = {"edgevsr_eval": 1, "options": vars(opts) | {"lpips_model": "alex-lin v0.1"},
-                     "gt": str(gt) if gt else None}
-        warnings.simplefilter("ignore", E.EvalWarning)  # printed from the results instead
+        warnings.simplefilter("ignore", EvalWarning)  # printed from the results instead
         t0 = time.perf_counter()
         with frame_progress() as progress:
-            total = E.total_frames(gt) if gt is not None else None
+            total = total_frames(gt) if gt is not None else None
             task = progress.add_task("eval", total=total, rate="")
 
             def advance(n: int) -> None:
@@ -208,9 +185,10 @@ def register(app: typer.Typer) -> None:
 
             if reference is not None:
                 if total is None:
-                    progress.update(task, total=E.total_frames(reference))
-                gate = E.quality_gate(outputs, reference, gt, budget, scorer, advance)
-                doc |= {"mode": "gate", "candidate": str(outputs), "reference": str(reference)} | gate.to_dict()
+                    progress.update(task, total=total_frames(reference))
+                gate = quality_gate(outputs, reference, gt, budget, scorer, advance)
+                doc = eval_document(opts, gt, "gate", {"candidate": str(outputs), "reference": str(reference)},
+                                    gate=gate)
                 results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
             elif run_model:
                 from edgevsr.backends.factory import RunnerConfig, make_runner
@@ -219,14 +197,15 @@ def register(app: typer.Typer) -> None:
                                    precision="fp16" if fp16 else "fp32", onnx=onnx)
                 runner, source = make_runner(cfg)
                 console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
-                ds = E.evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)
-                doc |= {"mode": "model", "model": runner.spec.name, "weights": source,
-                        "runner": runner.describe(), "lr_dir": str(lr_dir) if lr_dir else None,
-                        "degrade": degrade, "results": {ds.label: ds.to_dict()}}
+                ds = evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)
+                doc = eval_document(opts, gt, "model", {"model": runner.spec.name, "weights": source,
+                                                        "runner": runner.describe(),
+                                                        "lr_dir": str(lr_dir) if lr_dir else None,
+                                                        "degrade": degrade}, [ds])
                 results = [ds]
             else:
-                ds = E.evaluate_outputs(outputs, gt, scorer, advance)
-                doc |= {"mode": "outputs", "outputs": str(outputs), "results": {ds.label: ds.to_dict()}}
+                ds = evaluate_outputs(outputs, gt, scorer, advance)
+                doc = eval_document(opts, gt, "outputs", {"outputs": str(outputs)}, [ds])
                 results = [ds]
         seen = set()
         for ds in results:
@@ -239,7 +218,7 @@ def register(app: typer.Typer) -> None:
                 for s in ds.sequences:
                     out.print(frames_table(s, ds.metrics))
         if json_out is not None:
-            write_json(json_out, doc)
+            write_eval_json(json_out, doc)
             console.print(f"wrote {json_out}")
         if plot is not None:
             from edgevsr.quality.plots import plot_scores

@@ -96,13 +96,16 @@ def register(app: typer.Typer) -> None:
         if not int8 and not fp16:
             _export_fp32(model, weights, output, _shape(shape), calib)
             return
+        from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
 
         opts = QuantizeOptions(
             precision="int8" if int8 else "fp16", calib=calib, calib_frames=calib_frames,
             calib_shape=_shape(calib_shape), method=method, percentile=percentile, target=target,
-            shape=_shape(shape), min_psnr_vs_fp32=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
-            max_psnr_drop=max_psnr_drop, gt=gt, gt_frames=gt_frames, search=search,
+            shape=_shape(shape), budget=QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32,
+                                                      max_lpips_increase=max_lpips_increase,
+                                                      max_psnr_drop=max_psnr_drop),
+            gt=gt, gt_frames=gt_frames, search=search,
             cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
             trt_version=trt_version, speed_shape=_shape(speed_shape), speed_runs=speed_runs)
         t0 = time.perf_counter()

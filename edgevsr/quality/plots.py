@@ -7,7 +7,7 @@ import math
 from pathlib import Path
 
 from edgevsr.io.atomic import atomic_path
-from edgevsr.quality.evaluate import DatasetScores
+from edgevsr.quality.scorer import DatasetScores
 
 TITLES = {"psnr_y": "PSNR-Y (dB) ↑", "psnr_rgb": "PSNR-RGB (dB) ↑", "ssim_y": "SSIM-Y ↑", "lpips": "LPIPS ↓",
           "tof": "tOF ↓", "tlp100": "tLP100 ↓"}

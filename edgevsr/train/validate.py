@@ -9,9 +9,9 @@ import numpy as np
 import torch
 
 from edgevsr.data import load_clip
-from edgevsr.degrade import degrade_tensor
 from edgevsr.models.base import VSRModel
 from edgevsr.models.ops import aligned_bicubic_upsample, bicubic_upsample
+from edgevsr.quality.paired import PairedClip
 
 
 @dataclass
@@ -34,10 +34,8 @@ class ValClip:
 def load_val_clips(root: Path, names: list[str], frames: int, degradation: str = "BD") -> list[ValClip]:
     clips = []
     for name in names:
-        arr = load_clip(root, name, limit=frames)
-        h, w = arr.shape[1] // 4 * 4, arr.shape[2] // 4 * 4
-        hr = torch.from_numpy(np.ascontiguousarray(arr[:, :h, :w])).permute(0, 3, 1, 2).float() / 255
-        clips.append(ValClip(name, hr, degrade_tensor(hr, degradation)))
+        clip = PairedClip.from_frames(name, load_clip(root, name, limit=frames), degradation)
+        clips.append(ValClip(name, *clip.tensors()))
     return clips
 
 
@@ -48,7 +46,7 @@ def _frames(x: torch.Tensor) -> list[np.ndarray]:
 def make_scorer(lpips: bool = True):
     """The evaluation code's scorer (TecoGAN definitions); LPIPS is left out when its weights are absent."""
     from edgevsr.errors import EdgeVSRError
-    from edgevsr.quality.evaluate import EvalOptions, Scorer
+    from edgevsr.quality.scorer import EvalOptions, Scorer
 
     scorer = Scorer(EvalOptions(ssim=False, lpips=lpips, tof=True))
     if lpips:
