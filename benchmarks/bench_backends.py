@@ -17,16 +17,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import tempfile
 from pathlib import Path
 
 import torch
 
-from edgevsr.backends.engine_record import parse_size
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+from edgevsr.backends.tensorrt.engine_record import parse_size
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
 from edgevsr.deploy.profile import profile_runner, synthetic_frames
 from edgevsr.models.spec import ModelSpec
@@ -35,15 +34,15 @@ from edgevsr.weights import load_model
 RESULTS = Path(__file__).parent / "results"
 
 
-def runners(model, name: str, onnx: Path, cuda: bool, trt_engines: dict) -> dict:
+def runners(model, name: str, onnx: Path, cuda: bool, trt_engines: dict, threads: int) -> dict:
     spec = ModelSpec.of(model, name)
     if not cuda:
         return {"torch cpu fp32": lambda: TorchRunner(model, spec, "cpu"),
-                "onnxruntime cpu fp32": lambda: OnnxRuntimeRunner(onnx)}
+                "onnxruntime cpu fp32": lambda: OnnxRuntimeRunner(onnx, threads=threads)}
     out = {"torch cuda fp32": lambda: TorchRunner(model, spec, "cuda"),
            "torch cuda fp16": lambda: TorchRunner(model, spec, "cuda", "fp16")}
     for label, engine in trt_engines.items():
-        from edgevsr.backends.tensorrt_runner import TensorRTRunner
+        from edgevsr.backends.tensorrt.runner import TensorRTRunner
 
         out[label] = lambda e=engine: TensorRTRunner(e)
     return out
@@ -55,7 +54,7 @@ def build_trt(onnx: Path, sizes: list[tuple[int, int]]) -> dict:
     except ImportError:
         print("TensorRT not installed: no tensorrt rows")
         return {}
-    from edgevsr.backends.engine_record import ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
 
     padded = [(w + (-w) % 8, h + (-h) % 8) for w, h in sizes]
@@ -79,7 +78,6 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=torch.get_num_threads())
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    os.environ["EDGEVSR_ORT_THREADS"] = str(args.threads)
     from edgevsr.quantize.export import export_onnx
 
     cuda = torch.cuda.is_available()
@@ -91,7 +89,7 @@ def main() -> None:
         export_onnx(model, args.model, onnx)  # same weights as the torch rows
         trt_engines = build_trt(onnx, sizes) if cuda else {}
         peak = gpu_peak()[1] if cuda else measure_cpu_peak(args.threads)
-        makers = runners(model, args.model, onnx, cuda, trt_engines)
+        makers = runners(model, args.model, onnx, cuda, trt_engines, args.threads)
         runs = []
         for r in range(args.rounds):
             order = list(makers) if r % 2 == 0 else list(reversed(makers))

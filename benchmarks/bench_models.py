@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import torch
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.models import ARCHITECTURES
 from edgevsr.models.spec import ModelSpec
 from edgevsr.stream import FrameUpscaler

@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import torch
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.edge.pipeline import Pipeline
 from edgevsr.edge.sinks import NullSink
 from edgevsr.edge.sources import TestPatternSource

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from bench_models import frames_of
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.degrade import degrade_frame
 from edgevsr.io.frames import FrameSource
 from edgevsr.models import ARCHITECTURES

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from edgevsr.backends.base import Runner
+from edgevsr.backends.base import DelegatingRunner, Runner, to_numpy
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
 
@@ -55,33 +55,28 @@ def read_calib_frames(path: str | Path, max_frames: int, shape: tuple[int, int] 
     return frames
 
 
-class RecordingRunner(Runner):
-    """Wraps a runner; keeps a copy of the inputs of every ``infer`` call (numpy, float32)."""
+class InputRecordingRunner(DelegatingRunner):
+    """Runs ``inner`` and keeps a float32 numpy copy of the inputs of every ``infer`` call (the graph's feeds).
 
-    name = "recording"
+    Conversions stay numpy (the base Runner's) whatever the inner backend, so the recorded steps are exactly
+    the tensors an ONNX Runtime session is fed; outputs come back as numpy for the same reason."""
+
+    prepare, concat, zeros_like_hr, finish = Runner.prepare, Runner.concat, Runner.zeros_like_hr, Runner.finish
 
     def __init__(self, inner: Runner):
-        super().__init__(inner.spec, inner.precision)
-        self.inner = inner
+        super().__init__(inner)
         self.steps: list[tuple[np.ndarray, ...]] = []
 
-    def activate_impl(self) -> None:
-        self.inner.activate()
-
-    def deactivate_impl(self) -> None:
-        self.inner.deactivate()
-
-    def infer_impl(self, *inputs: Any) -> np.ndarray:
+    def infer(self, *inputs: Any) -> np.ndarray:
         self.steps.append(tuple(np.array(x, dtype=np.float32) for x in inputs))
-        out = self.inner.infer(*inputs)
-        return out.detach().float().cpu().numpy() if hasattr(out, "detach") else np.asarray(out, np.float32)
+        return to_numpy(super().infer(*inputs))
 
 
 def record_steps(runner: Runner, frames: Iterable[np.ndarray]) -> list[tuple[np.ndarray, ...]]:
     """The graph inputs of every step when ``runner`` upscales ``frames`` as one clip (in order)."""
     from edgevsr.stream import FrameUpscaler
 
-    rec = RecordingRunner(runner)
+    rec = InputRecordingRunner(runner)
     with rec:
         for _ in FrameUpscaler(rec).run(frames):
             pass

@@ -150,7 +150,7 @@ def _augmented_session(proto, names: list[str]):
     for n in names:
         if n not in have:
             aug.graph.output.append(onnx.helper.make_empty_tensor_value_info(n))
-    from edgevsr.backends.onnxruntime_runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     return make_session(aug.SerializeToString(), optimize=False)  # unoptimised: keep every tensor
 

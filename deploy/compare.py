@@ -18,54 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from edgevsr.backends.base import Runner
+from edgevsr.backends.base import DelegatingRunner, Runner, to_numpy
 from edgevsr.errors import EdgeVSRError
 from edgevsr.stream import FrameUpscaler
 
 
-def to_numpy(x: Any) -> np.ndarray:
-    """A native tensor (numpy, torch on any device) as float32 numpy."""
-    if hasattr(x, "detach"):
-        return x.detach().float().cpu().numpy()
-    return np.asarray(x, dtype=np.float32)
-
-
-class RecordingRunner(Runner):
-    """Passes everything to ``inner`` and keeps a float32 copy of each raw ``infer`` output."""
+class OutputRecordingRunner(DelegatingRunner):
+    """Runs ``inner`` unchanged and keeps a float32 copy of each raw ``infer`` output (what is compared)."""
 
     def __init__(self, inner: Runner):
-        super().__init__(inner.spec, inner.precision)
-        self.inner, self.name = inner, inner.name
+        super().__init__(inner)
         self.outputs: list[np.ndarray] = []
 
-    def activate_impl(self) -> None:
-        self.inner.activate()
-
-    def deactivate_impl(self) -> None:
-        self.inner.deactivate()
-
     def infer(self, *inputs: Any) -> Any:
-        out = self.inner.infer(*inputs)
+        out = super().infer(*inputs)
         self.outputs.append(to_numpy(out))
         return out
-
-    def prepare(self, frame, pad_h, pad_w):
-        return self.inner.prepare(frame, pad_h, pad_w)
-
-    def concat(self, tensors):
-        return self.inner.concat(tensors)
-
-    def zeros_like_hr(self, lr):
-        return self.inner.zeros_like_hr(lr)
-
-    def finish(self, out, height, width):
-        return self.inner.finish(out, height, width)
-
-    def synchronize(self) -> None:
-        self.inner.synchronize()
-
-    def describe(self) -> str:
-        return self.inner.describe()
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -124,7 +92,7 @@ def compare_runners(reference: Runner, test: Runner, frames: Iterable[np.ndarray
     if reference.spec.kind != test.spec.kind or reference.spec.scale != test.spec.scale:
         raise EdgeVSRError(f"cannot compare {reference.spec.name} ({reference.spec.kind} x{reference.spec.scale}) "
                            f"with {test.spec.name} ({test.spec.kind} x{test.spec.scale})")
-    ref, tst = RecordingRunner(reference), RecordingRunner(test)
+    ref, tst = OutputRecordingRunner(reference), OutputRecordingRunner(test)
     result = Comparison(reference.describe(), test.describe(), reference.spec.output_names[0],
                         thresholds={"max_abs": max_abs, "min_psnr_db": min_psnr})
     s = reference.spec.scale

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from edgevsr.backends.base import Runner
+from edgevsr.backends.base import DelegatingRunner, Runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.stream import FrameUpscaler
 
@@ -34,12 +34,11 @@ SCHEMA = "edgevsr.profile/1"
 STAGES = ("pre", "infer", "post")
 
 
-class TimedRunner(Runner):
-    """Wraps a runner and records the synchronised wall time of each stage of each call."""
+class TimedRunner(DelegatingRunner):
+    """Runs ``inner`` and records the synchronised wall time of each stage of each call."""
 
     def __init__(self, inner: Runner):
-        super().__init__(inner.spec, inner.precision)
-        self.inner, self.name = inner, inner.name
+        super().__init__(inner)
         self.times: dict[str, list[float]] = {s: [] for s in STAGES}
         self.gpu_times: list[float] = []
 
@@ -54,36 +53,23 @@ class TimedRunner(Runner):
         for v in (*self.times.values(), self.gpu_times):
             v.clear()
 
-    def activate_impl(self) -> None:
-        self.inner.activate()
-
-    def deactivate_impl(self) -> None:
-        self.inner.deactivate()
-
-    def synchronize(self) -> None:
-        self.inner.synchronize()
-
     def infer(self, *inputs: Any) -> Any:
-        out = self._timed("infer", self.inner.infer, *inputs)
-        self.inference_time = self.inner.inference_time
+        out = self._timed("infer", super().infer, *inputs)
         if getattr(self.inner, "gpu_time", None):  # CUDA-event time of the enqueue (TensorRT runner)
             self.gpu_times.append(self.inner.gpu_time)
         return out
 
     def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int) -> Any:
-        return self._timed("pre", self.inner.prepare, frame, pad_h, pad_w)
+        return self._timed("pre", super().prepare, frame, pad_h, pad_w)
 
     def concat(self, tensors: list[Any]) -> Any:
-        return self._timed("pre", self.inner.concat, tensors)
+        return self._timed("pre", super().concat, tensors)
 
     def zeros_like_hr(self, lr: Any) -> Any:
-        return self._timed("pre", self.inner.zeros_like_hr, lr)
+        return self._timed("pre", super().zeros_like_hr, lr)
 
     def finish(self, out: Any, height: int, width: int) -> np.ndarray:
-        return self._timed("post", self.inner.finish, out, height, width)
-
-    def describe(self) -> str:
-        return self.inner.describe()
+        return self._timed("post", super().finish, out, height, width)
 
 
 def synthetic_frames(width: int, height: int, count: int, seed: int = 0) -> Iterator[np.ndarray]:
@@ -156,12 +142,13 @@ def latency_stats(seconds: list[float]) -> dict[str, float]:
             "min": float(ms.min()), "max": float(ms.max()), "std": float(ms.std())}
 
 
-def environment() -> dict:
+def environment(ort_threads: int | None = None) -> dict:
+    """Versions, CPU/GPU and thread counts; ``ort_threads`` is what the ONNX Runtime session was given."""
     import torch
 
     env = {"python": platform.python_version(), "platform": platform.platform(), "torch": torch.__version__,
            "torch_threads": torch.get_num_threads(), "cpu_count": os.cpu_count(),
-           "ort_threads": os.environ.get("EDGEVSR_ORT_THREADS", "default"), "command": " ".join(sys.argv)}
+           "ort_threads": str(ort_threads) if ort_threads else "default", "command": " ".join(sys.argv)}
     from .devices import cpu_name
 
     env["cpu"] = cpu_name()
@@ -250,7 +237,8 @@ def profile_runner(runner: Runner, frames: list[np.ndarray], warmup: int = 5, *,
                                    runner.precision),
         "power": None,
         "layers": layer_rows,
-        "environment": {**environment(), "loadavg_before": load_before, "loadavg_after": load_after},
+        "environment": {**environment(getattr(runner, "threads", None)), "loadavg_before": load_before,
+                        "loadavg_after": load_after},
     }
     if timed.gpu_times:
         report["inference_gpu_ms"] = latency_stats(timed.gpu_times)  # CUDA events around the enqueue

@@ -1,7 +1,7 @@
 """Engine provenance (the sidecar) and the engine cache keyed by it.
 
 The record format and the load-time check live with the runner
-(:mod:`edgevsr.backends.engine_record`); this module writes records and finds
+(:mod:`edgevsr.backends.tensorrt.engine_record`); this module writes records and finds
 cached engines: the cache key hashes everything that makes two engines
 different (TensorRT version, GPU and compute capability, precision, build path,
 shape profile, source ONNX hash, build flags), so a repeated ``edgevsr build``
@@ -15,7 +15,7 @@ import json
 import os
 from pathlib import Path
 
-from edgevsr.backends.engine_record import EngineRecord, RuntimeEnv, mismatches, read_record, sidecar_path
+from edgevsr.backends.tensorrt.engine_record import EngineRecord, RuntimeEnv, mismatches, read_record, sidecar_path
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.opencv_runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
+from edgevsr.backends.opencv.runner import BASELINE, OpenCVBicubicRunner  # the thing every model has to beat
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.quality.paired import PairedClip
 
@@ -217,7 +217,7 @@ def git_commit() -> dict:
         return {"commit": None, "dirty": None}
 
 
-def machine_info() -> dict:
+def machine_info(ort_threads: int | None = None) -> dict:
     """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
     import cv2
 
@@ -225,7 +225,7 @@ def machine_info() -> dict:
     from edgevsr.deploy.devices import jetson_model
     from edgevsr.deploy.profile import environment
 
-    env = environment()
+    env = environment(ort_threads)
     env.pop("command", None)
     env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
                 "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),
@@ -353,7 +353,7 @@ class Artifacts:
 
     def runner(self, model: str, precision: str, backend: str) -> tuple[Runner, dict]:
         """A runner for the cell group and facts about what it runs (weights, ONNX file and its hash)."""
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
 
         kind, device = BACKENDS[backend]
         w = self.weights(model)
@@ -376,7 +376,7 @@ class Artifacts:
             engine = self._engine(onnx, precision)
             runner, _ = make_runner(RunnerConfig(backend="tensorrt", device="cuda", onnx=engine))
             return runner, facts
-        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx))
+        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx, threads=self.cfg.threads))
         return runner, facts
 
     def onnx(self, model: str, precision: str, target: str) -> Path:
@@ -456,7 +456,7 @@ class Artifacts:
 
     def _engine(self, onnx: Path, precision: str) -> Path:
         """A TensorRT engine (cached by the builder) whose profile covers every swept size."""
-        from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
         m = inspect_onnx(onnx).spec.size_multiple
@@ -489,7 +489,7 @@ def _all_int8(pipe, path: Path) -> None:
     The quantizer's own steps (calibration steps recorded through the streaming loop, cached activation
     statistics, Q/DQ placement) with an empty float set; metadata as the quantizer writes it.
     """
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.calibration.calib_data import record_steps
     from edgevsr.calibration.calibrators import cached_stats
     from edgevsr.quantize import export as X
@@ -616,7 +616,7 @@ def _unavailable(backend: str, precision: str, has_cuda: bool) -> str | None:
             return "not measured: this onnxruntime has no CUDA provider (install onnxruntime-gpu)"
     if kind == "tensorrt":
         try:
-            from edgevsr.backends.tensorrt_runner import require_tensorrt
+            from edgevsr.backends.tensorrt.runner import require_tensorrt
 
             require_tensorrt()
         except EdgeVSRError:
@@ -634,9 +634,8 @@ class Sweep:
         self.cache = ResultCache(out_dir / "cache")
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(cfg.threads)
         self.threads = torch.get_num_threads()
-        self.env = machine_info()
+        self.env = machine_info(cfg.threads)
         self.machine = digest({k: self.env.get(k) for k in ("cpu", "gpu", "jetson", "torch_threads", "platform")})[:8]
         self.artifacts = Artifacts(cfg, out_dir / "cache", status)
         self.clips, self.eval_desc = eval_clips(cfg)
@@ -791,7 +790,7 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
 
     cfg.validate()
     t0 = time.perf_counter()
-    threads, ort_threads = torch.get_num_threads(), os.environ.get("EDGEVSR_ORT_THREADS")
+    threads = torch.get_num_threads()
     try:  # --threads applies to this sweep only
         sweep = Sweep(cfg, Path(out_dir), status or (lambda _m: None), on_cell)
         groups: dict[tuple[str, str, str], list[Cell]] = {}
@@ -801,10 +800,6 @@ def run_sweep(cfg: SweepConfig, out_dir: str | Path, status: Callable[[str], Non
             sweep.run_group(model, precision, backend, group)
     finally:
         torch.set_num_threads(threads)
-        if ort_threads is None:
-            os.environ.pop("EDGEVSR_ORT_THREADS", None)
-        else:
-            os.environ["EDGEVSR_ORT_THREADS"] = ort_threads
     sweep.stats.seconds = time.perf_counter() - t0
     return {
         "schema": SCHEMA,

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from edgevsr.backends.engine_record import DEFAULT_PROFILE, EngineRecord, ShapeProfile, fmt_size, input_shapes
+from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, EngineRecord, ShapeProfile, fmt_size, input_shapes
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quantize.int8 import FLOAT_NODES_KEY
@@ -339,7 +339,7 @@ def _flag(trt, enum, name):
 def build_engine(onnx: str | Path, output: str | Path | None = None, opts: BuildOptions | None = None,
                  cache: EngineCache | None = None, force: bool = False, log=print) -> BuildResult:
     """Build (or reuse) the engine for ``onnx``; ``output`` None puts it in the engine cache."""
-    from edgevsr.backends.tensorrt_runner import current_env, make_logger, require_cuda, require_tensorrt
+    from edgevsr.backends.tensorrt.runner import current_env, make_logger, require_cuda, require_tensorrt
 
     opts = opts or BuildOptions()
     onnx = Path(onnx)

@@ -60,7 +60,7 @@ def check_onnx(path: str | Path, trt_version: str = "10.3", dla: bool = False, p
     """Per-node verdicts and the build plan's verdict for ``path`` on TensorRT ``trt_version``."""
     import onnx
 
-    from edgevsr.backends.engine_record import ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx, parse_version, plan_build
     from edgevsr.quantize.export import fixed_lr_shape
 

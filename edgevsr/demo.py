@@ -65,7 +65,7 @@ def score(outs: list[np.ndarray], gts: list[np.ndarray], lpips_model) -> dict[st
 def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, frames: int = 30,
              progress=None) -> DemoResult:
     """Build the clip, degrade it (BD x4), upscale with bicubic and ``model``, write the comparison and scores."""
-    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.errors import EdgeVSRError
     from edgevsr.io.writers import FrameSink
     from edgevsr.stream import FrameUpscaler

@@ -25,13 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from edgevsr.backends.onnxruntime_runner import SPEC_KEY, read_metadata  # noqa: F401  (one reader, re-exported)
+from edgevsr.backends.onnxruntime.loader import PRECISION_KEY, SPEC_KEY, read_metadata  # noqa: F401 (re-exported)
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 from edgevsr.models.base import VSRModel
 from edgevsr.models.spec import ModelSpec
 
-PRECISION_KEY = "edgevsr.precision"
 PREPROCESSING = "RGB, [0,1], NCHW"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
 MIN_OPSET = 17  # GridSample
@@ -175,7 +174,7 @@ def export_onnx(model: VSRModel, spec_name: str, path: str | Path, shape: tuple[
 
 def compare_with_torch(model: VSRModel, path: str | Path, inputs: list[tuple[np.ndarray, ...]]) -> float:
     """Max abs difference between ONNX Runtime (CPU) and PyTorch on the given step inputs."""
-    from edgevsr.backends.onnxruntime_runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     sess = make_session(path)
     names = [i.name for i in sess.get_inputs()]

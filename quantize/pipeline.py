@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import METHODS, cached_stats
 from edgevsr.errors import EdgeVSRError
@@ -131,7 +131,7 @@ def _write(proto, path: Path) -> Path:
 
 
 def _session(path: Path, threads: int = 0):
-    from edgevsr.backends.onnxruntime_runner import make_session
+    from edgevsr.backends.onnxruntime.loader import make_session
 
     return make_session(path, threads=threads)
 

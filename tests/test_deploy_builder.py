@@ -13,7 +13,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
+from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
 from edgevsr.deploy.trt_builder import (
     BuildOptions,
     calibration_cache_kind,
@@ -269,7 +269,7 @@ def test_onnxruntime_form_qdq_is_refused(tmp_path):
 # missing TensorRT ----------------------------------------------------------------------------------
 @pytest.mark.skipif(HAS_TRT, reason="tensorrt is installed here")
 def test_missing_tensorrt_names_the_extra_and_the_alternatives(tmp_path):
-    from edgevsr.backends.factory import RunnerConfig, make_runner
+    from edgevsr.backends.registry import RunnerConfig, make_runner
 
     with pytest.raises(EdgeVSRError) as exc:
         make_runner(RunnerConfig(backend="tensorrt", onnx=tmp_path / "m.engine"))
@@ -291,7 +291,7 @@ def test_build_cli_dry_run_and_one_line_errors(tmp_path):
 def test_onnxruntime_providers():
     import onnxruntime as ort
 
-    from edgevsr.backends.onnxruntime_runner import providers_for as ort_providers
+    from edgevsr.backends.onnxruntime.loader import providers_for as ort_providers
 
     assert ort_providers("cpu") == ["CPUExecutionProvider"]
     if "CUDAExecutionProvider" in ort.get_available_providers():

@@ -10,8 +10,8 @@ import sys
 import pytest
 import torch
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.cli.compare_cmd import parse_side
 from edgevsr.deploy.compare import compare_runners, psnr
 from edgevsr.errors import EdgeVSRError

@@ -6,7 +6,7 @@ import dataclasses
 
 import pytest
 
-from edgevsr.backends.engine_record import (
+from edgevsr.backends.tensorrt.engine_record import (
     DEFAULT_PROFILE,
     EngineRecord,
     RuntimeEnv,

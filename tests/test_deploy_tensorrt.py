@@ -11,9 +11,9 @@ trt = pytest.importorskip("tensorrt", reason="TensorRT is not installed (pip ins
 if not torch.cuda.is_available():
     pytest.skip("no CUDA device visible to PyTorch", allow_module_level=True)
 
-from edgevsr.backends.engine_record import ShapeProfile, sidecar_path  # noqa: E402
-from edgevsr.backends.tensorrt_runner import TensorRTRunner  # noqa: E402
-from edgevsr.backends.torch_runner import TorchRunner  # noqa: E402
+from edgevsr.backends.tensorrt.engine_record import ShapeProfile, sidecar_path  # noqa: E402
+from edgevsr.backends.tensorrt.runner import TensorRTRunner  # noqa: E402
+from edgevsr.backends.torch.runner import TorchRunner  # noqa: E402
 from edgevsr.deploy.compare import compare_runners  # noqa: E402
 from edgevsr.deploy.profile import profile_runner, synthetic_frames  # noqa: E402
 from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version  # noqa: E402

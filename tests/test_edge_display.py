@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.edge.pipeline import Pipeline
 from edgevsr.edge.sinks import TkDisplay, make_display, opencv_has_gui
 from edgevsr.edge.sources import TestPatternSource

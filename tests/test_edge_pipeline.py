@@ -17,8 +17,8 @@ import pytest
 import torch
 from conftest import moving_clip, write_video
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.registry import RunnerConfig, make_runner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.edge.pipeline import Pipeline, is_scene_cut, thumbnail
 from edgevsr.edge.sinks import FileSink, NullSink, make_sink
 from edgevsr.edge.sources import CaptureSource, FileSource, IterableSource, TestPatternSource, make_source

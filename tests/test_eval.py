@@ -13,7 +13,7 @@ import pytest
 from conftest import ROOT, moving_clip
 from typer.testing import CliRunner
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.quality import lpips as L
 from edgevsr.quality import metrics as M

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.models.ops import backward_warp
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quality.metrics import psnr

@@ -8,7 +8,7 @@ import pytest
 import torch
 from conftest import moving_clip
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quality.metrics import psnr
 from edgevsr.stream import FrameUpscaler

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.models.ops import backward_warp, space_to_depth

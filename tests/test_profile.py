@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 import torch
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.deploy.devices import DevicePeak, lookup_peak, measure_cpu_peak
 from edgevsr.deploy.profile import compute_figures, latency_stats, profile_runner, synthetic_frames
 from edgevsr.errors import EdgeVSRError

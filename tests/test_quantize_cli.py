@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.trt_cache import read_cache
 from edgevsr.quantize.export import read_metadata
 from tests.conftest import moving_clip, write_video

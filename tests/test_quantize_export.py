@@ -9,8 +9,8 @@ import onnx
 import pytest
 import torch
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec

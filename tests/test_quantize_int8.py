@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import numpy_helper
 
-from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import collect_stats
 from edgevsr.quantize.export import export_onnx

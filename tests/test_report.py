@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -186,7 +185,6 @@ def second_machine(tmp_path_factory):
         report = run_sweep(cfg, root / "out")
     finally:
         torch.set_num_threads(old)
-        os.environ.pop("EDGEVSR_ORT_THREADS", None)
     return report
 
 

@@ -17,7 +17,7 @@ MODELS = sorted({card.model for card in shipped_weights().values()})
 @pytest.fixture(scope="module", params=MODELS)
 def exports(request, shared, tmp_path_factory):
     """FP32, FP16 and INT8 (TensorRT form and ONNX Runtime form) exports of one shipped model."""
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.calibration.calib_data import read_calib_frames, record_steps
     from edgevsr.calibration.calibrators import collect_stats
     from edgevsr.quantize import export as X

@@ -11,7 +11,7 @@ import pytest
 import torch
 from conftest import moving_clip
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.degrade import degrade_frame, degrade_tensor
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource, list_images, read_image
@@ -124,7 +124,7 @@ def test_windowed_model_replicates_frames_at_clip_ends(clip):
 
 
 def test_vespcn_onnx_export_streams_like_torch(shared, tmp_path):
-    from edgevsr.backends.onnxruntime_runner import OnnxRuntimeRunner
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.quantize.export import export_onnx
 
     model, _ = load_model("vespcn", weights=shared / CHECKPOINTS["vespcn"])

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from edgevsr.backends.torch_runner import TorchRunner
+from edgevsr.backends.torch.runner import TorchRunner
 from edgevsr.deploy.devices import gpu_peak
 from edgevsr.models.spec import ModelSpec
 from edgevsr.weights import load_model

@@ -1,9 +1,14 @@
-"""One runner interface for torch, onnxruntime and tensorrt (see :mod:`edgevsr.backends.base`)."""
+"""One runner interface for torch, onnxruntime, tensorrt and opencv (see :mod:`edgevsr.backends.base`).
+
+Layout (after Polygraphy's ``backend/<name>/``): ``<name>/loader.py`` obtains what a backend runs,
+``<name>/runner.py`` runs it; :mod:`edgevsr.backends.registry` maps a backend name to its loader.
+"""
 
 from __future__ import annotations
 
-from edgevsr.backends.base import Runner
+from edgevsr.backends.base import DelegatingRunner, Runner
+from edgevsr.backends.registry import LOADERS, RunnerConfig, make_runner
 
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
+BACKENDS = tuple(LOADERS)
 
-__all__ = ["BACKENDS", "Runner"]
+__all__ = ["BACKENDS", "DelegatingRunner", "Runner", "RunnerConfig", "make_runner"]

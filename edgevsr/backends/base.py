@@ -92,3 +92,50 @@ class Runner:
 
     def describe(self) -> str:
         return f"{self.name} {self.precision}"
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A native tensor (numpy, torch on any device) as float32 numpy."""
+    if hasattr(x, "detach"):
+        return x.detach().float().cpu().numpy()
+    return np.asarray(x, dtype=np.float32)
+
+
+class DelegatingRunner(Runner):
+    """Forwards the life cycle and every conversion to ``inner``: the one base of wrappers that record or time.
+
+    Subclasses override only what they observe (usually ``infer``, calling ``super().infer``); ``inference_time``
+    is the inner runner's own, so a wrapper never adds its bookkeeping to the timing it reports."""
+
+    def __init__(self, inner: Runner):
+        super().__init__(inner.spec, inner.precision)
+        self.inner, self.name = inner, inner.name
+
+    def activate_impl(self) -> None:
+        self.inner.activate()
+
+    def deactivate_impl(self) -> None:
+        self.inner.deactivate()
+
+    def infer(self, *inputs: Any) -> Any:
+        out = self.inner.infer(*inputs)
+        self.inference_time = self.inner.inference_time
+        return out
+
+    def synchronize(self) -> None:
+        self.inner.synchronize()
+
+    def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int) -> Any:
+        return self.inner.prepare(frame, pad_h, pad_w)
+
+    def concat(self, tensors: list[Any]) -> Any:
+        return self.inner.concat(tensors)
+
+    def zeros_like_hr(self, lr: Any) -> Any:
+        return self.inner.zeros_like_hr(lr)
+
+    def finish(self, out: Any, height: int, width: int) -> np.ndarray:
+        return self.inner.finish(out, height, width)
+
+    def describe(self) -> str:
+        return self.inner.describe()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.engine_record import DEFAULT_PROFILE, fmt_size
+from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, fmt_size
 from edgevsr.cli.progress import console
 
 
@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a TensorRT engine: explicit (Q/DQ / FP16 ONNX) or implicit (flags + calibration cache) precision,
         shape profile, timing cache, DLA; reused while nothing in its provenance changed."""
-        from edgevsr.backends.engine_record import ShapeProfile
+        from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.provenance import EngineCache
         from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx, plan_build
 
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
                             dla_core=dla_core, opt_level=opt_level)
         if dry_run:
             if trt_version is None:
-                from edgevsr.backends.tensorrt_runner import require_tensorrt
+                from edgevsr.backends.tensorrt.runner import require_tensorrt
 
                 trt_version = require_tensorrt("--dry-run without --trt-version").__version__
             plan = plan_build(trt_version, facts, opts)

@@ -15,15 +15,17 @@ from edgevsr.errors import EdgeVSRError
 out = Console()
 
 
-def parse_side(text: str) -> tuple[str, str, Path | None]:
-    """``BACKEND[:PRECISION][=FILE]`` -> (backend, precision, file), e.g. ``onnxruntime=int8.onnx``, ``torch:fp16``."""
+def parse_side(text: str) -> tuple[str, str | None, Path | None]:
+    """``BACKEND[:PRECISION][=FILE]`` -> (backend, precision, file), e.g. ``onnxruntime=int8.onnx``, ``torch:fp16``.
+
+    No precision: None (fp32 for torch, what the file carries for onnxruntime / tensorrt)."""
     head, _, file = text.partition("=")
     backend, _, precision = head.partition(":")
     if backend not in ("torch", "onnxruntime", "tensorrt"):
         raise EdgeVSRError(f"{text!r}: expected BACKEND[:PRECISION][=FILE] with BACKEND torch, onnxruntime or tensorrt")
     if precision not in ("", "fp32", "fp16"):
         raise EdgeVSRError(f"{text!r}: precision must be fp32 or fp16 (INT8 comes from the ONNX/engine file)")
-    return backend, precision or "fp32", Path(file) if file else None
+    return backend, precision or None, Path(file) if file else None
 
 
 def diff_table(result) -> Table:
@@ -42,7 +44,7 @@ def register(app: typer.Typer) -> None:
         input: Path = typer.Argument(..., help="Video, frame folder or image: the real frames both sides run on."),
         ref: str = typer.Option("torch", help="Reference: BACKEND[:PRECISION][=FILE]."),
         test: str = typer.Option("onnxruntime", help="Under test: BACKEND[:PRECISION][=FILE] (FILE: ONNX or engine)."),
-        model: str = typer.Option("egvsr", help="Model for torch sides."),
+        model: str = typer.Option(None, help="Model for torch sides (default egvsr); a FILE side must hold it."),
         weights: str = typer.Option(None, help="Weights for torch sides."),
         allow_random: bool = typer.Option(False, "--allow-random", help="Untrained weights if none are shipped."),
         onnx: Path = typer.Option(None, help="Default FILE for onnxruntime sides."),
@@ -57,7 +59,7 @@ def register(app: typer.Typer) -> None:
         """Run two backends/precisions on the same frames and diff their raw outputs (exit 1 on threshold failure)."""
         from itertools import islice
 
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
         from edgevsr.deploy.compare import compare_runners
         from edgevsr.io.frames import FrameSource
 

@@ -191,10 +191,10 @@ def register(app: typer.Typer) -> None:
                                     gate=gate)
                 results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
             elif run_model:
-                from edgevsr.backends.factory import RunnerConfig, make_runner
+                from edgevsr.backends.registry import RunnerConfig, make_runner
 
-                cfg = RunnerConfig(model=model or "egvsr", weights=weights, backend=backend, device=device,
-                                   precision="fp16" if fp16 else "fp32", onnx=onnx)
+                cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
+                                   precision="fp16" if fp16 else None, onnx=onnx)
                 runner, source = make_runner(cfg)
                 console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
                 ds = evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)

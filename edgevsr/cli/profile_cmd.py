@@ -57,7 +57,8 @@ def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile(
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        model: str = typer.Option("egvsr", help="Model name (torch backend; see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the model "
+                                                 "the --onnx / --engine file holds."),
         weights: str = typer.Option(None, help="Weights for the torch backend (path or shipped name)."),
         allow_random: bool = typer.Option(
             False, "--allow-random", help="Untrained weights if none are shipped (timing does not depend on them)."),
@@ -83,8 +84,8 @@ def register(app: typer.Typer) -> None:
         FLOPs vs device peak, power (NVML / jtop when installed)."""
         import torch
 
-        from edgevsr.backends.engine_record import parse_size
-        from edgevsr.backends.factory import RunnerConfig, make_runner
+        from edgevsr.backends.registry import RunnerConfig, make_runner
+        from edgevsr.backends.tensorrt.engine_record import parse_size
         from edgevsr.deploy import devices
         from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
         from edgevsr.io.atomic import check_writable
@@ -98,7 +99,6 @@ def register(app: typer.Typer) -> None:
             check_writable(json_out)
         if threads:
             torch.set_num_threads(threads)
-            os.environ["EDGEVSR_ORT_THREADS"] = str(threads)
         sizes = [parse_size(s) for s in size]
         if input is not None:
             clip, source = frames_from_file(input, warmup + frames)
@@ -111,8 +111,9 @@ def register(app: typer.Typer) -> None:
         if backend == "tensorrt" and model_file is not None and model_file.suffix.lower() == ".onnx":
             model_file = _engine_for(model_file, clips, fp16)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers)
+                           precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
+                           cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
+                           threads=threads)
         runner, source_desc = make_runner(cfg)
         name = runner.spec.name
         macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
@@ -171,7 +172,7 @@ def register(app: typer.Typer) -> None:
 
 def _engine_for(onnx: Path, clips: list, fp16: bool) -> Path:
     """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.engine_record import DEFAULT_PROFILE, ShapeProfile
+    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
     from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
 
     m = inspect_onnx(onnx).spec.size_multiple

@@ -140,7 +140,7 @@ def _export_fp32(model: str, weights: str | None, output: Path, shape, calib: Pa
     console.print(f"wrote {output}: {model} x{net.scale}, {'dynamic H/W' if info.dynamic else 'fixed shape'}, "
                   f"opset {info.opset}, weights {info.weights_hash}")
     if calib:
-        from edgevsr.backends.torch_runner import TorchRunner
+        from edgevsr.backends.torch.runner import TorchRunner
         from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 
         steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), read_calib_frames(calib, 4, shape))

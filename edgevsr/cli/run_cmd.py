@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.factory import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.cli.progress import console, frame_progress
 
 
@@ -19,12 +19,14 @@ def register(app: typer.Typer) -> None:
         sink: str = typer.Option("display://0", "--sink", "-o",
                                  help="display://0, file://out.mp4 (or a path / folder), rtp://host:port, "
                                       "rtsp://server:8554/path, null://"),
-        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the "
+                                                 "model the --onnx file holds."),
         weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
         device: str = typer.Option("cpu", help="cpu | cuda"),
-        precision: str = typer.Option("fp32", help="fp32 | fp16 (int8 comes from a quantized --onnx/engine)."),
+        precision: str = typer.Option(None, help="fp32 | fp16; default fp32, or what the --onnx file carries "
+                                                 "(int8 comes from a quantized --onnx/engine)."),
         cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: CUDA-graph replay."),
         compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
         channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
@@ -77,8 +79,8 @@ def register(app: typer.Typer) -> None:
                                                         device=device, precision=precision, onnx=onnx,
                                                         allow_random=allow_random, cuda_graph=cuda_graph,
                                                         compile=compile, channels_last=channels_last))
-        label = f"{model} {runner.describe()}"
-        console.print(f"[bold]{model}[/] ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
+        label = f"{runner.spec.name} {runner.describe()}"
+        console.print(f"[bold]{runner.spec.name}[/] ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
         if "RANDOM" in weights_from:
             console.print("[yellow]untrained weights: the picture is meaningless (plumbing test only)[/]")
         total = frames or (info.frame_count if info and not getattr(src, "loop", 0) else None)

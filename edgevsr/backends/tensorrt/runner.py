@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from edgevsr.backends.base import Runner
-from edgevsr.backends.engine_record import EngineRecord, RuntimeEnv, ShapeProfile, check_compatible, read_record
 from edgevsr.errors import EdgeVSRError
+
+from .engine_record import EngineRecord, RuntimeEnv, ShapeProfile, check_compatible, read_record
 
 INSTALL_HINT = ("pip install 'edgevsr[tensorrt]' on a desktop with an NVIDIA GPU; on Jetson use JetPack's "
                 "python3-libnvinfer")
@@ -298,7 +299,7 @@ class TensorRTRunner(Runner):
         return self._pinned[key]
 
     def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int):
-        from edgevsr.backends.torch_runner import frame_to_tensor
+        from edgevsr.backends.torch.runner import frame_to_tensor
 
         torch = self.torch
         host = self._pinned_buffer(frame.shape, torch.uint8)
@@ -320,7 +321,7 @@ class TensorRTRunner(Runner):
             return self.torch.zeros(1, c, h * s, w * s, device=self.device, dtype=self.dtypes[self.input_names[-1]])
 
     def finish(self, out: Any, height: int, width: int) -> np.ndarray:
-        from edgevsr.backends.torch_runner import tensor_to_frame
+        from edgevsr.backends.torch.runner import tensor_to_frame
 
         torch = self.torch
         with torch.cuda.stream(self.stream):

@@ -1,19 +1,24 @@
-"""ONNX Runtime runner: CPU by default; CUDA / TensorRT execution providers when the GPU build has them."""
+"""How to obtain an ONNX Runtime session: the edgevsr metadata of an export, one provider and thread policy.
+
+Every ONNX Runtime session in edgevsr (runner, export check, quantizer, calibration) is made here, so
+providers, threads and the one-line error for an unloadable file are decided once.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-import numpy as np
-
-from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.models.spec import ModelSpec
 
+if TYPE_CHECKING:
+    from edgevsr.backends.base import Runner
+    from edgevsr.backends.registry import RunnerConfig
+
 SPEC_KEY = "edgevsr.spec"  # metadata_props key written by edgevsr.quantize.export
+PRECISION_KEY = "edgevsr.precision"
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -53,11 +58,11 @@ def providers_for(device: str) -> list[str]:
     return [*gpu, "CPUExecutionProvider"]
 
 
-def make_session(model: str | Path | bytes, device: str = "cpu", threads: int = 0, optimize: bool = True,
+def make_session(model: str | Path | bytes, device: str = "cpu", threads: int | None = 0, optimize: bool = True,
                  providers: list[str] | None = None):
     """The only place an ONNX Runtime session is made: one provider and thread policy for every caller.
 
-    ``threads`` 0 lets ONNX Runtime choose; ``optimize`` False keeps every tensor (calibration taps them)."""
+    ``threads`` 0 / None lets ONNX Runtime choose; ``optimize`` False keeps every tensor (calibration taps them)."""
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
@@ -73,30 +78,14 @@ def make_session(model: str | Path | bytes, device: str = "cpu", threads: int = 
         raise EdgeVSRError(f"{what}: onnxruntime cannot load it ({first_line(exc, 200)})") from None
 
 
-class OnnxRuntimeRunner(Runner):
-    name = "onnxruntime"
+def load(cfg: RunnerConfig) -> tuple[Runner, str]:
+    """The registry's loader: an :class:`OnnxRuntimeRunner` for ``cfg.onnx``; a contradicting model is refused."""
+    from edgevsr.backends.registry import check_request
 
-    def __init__(self, path: str | Path, device: str = "cpu", threads: int | None = None,
-                 providers: list[str] | None = None):
-        self.path = Path(path)
-        meta = read_metadata(self.path)
-        super().__init__(ModelSpec.from_dict(json.loads(meta[SPEC_KEY])), meta.get("edgevsr.precision", "fp32"))
-        self.device, self.threads = device, threads
-        self.providers = providers or providers_for(device)
-        self.session = None
+    from .runner import OnnxRuntimeRunner
 
-    def activate_impl(self) -> None:
-        threads = self.threads or int(os.environ.get("EDGEVSR_ORT_THREADS", "0"))
-        self.session = make_session(self.path, self.device, threads, providers=self.providers)
-        self.input_names = [i.name for i in self.session.get_inputs()]
-        self.output_names = [o.name for o in self.session.get_outputs()]
-
-    def deactivate_impl(self) -> None:
-        self.session = None
-
-    def infer_impl(self, *inputs: Any) -> np.ndarray:
-        feed = {n: np.ascontiguousarray(x, dtype=np.float32) for n, x in zip(self.input_names, inputs)}
-        return self.session.run(self.output_names[:1], feed)[0]
-
-    def describe(self) -> str:
-        return f"onnxruntime {self.providers[0].replace('ExecutionProvider', '')} {self.precision}"
+    if cfg.onnx is None:
+        raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
+    runner = OnnxRuntimeRunner(cfg.onnx, cfg.device, threads=cfg.threads)
+    check_request(cfg, runner.spec.name, runner.precision, cfg.onnx)
+    return runner, f"{cfg.onnx} ({runner.spec.name})"

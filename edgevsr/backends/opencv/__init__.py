@@ -1,0 +1,1 @@
+"""OpenCV backend: cv2.resize bicubic, the no-model baseline."""

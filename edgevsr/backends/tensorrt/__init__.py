@@ -1,0 +1,1 @@
+"""TensorRT backend: engine provenance (engine_record), engine runner; imports TensorRT lazily."""

@@ -1,0 +1,1 @@
+"""PyTorch backend: weights loaded into a VSRModel, run eagerly or compiled."""
