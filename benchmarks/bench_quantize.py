@@ -17,20 +17,22 @@ import platform
 import time
 from pathlib import Path
 
-from edgevsr.quality.gate import QualityBudget
-
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 CALIB = Path("/usr/share/doc/opencv-doc/examples/data/vtest.avi")
 
 
+def budget():
+    from edgevsr.quality.gate import QualityBudget
+
+    return QualityBudget(min_psnr_vs_ref=40.0, max_psnr_drop=0.3, max_lpips_increase=0.01)
+
+
 def configs(args) -> list[tuple[str, dict]]:
-    budget = dict(budget=QualityBudget(min_psnr_vs_ref=40.0, max_psnr_drop=0.3, max_lpips_increase=0.01))
     out = [("fp16", dict(precision="fp16"))]
-    out.append((f"int8 {args.method} + search", dict(precision="int8", method=args.method, **budget)))
+    out.append((f"int8 {args.method} + search", dict(precision="int8", method=args.method)))
     for m in args.compare_methods:
-        out.append((f"int8 {m}, default float groups", dict(precision="int8", method=m, search=False,
-                                                            **budget)))
+        out.append((f"int8 {m}, default float groups", dict(precision="int8", method=m, search=False)))
     return out
 
 
@@ -52,23 +54,21 @@ def main() -> None:
                          "random weights, no quality figures (speed does not depend on weight values)")
     args = ap.parse_args()
 
+    from edgevsr.quality.gate import QualityBudget
     from edgevsr.quantize.export import parse_shape
-    from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
+    from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
     from edgevsr.weights import default_weights
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     results = []
     for name in args.speed_only:
         t0 = time.time()
-        opts = QuantizeOptions(calib=args.calib, calib_frames=3, calib_shape=parse_shape(args.calib_shape),
-                               speed_shape=(272, 480), speed_runs=args.runs, search=False, budget=QualityBudget(),
+        opts = QuantizeOptions(calib_frames=3, calib_shape=parse_shape(args.calib_shape),
+                               speed_shape=(272, 480), speed_runs=args.runs,
                                cache=args.workdir / f"{name}.random.calib.npz")
-        pipe = QuantizePipeline(name, None, opts, lambda m, t0=t0: print(f"  [{time.time() - t0:6.1f}s] {m}",
-                                                                         flush=True), allow_random=True)
-        try:
-            r = pipe.run(args.workdir / f"{name}_random_int8.onnx")
-        finally:
-            pipe.close()
+        r = quantize_model(name, args.workdir / f"{name}_random_int8.onnx", "int8", calibration=args.calib,
+                           budget=QualityBudget(), search=False, options=opts, allow_random=True,
+                           status=lambda m, t0=t0: print(f"  [{time.time() - t0:6.1f}s] {m}", flush=True))
         results.append({"model": name, "weights": "RANDOM: speed only, no quality figures",
                          "config": "int8 default float groups (speed only)", **r.to_dict()})
         print(f"{name} speed only: x{r.speed['speedup']:.2f} ({r.speed['fp32_s'] * 1e3:.0f} -> "
@@ -85,19 +85,16 @@ def main() -> None:
             weights, source = None, f"shipped:{card.name}"
         for label, cfg in configs(args):
             t0 = time.time()
-            opts = QuantizeOptions(calib=args.calib, calib_frames=args.calib_frames,
-                                   calib_shape=parse_shape(args.calib_shape),
+            precision, search = cfg.pop("precision"), cfg.pop("search", True)
+            opts = QuantizeOptions(calib_frames=args.calib_frames, calib_shape=parse_shape(args.calib_shape),
                                    gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480),
                                    speed_runs=args.runs, cache=args.workdir / f"{name}.calib.npz",
-                                   trt_cache=args.workdir / f"{name}.trt.cache" if cfg["precision"] == "int8"
+                                   trt_cache=args.workdir / f"{name}.trt.cache" if precision == "int8"
                                    else None, **cfg)
-            pipe = QuantizePipeline(name, weights, opts, lambda m, t0=t0: print(
-                f"  [{time.time() - t0:6.1f}s] {m}", flush=True))
-            try:
-                slug = label.replace(" ", "_").replace(",", "").replace("+", "")
-                r = pipe.run(args.workdir / f"{name}_{slug}.onnx")
-            finally:
-                pipe.close()
+            slug = label.replace(" ", "_").replace(",", "").replace("+", "")
+            r = quantize_model(name, args.workdir / f"{name}_{slug}.onnx", precision, weights=weights,
+                               calibration=args.calib, budget=budget(), search=search, options=opts,
+                               status=lambda m, t0=t0: print(f"  [{time.time() - t0:6.1f}s] {m}", flush=True))
             q = r.quality
             row = {"model": name, "weights": source, "config": label, **r.to_dict(),
                    "psnr_y_drop": q["fp32 vs gt"]["psnr_y"] - q["candidate vs gt"]["psnr_y"],

@@ -62,7 +62,7 @@ def measured_rows(report: dict) -> list[dict]:
 
     Devices are split per evaluation set (``with_panels``), so a model is only compared with baselines scored on
     the same frames."""
-    from edgevsr.deploy.report_render import with_panels
+    from edgevsr.deploy.report.rows import with_panels
 
     report = with_panels(report)
     sizes: list[str] = []
@@ -100,7 +100,8 @@ def measured_rows(report: dict) -> list[dict]:
 
 
 def markdown(report: dict, sources: list[Path], commands: list[str]) -> str:
-    from edgevsr.deploy.report import eval_sets, threads_text
+    from edgevsr.deploy.provenance import threads_text
+    from edgevsr.deploy.report.merge import eval_sets
 
     rows, sizes = measured_rows(report)
     lines = ["### Measured by edgevsr", ""]
@@ -151,7 +152,7 @@ def main() -> None:
     if args.run:
         subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "report", "--quick", "-o",
                         str(QUICK)], check=True)
-    from edgevsr.deploy.report import load_report, merge_reports, report_commands
+    from edgevsr.deploy.report.merge import load_report, merge_reports, report_commands
 
     files = args.report or [p for p in DEFAULT_REPORTS if p.is_file()]
     loaded = [load_report(p) for p in files]

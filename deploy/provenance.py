@@ -1,4 +1,4 @@
-"""Engine provenance (the sidecar) and the engine cache keyed by it.
+"""Provenance: of engines (the sidecar, the engine cache keyed by it) and of the machine that measured.
 
 The record format and the load-time check live with the runner
 (:mod:`edgevsr.backends.tensorrt.engine_record`); this module writes records and finds
@@ -13,7 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
+import subprocess
 from pathlib import Path
+
+import numpy as np
 
 from edgevsr.backends.tensorrt.engine_record import EngineRecord, RuntimeEnv, mismatches, read_record, sidecar_path
 from edgevsr.errors import EdgeVSRError
@@ -98,3 +102,53 @@ def timing_cache_path(env: RuntimeEnv, root: Path | None = None) -> Path:
     root = root if root is not None else default_cache_dir()
     tag = "".join(c if c.isalnum() else "-" for c in f"{env.gpu_name}-sm{env.compute_capability}-trt{env.trt_version}")
     return root / "timing" / f"{tag}.cache"
+
+
+def git_commit() -> dict:
+    """Commit of the edgevsr source tree (None outside a git checkout) and whether it had local changes."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=10)
+        if sha.returncode != 0:
+            return {"commit": None, "dirty": None}
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10)
+        return {"commit": sha.stdout.strip(), "dirty": bool(dirty.stdout.strip())}
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+
+
+def machine_info(ort_threads: int | None = None) -> dict:
+    """Environment of this machine (profile's, plus library versions); ``label`` names it in plots."""
+    import cv2
+
+    from edgevsr import __version__
+    from edgevsr.deploy.devices import jetson_model
+    from edgevsr.deploy.profile import environment
+
+    env = environment(ort_threads)
+    env.pop("command", None)
+    env.update({"numpy": np.__version__, "opencv": cv2.__version__, "edgevsr": __version__,
+                "machine": platform.machine(), "jetson": jetson_model(), **git_commit(),
+                # OpenMP's wait policy changes CPU timings on a shared machine by up to 10x (spinning threads)
+                "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),
+                "omp_num_threads": os.environ.get("OMP_NUM_THREADS")})
+    try:
+        env["memory_gib"] = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        env["memory_gib"] = None
+    env["label"] = env["jetson"] or env["cpu"]
+    return env
+
+
+def threads_text(env: dict, kind: str = "") -> str:
+    """``1 thread`` / ``N threads`` (``kind`` goes before the noun): the threads a machine's cells ran with."""
+    n = env.get("torch_threads")
+    return f"{n} {kind}thread{'' if n == 1 else 's'}"
+
+
+def device_label(env: dict, device: str) -> str:
+    """``CPU: <cpu> (N threads)`` or ``GPU: <gpu>`` - what a plot's panel is about."""
+    if device == "cuda":
+        return f"GPU: {env.get('jetson') or env.get('gpu') or 'none on this machine'}"
+    return f"CPU: {env.get('cpu')} ({threads_text(env)})"

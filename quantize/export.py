@@ -87,13 +87,28 @@ def parse_shape(text: str) -> tuple[int, int]:
     return parts[0], parts[1]
 
 
-def to_onnx(model: VSRModel, shape: tuple[int, int] | None = None, opset: int = 18):
-    """The ONNX ModelProto of ``model.core`` (FP32, no edgevsr metadata yet)."""
+def fold_batchnorm(model: VSRModel) -> VSRModel:
+    """An eval-mode copy with every Conv -> BatchNorm pair folded, or ``model`` itself when it has no BatchNorm.
+
+    Part of every export: one layer fewer per pair, and INT8 weight ranges measured on the folded weights.
+    """
+    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return model
+    from edgevsr.quantize.bn_fusion import fuse_batchnorm
+
+    return fuse_batchnorm(model.eval())[0]
+
+
+def to_onnx(model: VSRModel, shape: tuple[int, int] | None = None, opset: int = 18, fuse_bn: bool = True):
+    """The ONNX ModelProto of ``model.core`` (FP32, no edgevsr metadata yet); BatchNorm folded unless ``fuse_bn``
+    is False (only the fusion benchmark wants the unfused graph)."""
     if opset < MIN_OPSET:
         raise EdgeVSRError(f"opset {opset}: edgevsr needs opset >= {MIN_OPSET} (GridSample)")
     if shape is not None:
         check_shape(model, shape)
     model = model.eval()
+    if fuse_bn:
+        model = fold_batchnorm(model)
     inputs = _example_inputs(model, shape)
     kwargs = {} if shape is not None else {"dynamic_shapes": _dynamic_shapes(model, inputs)}
     # the exporter logs a warning per missing torchvision op and prints its stages: not for our users
@@ -157,7 +172,8 @@ def export_onnx(model: VSRModel, spec_name: str, path: str | Path, shape: tuple[
                 opset: int = 18, precision: str = "fp32", optimize: bool = True) -> ExportInfo:
     """Export ``model.core`` to ``path`` (dynamic H/W unless ``shape`` = LR (h, w)), with edgevsr metadata.
 
-    ``optimize`` applies the exact rewrites of :mod:`edgevsr.quantize.optimize` (Resize -> Conv).
+    ``optimize`` applies the exact rewrites of :mod:`edgevsr.quantize.optimize` (Resize -> Conv); BatchNorm
+    after a convolution is always folded into it (:func:`fold_batchnorm`).
     """
     proto = to_onnx(model, shape, opset)
     if optimize:

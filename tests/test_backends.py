@@ -13,7 +13,7 @@ import torch
 
 from edgevsr.backends import BACKENDS, DelegatingRunner
 from edgevsr.backends.registry import LOADERS, RunnerConfig, check_request, make_runner, same_precision
-from edgevsr.calibration.calib_data import InputRecordingRunner
+from edgevsr.calibration.reader import InputRecordingRunner
 from edgevsr.deploy.compare import OutputRecordingRunner
 from edgevsr.deploy.profile import TimedRunner, profile_runner
 from edgevsr.errors import EdgeVSRError

@@ -13,7 +13,7 @@ from conftest import ROOT, moving_clip, write_video
 from edgevsr.errors import EdgeVSRError
 from edgevsr.quality.gate import QualityBudget
 from edgevsr.quality.paired import PairedClip, fit_frame
-from edgevsr.quantize.pipeline import QuantizeOptions
+from edgevsr.quantize.pipeline import DEFAULT_BUDGET, quantize_model
 
 
 def _bd_degrade():
@@ -78,7 +78,7 @@ def test_unknown_degradation_is_one_clear_error():
         PairedClip.from_frames("pan", moving_clip(1, 16, 16), "XX")
 
 
-def test_one_budget_serves_eval_and_quantize():
+def test_one_budget_serves_eval_and_quantize(tmp_path):
     b = QualityBudget(max_lpips_increase=0.01, max_psnr_drop=0.3, min_psnr_vs_ref=40.0)
     # quantize's names and order, for its report and metadata
     assert list(b.named_for("fp32").items()) == [("min_psnr_vs_fp32", 40.0), ("max_lpips_increase", 0.01),
@@ -93,8 +93,10 @@ def test_one_budget_serves_eval_and_quantize():
     assert QualityBudget(max_psnr_drop=0).check({"psnr_y": math.inf}, {"psnr_y": math.inf}, {})[0].passed
     with pytest.raises(EdgeVSRError, match="needs the lpips metric"):
         QualityBudget(max_lpips_vs_ref=0.1).check({}, {}, {"psnr_y": 40.0})
-    assert QuantizeOptions().budget == QualityBudget(min_psnr_vs_ref=40.0)  # --min-psnr-vs-fp32 40 by default
+    assert DEFAULT_BUDGET == QualityBudget(min_psnr_vs_ref=40.0)  # --min-psnr-vs-fp32 40 by default
+    # the budget is checked before anything is exported or written
     with pytest.raises(EdgeVSRError, match="measured against ground truth"):
-        QuantizeOptions(precision="fp16", budget=QualityBudget(max_psnr_drop=0.1)).validate()
+        quantize_model("espcn", tmp_path / "x.onnx", "fp16", budget=QualityBudget(max_psnr_drop=0.1))
     with pytest.raises(EdgeVSRError, match="max_lpips_vs_ref: quantize does not measure it"):
-        QuantizeOptions(precision="fp16", budget=QualityBudget(max_lpips_vs_ref=0.1)).validate()
+        quantize_model("espcn", tmp_path / "x.onnx", "fp16", budget=QualityBudget(max_lpips_vs_ref=0.1))
+    assert not (tmp_path / "x.onnx").exists()

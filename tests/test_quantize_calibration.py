@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from edgevsr.calibration.calib_data import read_calib_frames
 from edgevsr.calibration.calibrators import (
     BINS,
     ActivationStats,
@@ -15,6 +14,7 @@ from edgevsr.calibration.calibrators import (
     percentile_amax,
     save_stats,
 )
+from edgevsr.calibration.reader import read_calib_frames
 from edgevsr.errors import EdgeVSRError
 from tests.conftest import moving_clip, write_video
 

@@ -55,7 +55,7 @@ def fp32(shared, tmp_path_factory):
 
 
 def _real_clip(shared, tmp_path):
-    from edgevsr.calibration.calib_data import read_calib_frames
+    from edgevsr.calibration.reader import read_calib_frames
 
     return write_video(tmp_path / "calib.mp4", read_calib_frames(shared / "basketballpass", 4, (32, 48)))
 

@@ -11,8 +11,9 @@ import torch
 
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.backends.torch.runner import TorchRunner
-from edgevsr.calibration.calib_data import read_calib_frames, record_steps
+from edgevsr.calibration.reader import read_calib_frames, record_steps
 from edgevsr.errors import EdgeVSRError
+from edgevsr.models.base import VSRModel
 from edgevsr.models.spec import ModelSpec
 from edgevsr.quantize.export import compare_with_torch, export_onnx, parse_shape, read_metadata
 from edgevsr.weights import load_model, weights_hash
@@ -97,3 +98,40 @@ def test_not_an_edgevsr_onnx_is_refused(tmp_path):
     with pytest.raises(EdgeVSRError, match="not an edgevsr export"):
         read_metadata(plain)
 
+
+
+class _BatchNormSR(VSRModel):
+    """A small single-frame x4 SR net with Conv -> BatchNorm pairs (SRResNet style), trained-looking BN statistics."""
+
+    kind = "single"
+    size_multiple = 1
+    input_names = ("lr",)
+    output_names = ("hr",)
+
+    def __init__(self):
+        super().__init__()
+        c = torch.nn
+        self.body = c.Sequential(c.Conv2d(3, 16, 3, padding=1), c.BatchNorm2d(16), c.PReLU(16),
+                                 c.Conv2d(16, 16, 3, padding=1, bias=False), c.BatchNorm2d(16))
+        self.tail = c.Sequential(c.Conv2d(16, 48, 3, padding=1), c.PixelShuffle(4))
+        for bn in (self.body[1], self.body[4]):
+            bn.running_mean.uniform_(-0.5, 0.5)
+            bn.running_var.uniform_(0.5, 2.0)
+            bn.weight.data.uniform_(0.5, 1.5)
+            bn.bias.data.uniform_(-0.2, 0.2)
+
+    def core(self, lr):
+        return self.tail(self.body(lr))
+
+
+def test_export_folds_batchnorm_and_keeps_outputs(tmp_path):
+    """BN fusion is part of export: no BatchNormalization node, same output, the weights hash of the unfused model."""
+    torch.manual_seed(0)
+    net = _BatchNormSR().eval()
+    info = export_onnx(net, "bn-sr", tmp_path / "bn.onnx")
+    ops = [n.op_type for n in onnx.load(str(tmp_path / "bn.onnx")).graph.node]
+    assert "BatchNormalization" not in ops and ops.count("Conv") == 3
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules()) == 2  # the caller's model is untouched
+    assert info.weights_hash == weights_hash(net)
+    x = np.random.default_rng(0).random((1, 3, 24, 32), np.float32)
+    assert compare_with_torch(net, tmp_path / "bn.onnx", [(x,)]) < 1e-4

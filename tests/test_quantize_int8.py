@@ -9,8 +9,8 @@ import pytest
 from onnx import numpy_helper
 
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
-from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import collect_stats
+from edgevsr.calibration.reader import read_calib_frames, record_steps
 from edgevsr.quantize.export import export_onnx
 from edgevsr.quantize.fp16 import convert_fp16
 from edgevsr.quantize.int8 import default_float_groups, group_of, layer_groups, quantize_qdq, quantized_groups

@@ -16,17 +16,14 @@ import pytest
 import torch
 from conftest import moving_clip
 
-from edgevsr.deploy.report import (
-    NO_WEIGHTS,
-    SCHEMA,
-    ResultCache,
-    SweepConfig,
-    load_report,
-    merge_reports,
-    plan_cells,
-    run_sweep,
-)
-from edgevsr.deploy.report_render import CSV_COLUMNS, pareto_front, render_all, render_markdown, write_json
+from edgevsr.deploy.report.cache import ResultCache
+from edgevsr.deploy.report.config import NO_WEIGHTS, SCHEMA, SweepConfig, plan_cells
+from edgevsr.deploy.report.findings import pareto_front
+from edgevsr.deploy.report.markdown import render_markdown
+from edgevsr.deploy.report.merge import load_report, merge_reports
+from edgevsr.deploy.report.render import render_all
+from edgevsr.deploy.report.sweep import run_sweep
+from edgevsr.deploy.report.tables import CSV_COLUMNS, write_json
 from edgevsr.errors import EdgeVSRError
 from edgevsr.weights import default_weights
 
@@ -287,9 +284,9 @@ def test_html_renders_in_headless_chromium(swept, second_machine, tmp_path):
 
 def test_given_onnx_used_only_with_matching_weights(tmp_path):
     """`--onnx FILE` (an `edgevsr quantize` output) replaces the report's own export, if made from its weights."""
-    from edgevsr.deploy.report import file_digest
+    from edgevsr.deploy.report.cache import file_digest
     from edgevsr.quantize.export import save_onnx
-    from edgevsr.quantize.pipeline import load_reference
+    from edgevsr.quantize.reference import load_reference
 
     for seed, name in ((0, "same.onnx"), (1, "other.onnx")):  # the report seeds untrained weights with 0
         torch.manual_seed(seed)
@@ -322,20 +319,21 @@ def test_reasons_for_cells_this_machine_cannot_run():
 
     import onnxruntime as ort
 
-    from edgevsr.deploy.report import CPU_FP16, _unavailable
+    from edgevsr.deploy.report.config import CPU_FP16
+    from edgevsr.deploy.report.measure import unavailable
 
-    assert _unavailable("tensorrt", "int8", has_cuda=False) == "not measured: no GPU"
-    assert _unavailable("torch-cpu", "fp16", has_cuda=False) == CPU_FP16
-    assert _unavailable("onnxruntime-cpu", "fp16", has_cuda=False) is None
+    assert unavailable("tensorrt", "int8", has_cuda=False) == "not measured: no GPU"
+    assert unavailable("torch-cpu", "fp16", has_cuda=False) == CPU_FP16
+    assert unavailable("onnxruntime-cpu", "fp16", has_cuda=False) is None
     if importlib.util.find_spec("tensorrt") is None:  # a GPU without TensorRT says so, it does not fail
-        assert _unavailable("tensorrt", "fp32", has_cuda=True) == "not measured: TensorRT is not installed"
+        assert unavailable("tensorrt", "fp32", has_cuda=True) == "not measured: TensorRT is not installed"
     if "CUDAExecutionProvider" not in ort.get_available_providers():
-        assert "onnxruntime-gpu" in _unavailable("onnxruntime-cuda", "fp32", has_cuda=True)
+        assert "onnxruntime-gpu" in unavailable("onnxruntime-cuda", "fp32", has_cuda=True)
 
 
 def test_merged_runs_on_other_eval_sets_stay_apart():
     """Two runs of one machine on different evaluation sets: separate rows, never one averaged row."""
-    from edgevsr.deploy.report_render import summary_rows, with_panels
+    from edgevsr.deploy.report.rows import summary_rows, with_panels
 
     def cell(eval_id: str, psnr: float) -> dict:
         return {"machine": "m", "device": "CPU: x", "model": "vespcn", "precision": "fp32", "backend": "torch-cpu",

@@ -86,10 +86,9 @@ def register(app: typer.Typer) -> None:
 
         from edgevsr.backends.registry import RunnerConfig, make_runner
         from edgevsr.backends.tensorrt.engine_record import parse_size
-        from edgevsr.deploy import devices
-        from edgevsr.deploy.profile import frames_from_file, profile_runner, synthetic_frames
+        from edgevsr.deploy.profile import frames_from_file, synthetic_frames
+        from edgevsr.deploy.session import ProfilingSession, engine_for
         from edgevsr.io.atomic import check_writable
-        from edgevsr.models import ARCHITECTURES, build_model
 
         if frames < 1 or warmup < 0:
             raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
@@ -107,52 +106,26 @@ def register(app: typer.Typer) -> None:
             clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
                      for w, h in sizes]
 
+        session = ProfilingSession(threads, peak_tflops, status=lambda msg: console.print(msg, markup=False))
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
         if backend == "tensorrt" and model_file is not None and model_file.suffix.lower() == ".onnx":
-            model_file = _engine_for(model_file, clips, fp16)
+            model_file = engine_for(model_file, [(c[0].shape[1], c[0].shape[0]) for c, _ in clips], fp16,
+                                    log=lambda msg: console.print(msg, markup=False))
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
                            cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
                            threads=threads)
         runner, source_desc = make_runner(cfg)
         name = runner.spec.name
-        macs = build_model(name).macs_per_lr_pixel() if name in ARCHITECTURES else None
         on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
-        probe, power_note = None, "CPU run: no power sensor is read"
-        matmul = None
-        if peak_tflops:
-            peak = devices.DevicePeak("user-supplied", peak_tflops, peak_tflops, peak_tflops, None, "--peak-tflops")
-        elif on_gpu:
-            gpu_name, peak = devices.gpu_peak(_cuda_index(runner))
-            if peak is None:
-                console.print(f"no peak figures for {gpu_name!r}; pass --peak-tflops for the % of peak")
-        else:
-            peak = devices.cpu_ceiling()
-            matmul = devices.measure_cpu_peak()
-            console.print(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source}); measured FP32 matmul "
-                          f"rate {matmul.fp32_tflops * 1000:.1f} GFLOP/s ({matmul.source})")
-        if on_gpu:
-            from edgevsr.deploy.power import open_probe
-
-            probe, power_note = open_probe(_cuda_index(runner), jetson=devices.jetson_model() is not None)
+        dev = "cuda" if on_gpu else "cpu"
+        session.peak(dev, getattr(getattr(runner, "device", None), "index", None))  # said before the timed runs
         if "RANDOM" in source_desc:
             console.print("weights: random (no trained weights shipped); timing does not depend on weight values")
         console.print(f"[bold]{name}[/] ({source_desc}) on {runner.describe()}")
 
-        runs = []
-        for clip, source in clips:
-            info = {"weights": source_desc}
-            if probe is None:
-                info["power_note"] = power_note
-            run = profile_runner(runner, clip, warmup, macs_per_lr_pixel=macs, peak=peak, power_probe=probe,
-                                 layers=layers, source=source, info=info)
-            if matmul is not None:  # what torch.mm achieves here: beside the ceiling, not instead of it
-                run["compute"]["matmul_gflops"] = round(matmul.fp32_tflops * 1000.0, 1)
-            runs.append(run)
-            if on_gpu and probe is not None:  # a sampler closes its probe; open a fresh one per size
-                from edgevsr.deploy.power import open_probe
-
-                probe, power_note = open_probe(_cuda_index(runner), jetson=devices.jetson_model() is not None)
+        runs = [session.profile(runner, clip, warmup, name, dev, source, layers=layers,
+                                info={"weights": source_desc}) for clip, source in clips]
         for table in results_tables(runs):
             out.print(table)
         for run in runs:
@@ -169,25 +142,3 @@ def register(app: typer.Typer) -> None:
                 tmp.write_text(json.dumps({"schema": FILE_SCHEMA, "runs": runs}, indent=2))
             console.print(f"wrote {json_out}")
 
-
-def _engine_for(onnx: Path, clips: list, fp16: bool) -> Path:
-    """A cached engine for ``onnx`` whose profile covers the sizes to time (built once, then reused)."""
-    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
-
-    m = inspect_onnx(onnx).spec.size_multiple
-    padded = [(c[0].shape[1] + (-c[0].shape[1]) % m, c[0].shape[0] + (-c[0].shape[0]) % m) for c, _ in clips]
-    prof = DEFAULT_PROFILE
-    if not all(prof.contains(w, h) for w, h in padded):
-        prof = ShapeProfile((min(p[0] for p in padded), min(p[1] for p in padded)), padded[0],
-                            (max(p[0] for p in padded), max(p[1] for p in padded)))
-    opts = BuildOptions(precision="fp16" if fp16 else None, profile=prof)
-    return build_engine(onnx, None, opts, log=lambda msg: console.print(msg, markup=False)).engine
-
-
-def _cuda_index(runner) -> int:
-    """The CUDA index the runner's device really is (``cuda`` alone: the current device)."""
-    import torch
-
-    index = getattr(getattr(runner, "device", None), "index", None)
-    return torch.cuda.current_device() if index is None else int(index)

@@ -93,32 +93,29 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
         if output.suffix != ".onnx":
             raise EdgeVSRError(f"{output}: output must be a .onnx file")
-        if not int8 and not fp16:
-            _export_fp32(model, weights, output, _shape(shape), calib)
-            return
         from edgevsr.quality.gate import QualityBudget
-        from edgevsr.quantize.pipeline import QuantizeOptions, QuantizePipeline
+        from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
+        precision = "int8" if int8 else "fp16" if fp16 else "fp32"
         opts = QuantizeOptions(
-            precision="int8" if int8 else "fp16", calib=calib, calib_frames=calib_frames,
-            calib_shape=_shape(calib_shape), method=method, percentile=percentile, target=target,
-            shape=_shape(shape), budget=QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32,
-                                                      max_lpips_increase=max_lpips_increase,
-                                                      max_psnr_drop=max_psnr_drop),
-            gt=gt, gt_frames=gt_frames, search=search,
+            calib_frames=calib_frames if precision != "fp32" else 4, calib_shape=_shape(calib_shape),
+            method=method, percentile=percentile, target=target, shape=_shape(shape), gt=gt, gt_frames=gt_frames,
             cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
             trt_version=trt_version, speed_shape=_shape(speed_shape), speed_runs=speed_runs)
+        budget = QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
+                               max_psnr_drop=max_psnr_drop)
         t0 = time.perf_counter()
         with console.status("exporting the FP32 reference") as status:
             def step(msg: str) -> None:
-                console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
+                if precision != "fp32":
+                    console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
                 status.update(msg)
 
-            pipe = QuantizePipeline(model, weights, opts, step)
-            try:
-                r = pipe.run(output)
-            finally:
-                pipe.close()
+            r = quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
+                               search=search, options=opts, status=step)
+        if precision == "fp32":
+            _print_export(r)
+            return
         _print_report(r)
         if report:
             from edgevsr.io.atomic import atomic_path
@@ -129,20 +126,10 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(1)
 
 
-def _export_fp32(model: str, weights: str | None, output: Path, shape, calib: Path | None) -> None:
-    from edgevsr.models.spec import ModelSpec
-    from edgevsr.quantize.export import compare_with_torch, export_onnx
-    from edgevsr.weights import load_model
-
-    net, source = load_model(model, weights)
-    with console.status(f"exporting {model} ({source})"):
-        info = export_onnx(net, model, output, shape)
-    console.print(f"wrote {output}: {model} x{net.scale}, {'dynamic H/W' if info.dynamic else 'fixed shape'}, "
-                  f"opset {info.opset}, weights {info.weights_hash}")
-    if calib:
-        from edgevsr.backends.torch.runner import TorchRunner
-        from edgevsr.calibration.calib_data import read_calib_frames, record_steps
-
-        steps = record_steps(TorchRunner(net, ModelSpec.of(net, model)), read_calib_frames(calib, 4, shape))
-        console.print(f"ONNX Runtime vs PyTorch on {len(steps)} real steps: max abs error "
-                      f"{compare_with_torch(net, output, steps):.2e}")
+def _print_export(r) -> None:
+    e = r.export
+    console.print(f"wrote {r.output}: {e['model']} x{e['scale']}, {'dynamic H/W' if e['dynamic'] else 'fixed shape'}, "
+                  f"opset {e['opset']}, weights {e['weights_hash']}")
+    if "max_abs_error_vs_torch" in e:
+        console.print(f"ONNX Runtime vs PyTorch on {r.calib_frames} real steps: max abs error "
+                      f"{e['max_abs_error_vs_torch']:.2e}")

@@ -38,7 +38,8 @@ def _weights(values: list[str] | None) -> dict[str, str]:
 def _finish(report: dict, output: Path) -> None:
     from rich.console import Console
 
-    from edgevsr.deploy.report_render import findings, render_all
+    from edgevsr.deploy.report import render_all
+    from edgevsr.deploy.report.findings import findings
 
     written = render_all(report, output)
     out = Console()
@@ -104,7 +105,7 @@ def register(app: typer.Typer) -> None:
         output.mkdir(parents=True, exist_ok=True)
         command = "edgevsr " + " ".join(shlex.quote(a) for a in sys.argv[1:])
         from edgevsr.cli.progress import frame_progress
-        from edgevsr.deploy.report import plan_cells
+        from edgevsr.deploy.report.config import plan_cells
 
         t0 = time.perf_counter()
         done = [0]

@@ -1,4 +1,10 @@
-"""Calibration data: real frames streamed through the model's own loop, recorded as graph inputs.
+"""Calibration data: a reader protocol (as ONNX Runtime's ``CalibrationDataReader``) and the clip reader.
+
+Every consumer of calibration data (range statistics, the precision search, the
+quality checks) pulls feed dicts from a :class:`CalibrationDataReader`:
+``get_next()`` returns one ``{input name: array}`` or ``None`` when done.
+:class:`ClipReader` is the one edgevsr uses: real frames streamed through the
+model's own loop, recorded as graph inputs.
 
 A recurrent step's ``hr_prev`` input is the model's previous *output*: calibrating
 on zeros or on random tensors gives activation ranges the deployed model never
@@ -10,10 +16,10 @@ sensitivity search and the quality checks.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -22,6 +28,14 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
 
 MIN_CALIB_FRAMES = 2  # a recurrent step needs a previous frame for a realistic hr_prev
+Step = tuple[np.ndarray, ...]  # one step's graph inputs, in the graph's input order
+
+
+@runtime_checkable
+class CalibrationDataReader(Protocol):
+    """ONNX Runtime's calibration-data protocol: one feed dict per call, ``None`` when the data is exhausted."""
+
+    def get_next(self) -> dict[str, np.ndarray] | None: ...
 
 
 def center_crop(frame: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -87,3 +101,60 @@ def feeds(steps: list[tuple[np.ndarray, ...]], names: list[str] | tuple[str, ...
     """Steps as ONNX Runtime input dicts."""
     for step in steps:
         yield dict(zip(names, step))
+
+
+class ClipReader:
+    """LR frames of one clip, read as the FP32 model's step inputs when it upscales them as deployed.
+
+    The frames are read (and checked) at once, so bad data fails before a slow export; the steps are
+    recorded when :meth:`bind` is given the FP32 model (an ONNX path), because a recurrent step's
+    ``hr_prev`` is that model's previous output.
+    """
+
+    def __init__(self, frames: Sequence[np.ndarray], source: str = "frames"):
+        self.frames = list(frames)
+        self.source = source
+        self._steps: list[Step] | None = None
+        self._names: list[str] = []
+        self._next = 0
+
+    @classmethod
+    def from_path(cls, path: str | Path, max_frames: int, shape: tuple[int, int] | None = None) -> ClipReader:
+        """Up to ``max_frames`` consecutive frames of a video / frame folder (see :func:`read_calib_frames`)."""
+        return cls(read_calib_frames(path, max_frames, shape), str(path))
+
+    def bind(self, model: str | Path) -> ClipReader:
+        """Record the steps of ``model`` (an ONNX file, run by ONNX Runtime) over the frames."""
+        from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+
+        with OnnxRuntimeRunner(model) as runner:
+            self._names = list(runner.input_names)
+            self._steps = record_steps(runner, self.frames)
+        self._next = 0
+        return self
+
+    @property
+    def steps(self) -> list[Step]:
+        if self._steps is None:
+            raise RuntimeError("ClipReader.bind(model) first: the steps are the model's own inputs")
+        return self._steps
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._next >= len(self.steps):
+            return None
+        self._next += 1
+        return dict(zip(self._names, self.steps[self._next - 1]))
+
+    def rewind(self) -> None:
+        self._next = 0
+
+
+def read_steps(reader: CalibrationDataReader, names: Sequence[str]) -> list[Step]:
+    """Every feed of ``reader`` as a step tuple in the order of ``names`` (a graph's inputs)."""
+    out = []
+    while (feed := reader.get_next()) is not None:
+        missing = [n for n in names if n not in feed]
+        if missing:
+            raise EdgeVSRError(f"calibration data: feed lacks input(s) {', '.join(missing)} (have {', '.join(feed)})")
+        out.append(tuple(np.asarray(feed[n], np.float32) for n in names))
+    return out
