@@ -16,8 +16,8 @@ import pytest
 from onnx import numpy_helper
 
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
-from edgevsr.calibration.calib_data import read_calib_frames, record_steps
 from edgevsr.calibration.calibrators import collect_stats
+from edgevsr.calibration.reader import read_calib_frames, record_steps
 from edgevsr.quantize.int8 import (
     TARGETS,
     default_float_groups,
@@ -31,7 +31,7 @@ from edgevsr.quantize.int8_trt import trt_qdq_problems
 
 @pytest.fixture(scope="module")
 def lite(shared, tmp_path_factory):
-    from edgevsr.quantize.pipeline import load_reference
+    from edgevsr.quantize.reference import load_reference
 
     proto, _, _ = load_reference("egvsr-lite", None, (32, 48))
     path = tmp_path_factory.mktemp("lite") / "lite.onnx"

@@ -18,12 +18,12 @@ MODELS = sorted({card.model for card in shipped_weights().values()})
 def exports(request, shared, tmp_path_factory):
     """FP32, FP16 and INT8 (TensorRT form and ONNX Runtime form) exports of one shipped model."""
     from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
-    from edgevsr.calibration.calib_data import read_calib_frames, record_steps
     from edgevsr.calibration.calibrators import collect_stats
+    from edgevsr.calibration.reader import read_calib_frames, record_steps
     from edgevsr.quantize import export as X
     from edgevsr.quantize.fp16 import convert_fp16
     from edgevsr.quantize.int8 import default_float_groups, layer_groups, quantize_qdq
-    from edgevsr.quantize.pipeline import load_reference
+    from edgevsr.quantize.reference import load_reference
 
     name = request.param
     d = tmp_path_factory.mktemp(name)
