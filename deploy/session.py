@@ -1,5 +1,7 @@
 """One profiling session: what every timing on this machine shares, set up once for `edgevsr profile` and the report.
 
+:func:`profile_session` is the whole of ``edgevsr profile`` below its tables, shared with ``edgevsr.profile``.
+
 The device peak (the CPU's is measured: seconds of matrix products), the power
 probe (a fresh one per timed run: a sampler closes its probe), MACs per LR pixel of
 a zoo model, and a TensorRT engine whose shape profile covers the sizes to time.
@@ -8,6 +10,7 @@ a zoo model, and a TensorRT engine whose shape profile covers the sizes to time.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -102,3 +105,58 @@ class ProfilingSession:
         if device != "cuda" and self.matmul is not None:
             run["compute"]["matmul_gflops"] = round(self.matmul.fp32_tflops * 1000.0, 1)
         return run
+
+
+FILE_SCHEMA = "edgevsr.profile/1"
+
+
+@dataclass
+class ProfileResult:
+    runs: list[dict]  # one per size: latency, FPS, stage shares, memory, compute, power (``--json`` runs)
+    on_gpu: bool
+
+    def to_dict(self) -> dict:
+        return {"schema": FILE_SCHEMA, "runs": self.runs}
+
+
+def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), input: str | Path | None = None,
+                    frames: int = 30, warmup: int = 5, peak_tflops: float | None = None,
+                    log: Callable[[str], None] | None = None) -> ProfileResult:
+    """What ``edgevsr profile`` and ``edgevsr.profile(...)`` run: frames per size (or a real clip), the runner
+    of ``cfg`` (a RunnerConfig; a cached engine for an ONNX file on tensorrt), then one timed run per size.
+
+    ``cfg.threads`` sets torch's threads (process-wide) and the ONNX Runtime session's."""
+    import torch
+
+    from edgevsr.backends.registry import make_runner
+    from edgevsr.deploy.profile import frames_from_file, synthetic_frames
+    from edgevsr.errors import EdgeVSRError
+    from edgevsr.sizes import parse_size
+
+    log = log or (lambda _line: None)
+    if frames < 1 or warmup < 0:
+        raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
+    if cfg.layer_timing and cfg.backend != "tensorrt":
+        raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    if input is not None:
+        clips = [frames_from_file(input, warmup + frames)]
+    else:
+        clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
+                 for w, h in (parse_size(s, "size") for s in sizes)]
+    session = ProfilingSession(cfg.threads, peak_tflops, status=log)
+    if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":
+        cfg.onnx = engine_for(Path(cfg.onnx), [(c[0].shape[1], c[0].shape[0]) for c, _ in clips],
+                              cfg.precision == "fp16", log=log)
+    runner, source_desc = make_runner(cfg)
+    name = runner.spec.name
+    on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
+    dev = "cuda" if on_gpu else "cpu"
+    session.peak(dev, getattr(getattr(runner, "device", None), "index", None))  # said before the timed runs
+    if "RANDOM" in source_desc:
+        log("weights: random (no trained weights shipped); timing does not depend on weight values")
+    log(f"{name} ({source_desc}) on {runner.describe()}")
+    runs = [session.profile(runner, clip, warmup, name, dev, source, layers=cfg.layer_timing,
+                            info={"weights": source_desc}) for clip, source in clips]
+    return ProfileResult(runs, on_gpu)

@@ -1,4 +1,9 @@
-"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory)."""
+"""Upscale a video / frame folder / image to a file, streaming frame by frame (bounded memory).
+
+:func:`upscale` is what ``edgevsr upscale`` and ``edgevsr.upscale(...)`` both run. Progress and
+messages leave through callbacks, so the library never imports the CLI. The module itself is
+callable (``edgevsr.upscale(src, dst)``): the public name and the module name are the same.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from edgevsr.backends.base import Runner
+from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
 from edgevsr.stream import FrameUpscaler
 
 # (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
-ProgressFn = Callable[[int, int | None, float], None]
+ProgressFn = Callable[[int, "int | None", float], None]
 
 
 @dataclass
@@ -24,6 +30,8 @@ class UpscaleResult:
     out_size: tuple[int, int]
     fps_in: float
     audio_kept: bool
+    output: Path | None = None
+    weights: str = ""  # where the weights came from (shipped name, path, ONNX file)
 
     @property
     def fps(self) -> float:
@@ -43,10 +51,42 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     s = runner.spec.scale
     t0 = time.perf_counter()
     with sink, runner:
-        up = FrameUpscaler(runner)
-        for out in up.run(src):
+        for out in FrameUpscaler(runner).run(src):
             sink.write(out)
             if on_frame is not None:
                 on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
     return UpscaleResult(sink.count, time.perf_counter() - t0, (info.width, info.height),
-                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video)
+                         (info.width * s, info.height * s), info.fps, audio is not None and sink.is_video,
+                         Path(dst_path))
+
+
+def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weights: str | None = None,
+            backend: str = "torch", onnx: str | Path | None = None, device: str = "cpu",
+            precision: str | None = None,
+            runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
+            log: Callable[[str], None] | None = None) -> UpscaleResult:
+    """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
+
+    Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
+    fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision. ``log`` gets one line
+    naming what runs.
+    """
+    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.io.atomic import check_writable
+
+    source, dst = FrameSource(Path(src)), Path(dst)
+    check_writable(dst)
+    if runner is None:
+        runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
+                                                      precision=precision, onnx=Path(onnx) if onnx else None))
+    else:
+        described = "runner given"
+    if log is not None:
+        log(f"{runner.spec.name} ({described}) on {runner.describe()}")
+    result = upscale_file(runner, source, dst, crf=crf, on_frame=on_frame)
+    result.weights = described
+    return result
+
+
+make_callable(__name__, "upscale")

@@ -30,6 +30,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 from edgevsr.models.base import VSRModel
 from edgevsr.models.spec import ModelSpec
+from edgevsr.sizes import parse_legacy_hw
 
 PREPROCESSING = "RGB, [0,1], NCHW"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -71,20 +72,12 @@ def check_shape(model: VSRModel, shape: tuple[int, int]) -> None:
     h, w = shape
     m = model.size_multiple
     if h <= 0 or w <= 0 or h % m or w % m:
-        raise EdgeVSRError(f"--shape {h}x{w}: LR height and width must be positive multiples of {m} for this model")
+        raise EdgeVSRError(f"--size {w}x{h}: LR width and height must be positive multiples of {m} for this model")
 
 
 def parse_shape(text: str) -> tuple[int, int]:
-    """``1x3x272x480`` or ``272x480`` (LR height x width) -> (272, 480)."""
-    try:
-        parts = [int(p) for p in text.lower().split("x")]
-    except ValueError:
-        parts = []
-    if len(parts) == 4 and parts[0] == 1:
-        parts = parts[2:]
-    if len(parts) != 2:
-        raise EdgeVSRError(f"--shape {text!r}: expected 1x3xHxW or HxW (LR input size)")
-    return parts[0], parts[1]
+    """Deprecated HxW spelling (``1x3x272x480`` or ``272x480``) -> (272, 480), array order; see edgevsr.sizes."""
+    return parse_legacy_hw(text, "shape").hw
 
 
 def fold_batchnorm(model: VSRModel) -> VSRModel:

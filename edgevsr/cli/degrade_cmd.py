@@ -17,27 +17,15 @@ def register(app: typer.Typer) -> None:
         mode: str = typer.Option("BD", help="BD (Gaussian blur sigma 1.5, 9x9, every 4th pixel) or BI (bicubic)."),
     ) -> None:
         """Degrade ground truth to x1/4 LR frames (BD or BI) for evaluation and training."""
-        from edgevsr.degrade import MODES, degrade_frame
-        from edgevsr.errors import EdgeVSRError
-        from edgevsr.io.frames import IMAGE_EXTS, FrameSource
-        from edgevsr.io.writers import FrameSink
+        from edgevsr.degrade import degrade_clip
 
-        if mode not in MODES:
-            raise EdgeVSRError(f"--mode {mode}: choose one of {', '.join(MODES)}")
-        if not gt.exists():
-            raise EdgeVSRError(f"{gt}: no such file or folder")
-        # A folder of sequence folders (DATASET/GT/<seq>/) degrades sequence by sequence.
-        seqs = sorted(p for p in gt.iterdir() if p.is_dir()) if gt.is_dir() else []
-        has_images = gt.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in gt.iterdir())
-        jobs = [(s, lr / s.name) for s in seqs] if seqs and not has_images else [(gt, lr)]
-        if len(jobs) > 1:
-            lr.mkdir(parents=True, exist_ok=True)
         with frame_progress() as progress:
-            for src_path, dst in jobs:
-                src = FrameSource(src_path)
-                task = progress.add_task(src_path.name, total=src.info.frame_count, rate="")
-                with FrameSink(dst, fps=src.info.fps, names=src.info.names) as sink:
-                    for frame in src:
-                        sink.write(degrade_frame(frame, mode))
-                        progress.update(task, advance=1)
-        console.print(f"wrote {mode} LR frames of {len(jobs)} sequence(s) to {lr}")
+            tasks: dict[str, int] = {}
+
+            def on_frames(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name, total=total, rate="")
+                progress.update(tasks[name], completed=done)
+
+            written = degrade_clip(gt, lr, mode, on_frames)
+        console.print(f"wrote {mode} LR frames of {len(written)} sequence(s) to {lr}")

@@ -11,10 +11,8 @@ from rich.console import Console
 from rich.table import Table
 
 from edgevsr.cli.progress import console
-from edgevsr.errors import EdgeVSRError
 
 out = Console()  # tables to stdout, notes to stderr
-FILE_SCHEMA = "edgevsr.profile/1"
 
 
 def _num(v, digits: int = 1, suffix: str = "") -> str:
@@ -82,56 +80,26 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Warm up, then time N frames with synchronisation: latency percentiles, FPS, stage shares, memory,
         FLOPs vs device peak, power (NVML / jtop when installed)."""
-        import torch
-
-        from edgevsr.backends.registry import RunnerConfig, make_runner
-        from edgevsr.backends.tensorrt.engine_record import parse_size
-        from edgevsr.deploy.profile import frames_from_file, synthetic_frames
-        from edgevsr.deploy.session import ProfilingSession, engine_for
+        from edgevsr.backends.registry import RunnerConfig
+        from edgevsr.deploy.session import profile_session
         from edgevsr.io.atomic import check_writable
 
-        if frames < 1 or warmup < 0:
-            raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
-        if layers and backend != "tensorrt":
-            raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
         if json_out is not None:
             check_writable(json_out)
-        if threads:
-            torch.set_num_threads(threads)
-        sizes = [parse_size(s) for s in size]
-        if input is not None:
-            clip, source = frames_from_file(input, warmup + frames)
-            clips = [(clip, source)]
-        else:
-            clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
-                     for w, h in sizes]
-
-        session = ProfilingSession(threads, peak_tflops, status=lambda msg: console.print(msg, markup=False))
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
-        if backend == "tensorrt" and model_file is not None and model_file.suffix.lower() == ".onnx":
-            model_file = engine_for(model_file, [(c[0].shape[1], c[0].shape[0]) for c, _ in clips], fp16,
-                                    log=lambda msg: console.print(msg, markup=False))
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
                            cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
                            threads=threads)
-        runner, source_desc = make_runner(cfg)
-        name = runner.spec.name
-        on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
-        dev = "cuda" if on_gpu else "cpu"
-        session.peak(dev, getattr(getattr(runner, "device", None), "index", None))  # said before the timed runs
-        if "RANDOM" in source_desc:
-            console.print("weights: random (no trained weights shipped); timing does not depend on weight values")
-        console.print(f"[bold]{name}[/] ({source_desc}) on {runner.describe()}")
-
-        runs = [session.profile(runner, clip, warmup, name, dev, source, layers=layers,
-                                info={"weights": source_desc}) for clip, source in clips]
+        result = profile_session(cfg, size, input, frames, warmup, peak_tflops,
+                                 log=lambda line: console.print(line, markup=False, highlight=False))
+        runs = result.runs
         for table in results_tables(runs):
             out.print(table)
         for run in runs:
             if run["layers"]:
                 out.print(layers_table(run))
-        if not on_gpu:
+        if not result.on_gpu:
             load, cpus = runs[-1]["environment"]["loadavg_after"][0], os.cpu_count() or 1
             busy = " (other work shared the CPU: figures are a lower bound)" if load > 0.75 * cpus else ""
             console.print(f"load average {load:.2f} on {cpus} CPUs during the run{busy}")
@@ -139,6 +107,5 @@ def register(app: typer.Typer) -> None:
             from edgevsr.io.atomic import atomic_path
 
             with atomic_path(json_out) as tmp:
-                tmp.write_text(json.dumps({"schema": FILE_SCHEMA, "runs": runs}, indent=2))
+                tmp.write_text(json.dumps(result.to_dict(), indent=2))
             console.print(f"wrote {json_out}")
-

@@ -9,12 +9,22 @@ from pathlib import Path
 import typer
 
 from edgevsr.cli.progress import console
+from edgevsr.errors import EdgeVSRError
 
 
-def _shape(text: str | None):
-    from edgevsr.quantize.export import parse_shape
+def _size(new: str | None, old: str | None, name: str, old_name: str):
+    """LR Size from ``--NAME WxH`` or the deprecated ``--OLD_NAME HxW``; '' = none."""
+    from edgevsr.sizes import parse_legacy_hw, parse_size
 
-    return parse_shape(text) if text else None
+    if new is not None and old is not None:
+        raise EdgeVSRError(f"--{name} and --{old_name} (its deprecated HxW spelling) both given; use --{name} WxH")
+    if old is not None:
+        size = parse_legacy_hw(old, old_name) if old else None
+        console.print(f"edgevsr: note: --{old_name} HEIGHTxWIDTH is deprecated and goes in the next release; use "
+                      f"--{name} WIDTHxHEIGHT{f' ({size})' if size else ''}",
+                      markup=False, highlight=False, soft_wrap=True)
+        return size
+    return parse_size(new, name) if new else None
 
 
 def _print_report(r) -> None:
@@ -66,12 +76,14 @@ def register(app: typer.Typer) -> None:
         fp16: bool = typer.Option(False, "--fp16", help="FP16 with FP32 warp / flow scaling / skip."),
         calib: Path = typer.Option(None, help="Calibration video or frame folder (LR frames as deployed)."),
         calib_frames: int = typer.Option(16, help="Consecutive calibration frames used."),
-        calib_shape: str = typer.Option(None, help="Center-crop calibration frames to HxW (LR)."),
+        calib_size: str = typer.Option(None, help="Center-crop calibration frames to this LR WIDTHxHEIGHT."),
+        calib_shape: str = typer.Option(None, help="Deprecated: --calib-size as HEIGHTxWIDTH."),
         method: str = typer.Option("entropy", help="Activation ranges: entropy | minmax | percentile."),
         percentile: float = typer.Option(99.99, help="Percentile for --method percentile."),
         target: str = typer.Option("tensorrt", help="tensorrt (symmetric INT8 Q/DQ that `edgevsr build` takes) | "
                                                     "onnxruntime (uint8 activations, fastest on x86 CPUs)."),
-        shape: str = typer.Option(None, help="Fixed LR input shape, e.g. 1x3x272x480 (default: dynamic H/W)."),
+        size: str = typer.Option(None, help="Fixed LR input WIDTHxHEIGHT, e.g. 480x272 (default: dynamic H/W)."),
+        shape: str = typer.Option(None, help="Deprecated: --size as 1x3xHEIGHTxWIDTH or HEIGHTxWIDTH."),
         min_psnr_vs_fp32: float = typer.Option(40.0, help="Budget: PSNR-Y of the output vs the FP32 output (dB)."),
         max_lpips_increase: float = typer.Option(None, help="Budget: LPIPS vs GT may rise by at most this (--gt)."),
         max_psnr_drop: float = typer.Option(None, help="Budget: PSNR-Y vs GT may drop by at most this (--gt)."),
@@ -82,13 +94,17 @@ def register(app: typer.Typer) -> None:
         cache: Path = typer.Option(None, help="Calibration statistics cache (.npz; default: OUTPUT.calib.npz)."),
         trt_cache: Path = typer.Option(None, help="Also write a TensorRT <= 10 calibration cache here."),
         trt_version: str = typer.Option("10.3.0", help="TensorRT version in the cache header (JetPack 6.1: 10.3.0)."),
-        speed_shape: str = typer.Option("272x480", help="LR HxW for the side-by-side ORT CPU timing ('' = skip)."),
+        speed_size: str = typer.Option(None, help="LR WIDTHxHEIGHT for the side-by-side ORT CPU timing "
+                                                  "(default 480x272; '' = skip)."),
+        speed_shape: str = typer.Option(None, help="Deprecated: --speed-size as HEIGHTxWIDTH."),
         speed_runs: int = typer.Option(5, help="Timed runs per model."),
         report: Path = typer.Option(None, help="Write the summary as JSON here."),
     ) -> None:
         """Export to ONNX; with --fp16 or --int8 also convert/quantize, check quality and time it against FP32."""
-        from edgevsr.errors import EdgeVSRError
-
+        fixed = _size(size, shape, "size", "shape")
+        calib_wh = _size(calib_size, calib_shape, "calib-size", "calib-shape")
+        speed_wh = _size("480x272" if speed_size is None and speed_shape is None else speed_size, speed_shape,
+                         "speed-size", "speed-shape")
         if int8 and fp16:
             raise EdgeVSRError("--int8 and --fp16 exclude each other")
         if output.suffix != ".onnx":
@@ -98,10 +114,11 @@ def register(app: typer.Typer) -> None:
 
         precision = "int8" if int8 else "fp16" if fp16 else "fp32"
         opts = QuantizeOptions(
-            calib_frames=calib_frames if precision != "fp32" else 4, calib_shape=_shape(calib_shape),
-            method=method, percentile=percentile, target=target, shape=_shape(shape), gt=gt, gt_frames=gt_frames,
+            calib_frames=calib_frames if precision != "fp32" else 4, calib_shape=calib_wh.hw if calib_wh else None,
+            method=method, percentile=percentile, target=target, shape=fixed.hw if fixed else None, gt=gt,
+            gt_frames=gt_frames,
             cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
-            trt_version=trt_version, speed_shape=_shape(speed_shape), speed_runs=speed_runs)
+            trt_version=trt_version, speed_shape=speed_wh.hw if speed_wh else None, speed_runs=speed_runs)
         budget = QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
                                max_psnr_drop=max_psnr_drop)
         t0 = time.perf_counter()

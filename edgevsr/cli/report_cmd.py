@@ -20,7 +20,7 @@ def _split(values: list[str] | None) -> list[str]:
 
 
 def _sizes(values: list[str], option: str) -> list[tuple[int, int]]:
-    from edgevsr.backends.tensorrt.engine_record import parse_size
+    from edgevsr.sizes import parse_size
 
     return [parse_size(v, option) for v in _split(values)]
 

@@ -6,8 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
-from edgevsr.cli.progress import console, frame_callback
+from edgevsr.cli.progress import console, frame_progress
 
 
 def register(app: typer.Typer) -> None:
@@ -27,19 +26,24 @@ def register(app: typer.Typer) -> None:
         crf: int = typer.Option(18, help="H.264 quality (lower is better)."),
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio kept, written atomically)."""
-        from edgevsr.io.atomic import check_writable
-        from edgevsr.io.frames import FrameSource
-        from edgevsr.upscale import upscale_file
+        from edgevsr.upscale import upscale as upscale_path
 
-        src = FrameSource(input)  # bad input and output paths fail before any model is built
-        check_writable(output)
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else "fp32", onnx=onnx, cuda_graph=cuda_graph, compile=compile,
-                           channels_last=channels_last)
-        runner, source = make_runner(cfg)
-        console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
-        with frame_callback("upscale") as on_frame:
-            r = upscale_file(runner, src, output, crf=crf, on_frame=on_frame)
+        runner = None
+        if cuda_graph or compile or channels_last:  # fast-path options: the runner is made here with them
+            from edgevsr.backends.registry import RunnerConfig, make_runner
+
+            runner = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, onnx=onnx, device=device,
+                                              precision="fp16" if fp16 else None, cuda_graph=cuda_graph,
+                                              compile=compile, channels_last=channels_last))[0]
+        with frame_progress() as progress:
+            task = progress.add_task("upscale", total=None, rate="")
+
+            def on_frame(done: int, total: int | None, seconds: float) -> None:
+                progress.update(task, completed=done, total=total, rate=f"{done / seconds:.2f} fps" if seconds else "")
+
+            r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
+                             precision="fp16" if fp16 else None, runner=runner, crf=crf, on_frame=on_frame,
+                             log=lambda line: progress.console.print(line, markup=False, highlight=False))
         console.print(f"wrote {output}: {r.frames} frames {r.in_size[0]}x{r.in_size[1]} -> "
                       f"{r.out_size[0]}x{r.out_size[1]} at {r.fps_in:.3f} fps"
                       f"{', audio kept' if r.audio_kept else ''}; {r.seconds:.1f} s ({r.fps:.2f} frames/s)")

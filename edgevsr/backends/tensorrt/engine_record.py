@@ -15,23 +15,9 @@ from pathlib import Path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
+from edgevsr.sizes import Size, fmt_size, parse_size  # the one size type and parser (re-exported)
 
 RECORD_FORMAT = 1
-Size = tuple[int, int]  # (width, height) of the LR input, video convention
-
-
-def parse_size(text: str, option: str = "size") -> Size:
-    """``480x272`` (LR width x height) -> (480, 272)."""
-    parts = text.lower().replace(" ", "").split("x")
-    try:
-        w, h = (int(p) for p in parts)
-    except ValueError:
-        raise EdgeVSRError(f"--{option} {text!r}: expected WIDTHxHEIGHT of the LR input, e.g. 480x272") from None
-    return w, h
-
-
-def fmt_size(size: Size) -> str:
-    return f"{size[0]}x{size[1]}"
 
 
 @dataclass(frozen=True)
