@@ -150,7 +150,8 @@ def _cpu_clock_ghz() -> tuple[float | None, str]:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("cpu MHz"):
-                return float(line.split(":", 1)[1]) / 1000.0, "/proc/cpuinfo 'cpu MHz' (no cpufreq here)"
+                return (float(line.split(":", 1)[1]) / 1000.0,
+                        "/proc/cpuinfo 'cpu MHz', nominal: no cpufreq here, boost unknown, so a low ceiling")
     except (OSError, ValueError):
         pass
     return None, "unknown"
