@@ -26,7 +26,7 @@ import torch
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.backends.tensorrt.engine_record import parse_size
 from edgevsr.backends.torch.runner import TorchRunner
-from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
+from edgevsr.deploy.devices import cpu_ceiling, gpu_peak
 from edgevsr.deploy.profile import profile_runner, synthetic_frames
 from edgevsr.models.spec import ModelSpec
 from edgevsr.weights import load_model
@@ -88,7 +88,7 @@ def main() -> None:
         onnx = Path(tmp) / f"{args.model}.onnx"
         export_onnx(model, args.model, onnx)  # same weights as the torch rows
         trt_engines = build_trt(onnx, sizes) if cuda else {}
-        peak = gpu_peak()[1] if cuda else measure_cpu_peak(args.threads)
+        peak = gpu_peak()[1] if cuda else cpu_ceiling(args.threads)
         makers = runners(model, args.model, onnx, cuda, trt_engines, args.threads)
         runs = []
         for r in range(args.rounds):

@@ -63,7 +63,7 @@ def main() -> None:
     results = []
     for name in args.speed_only:
         t0 = time.time()
-        opts = QuantizeOptions(calib_frames=3, calib_shape=parse_shape(args.calib_shape),
+        opts = QuantizeOptions(calib_frames=3, calib_shape=parse_shape(args.calib_shape), target="onnxruntime",
                                speed_shape=(272, 480), speed_runs=args.runs,
                                cache=args.workdir / f"{name}.random.calib.npz")
         r = quantize_model(name, args.workdir / f"{name}_random_int8.onnx", "int8", calibration=args.calib,

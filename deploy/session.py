@@ -54,33 +54,40 @@ class ProfilingSession:
         self.threads, self.peak_tflops = threads, peak_tflops
         self.status = status or (lambda _msg: None)
         self._peaks: dict[str, devices.DevicePeak | None] = {}
+        self.matmul: devices.DevicePeak | None = None  # the CPU's measured torch.mm rate (a column, not the peak)
 
-    def peak(self, device: str) -> devices.DevicePeak | None:
-        """The device's FP32 peak: user-supplied, the GPU's data sheet, or the CPU's measured (once) peak."""
+    def peak(self, device: str, index: int | None = None) -> devices.DevicePeak | None:
+        """The device's peak: user-supplied, the GPU's data sheet (dense; FP16 with FP32 accumulate), or the CPU's
+        ceiling (FMA units x lanes x 2 x clock x cores in use); the CPU's torch.mm rate goes in ``matmul``."""
         if device not in self._peaks:
             if self.peak_tflops:
                 t = self.peak_tflops
                 self._peaks[device] = devices.DevicePeak("user-supplied", t, t, t, None, "--peak-tflops")
             elif device == "cuda":
-                name, peak = devices.gpu_peak()
+                name, peak = devices.gpu_peak(index)
                 if peak is None:
                     self.status(f"no peak figures for {name!r}; pass --peak-tflops for the % of peak")
                 self._peaks[device] = peak
             else:
-                self.status("measuring the CPU's achievable FP32 peak (matrix products)")
-                peak = devices.measure_cpu_peak(self.threads)
-                self.status(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
+                peak = devices.cpu_ceiling(self.threads)
+                self.status("measuring the CPU's FP32 matrix-product rate (shown beside the ceiling)")
+                self.matmul = devices.measure_cpu_peak(self.threads)
+                self.status(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source}); torch.mm rate "
+                            f"{self.matmul.fp32_tflops * 1000:.1f} GFLOP/s ({self.matmul.source})")
                 self._peaks[device] = peak
         return self._peaks[device]
 
     @staticmethod
-    def power_probe(device: str):
+    def power_probe(device: str, index: int | None = None):
         """(probe, None) or (None, why no power is read): board / GPU power via NVML, jtop on a Jetson."""
         if device != "cuda":
             return None, "CPU run: no power sensor is read"
+        import torch
+
         from edgevsr.deploy.power import open_probe
 
-        return open_probe(0, jetson=devices.jetson_model() is not None)
+        index = torch.cuda.current_device() if index is None else index
+        return open_probe(index, jetson=devices.jetson_model() is not None)
 
     def profile(self, runner: Runner, frames: list[np.ndarray], warmup: int, model: str, device: str,
                 source: str, layers: bool = False, info: dict | None = None) -> dict:
@@ -89,11 +96,15 @@ class ProfilingSession:
         ``info`` is merged into the result (with a ``power_note`` when no power sensor could be read)."""
         from edgevsr.deploy.profile import profile_runner
 
-        probe, note = self.power_probe(device)
+        index = getattr(getattr(runner, "device", None), "index", None)
+        probe, note = self.power_probe(device, index)
         if probe is None and info is not None:  # say why a run has no power figures
             info = {**info, "power_note": note}
-        return profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs_per_lr_pixel(model),
-                              peak=self.peak(device), power_probe=probe, layers=layers, source=source, info=info)
+        run = profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs_per_lr_pixel(model),
+                             peak=self.peak(device, index), power_probe=probe, layers=layers, source=source, info=info)
+        if device != "cuda" and self.matmul is not None:
+            run["compute"]["matmul_gflops"] = round(self.matmul.fp32_tflops * 1000.0, 1)
+        return run
 
 
 FILE_SCHEMA = "edgevsr.profile/1"
@@ -142,7 +153,7 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     name = runner.spec.name
     on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
     dev = "cuda" if on_gpu else "cpu"
-    session.peak(dev)  # measured (CPU) or looked up before the timed runs, and said so
+    session.peak(dev, getattr(getattr(runner, "device", None), "index", None))  # said before the timed runs
     if "RANDOM" in source_desc:
         log("weights: random (no trained weights shipped); timing does not depend on weight values")
     log(f"{name} ({source_desc}) on {runner.describe()}")

@@ -19,6 +19,7 @@ reused while nothing in its cache key changed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
@@ -29,14 +30,16 @@ from pathlib import Path
 from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, EngineRecord, ShapeProfile, fmt_size, input_shapes
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
+from edgevsr.quantize.int8 import FLOAT_NODES_KEY
 
 from .provenance import EngineCache, cache_key, file_sha256, is_current, timing_cache_path, write_engine
 
 PRECISIONS = ("fp32", "fp16", "int8")
 PATHS = ("auto", "explicit", "implicit")
 COMPUTE_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
-FLOAT_NODES_KEY = "edgevsr.float_nodes"  # optional metadata: JSON list of node names the quantizer kept in float
 MIN_VERSION = (8, 5)  # execute_async_v3 / set_tensor_address
+OPT_LEVEL_VERSION = (8, 6)  # IBuilderConfig.builder_optimization_level appeared in 8.6 (JetPack 5's 8.5 lacks it)
+DLA_RESTORED = (11, 4)  # TensorRT 11.0-11.3 dropped the DLA; 11.4.1 brings it back (JetPack >= 7.2.2)
 OOM_PATTERN = re.compile(r"out of memory|outofmemory|could not be allocated|insufficient memory|"
                          r"cudaErrorMemoryAllocation|memory allocation failed", re.IGNORECASE)
 
@@ -58,6 +61,8 @@ class OnnxFacts:
     grid_sample_nodes: tuple[str, ...] = ()
     sha256: str = ""
     metadata_precision: str = ""
+    qdq_problems: tuple[str, ...] = ()  # why TensorRT's parser would reject the Q/DQ (ONNX Runtime form)
+    fp32_islands: tuple[str, ...] = ()  # FP32 ONNX: nodes an FP16 build must keep FP32 (warp grid, flow scaling)
 
 
 def inspect_onnx(path: str | Path) -> OnnxFacts:
@@ -88,16 +93,27 @@ def inspect_onnx(path: str | Path) -> OnnxFacts:
             raise EdgeVSRError(f"{path}: metadata {FLOAT_NODES_KEY} is not a JSON list of node names") from None
         float_nodes += [n for n in listed if n not in float_nodes]
     precision = "int8" if has_qdq else "fp16" if has_fp16 else "fp32"
+    from edgevsr.quantize.fp16 import fp16_nodes
+    from edgevsr.quantize.int8_trt import trt_qdq_problems
+
+    islands: tuple[str, ...] = ()
+    if precision == "fp32":  # the same FP32 islands `quantize --fp16` keeps, for implicit FP16 builds
+        half = fp16_nodes(proto)
+        islands = tuple(n.name for n in nodes if n.name not in half and n.op_type not in ("Constant", "Shape"))
     return OnnxFacts(path, spec, precision, tuple(float_nodes),
                      tuple(n.name for n in nodes if n.op_type == "GridSample"), file_sha256(path),
-                     props.get("edgevsr.precision", ""))
+                     props.get("edgevsr.precision", ""), tuple(trt_qdq_problems(proto)) if has_qdq else (),
+                     islands)
 
 
 def layer_matches(layer_name: str, node_names: set[str] | tuple[str, ...]) -> bool:
-    """Whether a TensorRT layer came from one of the ONNX nodes (the parser names layers after nodes)."""
-    if layer_name in node_names:
-        return True
-    return any(layer_name.startswith(n + "_") or layer_name.startswith(n + ".") for n in node_names)
+    """Whether a TensorRT layer is one of the ONNX nodes: an exact name match.
+
+    The parser names the layer of a Conv after its node, and these are network
+    layers before any fusion. A prefix match is wrong with the exporter's names:
+    ``node_conv2d_1`` + ``_`` is a prefix of ``node_conv2d_10`` .. ``node_conv2d_19``.
+    """
+    return layer_name in node_names
 
 
 # The plan: which path, which flags -------------------------------------------------------------------
@@ -154,6 +170,16 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
                            "calibrators; use --path explicit with a Q/DQ or FP16 ONNX")
     use_explicit = explicit_ok and opts.path != "implicit"
 
+    if facts.qdq_problems:
+        raise EdgeVSRError(f"{onnx}: its Q/DQ is the ONNX Runtime form, which TensorRT's parser rejects "
+                           f"({facts.qdq_problems[0]}; {len(facts.qdq_problems)} such nodes); re-quantize with "
+                           f"`edgevsr quantize {facts.spec.name} --int8 --target tensorrt`")
+    if opts.opt_level is not None:
+        if not 0 <= opts.opt_level <= 5:
+            raise EdgeVSRError(f"--opt-level {opts.opt_level}: TensorRT takes 0..5")
+        if v < OPT_LEVEL_VERSION:
+            raise EdgeVSRError(f"--opt-level: TensorRT {trt_version} has no builder optimization level "
+                               "(it came in 8.6); drop --opt-level")
     if facts.precision == "int8" and want != "int8":
         raise EdgeVSRError(f"{onnx}: carries INT8 Q/DQ nodes; build it with --precision int8, or build the "
                            f"{want.upper()} export for --precision {want}")
@@ -186,8 +212,16 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
                 raise EdgeVSRError(f"{onnx}: implicit INT8 needs --calibration-cache FILE (written by "
                                    f"`edgevsr quantize {facts.spec.name} --int8 --target tensorrt --trt-cache FILE`)"
                                    f"{'; not found: ' + str(cal) if cal else ''}")
+            from edgevsr.calibration.trt_cache import check_cache_version, read_decisions
+
+            check_cache_version(cal, trt_version)
             plan.builder_flags = ["INT8", "FP16"]
             plan.calibration_cache = Path(cal)
+            decided = read_decisions(cal)
+            if decided is None:
+                plan.notes.append(f"no float decisions beside {cal} (.json): every layer with a scale may run INT8")
+            else:
+                facts = dataclasses.replace(facts, float_nodes=tuple(dict.fromkeys([*facts.float_nodes, *decided])))
             if v >= (10, 1):
                 plan.notes.append("implicit INT8 calibration is deprecated since TensorRT 10.1 (removed in 11); "
                                   "prefer a Q/DQ export")
@@ -195,12 +229,24 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
             plan.constrain_fp32 = facts.float_nodes
             plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
             plan.notes.append(f"{len(facts.float_nodes)} layers the quantizer kept in float are pinned to FP32")
+        if want != "fp32" and facts.precision == "fp32" and facts.fp32_islands:
+            plan.constrain_fp32 = tuple(dict.fromkeys([*plan.constrain_fp32, *facts.fp32_islands]))
+            if "OBEY_PRECISION_CONSTRAINTS" not in plan.builder_flags:
+                plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
+            plan.notes.append(f"{len(facts.fp32_islands)} warp / flow-scaling / skip layers pinned to FP32 "
+                              "(the FP32 islands of `quantize --fp16`: a half warp grid is 1.9 px off at 4K)")
     if want == "fp32":
         plan.cleared_flags = ["TF32"]  # FP32 means FP32, not TensorFloat-32 convolutions
     if opts.dla_core is not None:
-        if v >= (11, 0):
-            raise EdgeVSRError(f"--dla-core: TensorRT {trt_version} has no DLA support here; use JetPack 6 "
-                               "(TensorRT 10)")
+        if (11, 0) <= v < DLA_RESTORED:
+            raise EdgeVSRError(f"--dla-core: TensorRT {trt_version} has no DLA; use JetPack 6 (TensorRT 10) or "
+                               "TensorRT 11.4.1+ on JetPack 7.2.2+")
+        if facts.precision == "int8" and v < (10, 0):
+            raise EdgeVSRError(f"--dla-core: the DLA on TensorRT {trt_version} does not take explicit quantization "
+                               "(Q/DQ); build the FP32 ONNX with --precision int8 --calibration-cache FILE")
+        if facts.precision == "int8":
+            plan.notes.append("DLA with a Q/DQ network is unverified by edgevsr on TensorRT 10+: check the "
+                              "per-layer device report of the build")
         if want == "fp32":
             raise EdgeVSRError("--dla-core: the DLA runs FP16 or INT8 only; pass --precision fp16 or int8")
         if not opts.profile.is_static:
@@ -230,6 +276,10 @@ def rebuild_command(onnx: Path, engine: Path, plan: BuildPlan, opts: BuildOption
         cmd += f" --calibration-cache {plan.calibration_cache}"
     if opts.dla_core is not None:
         cmd += f" --dla-core {opts.dla_core}"
+    if opts.opt_level is not None:
+        cmd += f" --opt-level {opts.opt_level}"
+    if opts.timing_cache is not None:
+        cmd += f" --timing-cache {opts.timing_cache}"
     return cmd
 
 
@@ -326,7 +376,7 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, opts: Build
     config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, opts.workspace_mib << 20)
     if hasattr(trt, "ProfilingVerbosity"):
         config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # layer names for --layers
-    if opts.opt_level is not None:
+    if opts.opt_level is not None:  # plan_build refused it below 8.6
         config.builder_optimization_level = opts.opt_level
     for name in plan.builder_flags:
         config.set_flag(_flag(trt, trt.BuilderFlag, name))
