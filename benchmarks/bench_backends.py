@@ -55,7 +55,8 @@ def build_trt(onnx: Path, sizes: list[tuple[int, int]]) -> dict:
         print("TensorRT not installed: no tensorrt rows")
         return {}
     from edgevsr.backends.tensorrt.engine_record import ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
+    from edgevsr.deploy.trt_builder import build_engine
+    from edgevsr.deploy.trt_plan import BuildOptions, parse_version
 
     padded = [(w + (-w) % 8, h + (-h) % 8) for w, h in sizes]
     prof = ShapeProfile(min(padded), padded[0], max(padded))

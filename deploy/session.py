@@ -34,7 +34,8 @@ def engine_for(onnx: Path, sizes: Sequence[Size], fp16: bool, log: Callable[[str
     The default profile when it covers them, else min / first / max of the padded sizes.
     """
     from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
+    from edgevsr.deploy.trt_builder import build_engine
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
 
     m = inspect_onnx(onnx).spec.size_multiple
     padded = [(w + (-w) % m, h + (-h) % m) for w, h in sizes]

@@ -61,7 +61,7 @@ def check_onnx(path: str | Path, trt_version: str = "10.3", dla: bool = False, p
     import onnx
 
     from edgevsr.backends.tensorrt.engine_record import ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx, parse_version, plan_build
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx, parse_version, plan_build
     from edgevsr.quantize.export import fixed_lr_shape
 
     path = Path(path)

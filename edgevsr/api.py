@@ -59,8 +59,8 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, *, precisio
     """A TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export, as ``edgevsr build``."""
     from edgevsr.backends.tensorrt.engine_record import ShapeProfile
     from edgevsr.deploy.provenance import EngineCache
-    from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx
     from edgevsr.deploy.trt_builder import build_engine as build
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
     from edgevsr.sizes import fmt_size, parse_size
 
     facts = inspect_onnx(onnx)

@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
-from edgevsr.deploy.trt_builder import (
+from edgevsr.deploy.trt_plan import (
     BuildOptions,
     calibration_cache_kind,
     inspect_onnx,

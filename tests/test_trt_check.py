@@ -84,7 +84,7 @@ def test_check_cli_one_line_refusal_and_table(exports):
 
 
 def test_implicit_fp16_from_fp32_onnx_keeps_the_warp_in_fp32(exports):
-    from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx, plan_build
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx, plan_build
 
     _, paths = exports
     facts = inspect_onnx(paths["fp32"])

@@ -38,7 +38,8 @@ def register(app: typer.Typer) -> None:
         shape profile, timing cache, DLA; reused while nothing in its provenance changed."""
         from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.provenance import EngineCache
-        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx, plan_build
+        from edgevsr.deploy.trt_builder import build_engine
+        from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx, plan_build
 
         if check:
             _check(onnx, trt_version, dla, precision, calibration_cache)
