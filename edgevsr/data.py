@@ -37,6 +37,8 @@ class BuildOptions:
     max_height: int = 0  # area-downscale taller sources to this height (0 = keep); cleans compression noise
     synth_frames: int = 30  # frames per synthetic camera-motion clip made from a still photo
     synth_size: int = 256  # side of the synthetic clip's square frames
+    synth_blur: float = 0.0  # shutter as a fraction of the frame interval: motion blur of synthetic clips (0 = off)
+    synth_parallax: float = 0.0  # planar parallax: the pan speed varies by +-this fraction from top to bottom row
     seed: int = 0
 
 
@@ -79,8 +81,16 @@ def filter_static(frames: Iterable[np.ndarray], min_diff: float) -> Iterator[tup
         yield f, keep
 
 
-def synthetic_motion(photo: np.ndarray, n: int, size: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Frames of a virtual camera gliding over a photo: linear pan, zoom and rotation, sub-pixel steps."""
+def synthetic_motion(photo: np.ndarray, n: int, size: int, rng: np.random.Generator, blur: float = 0.0,
+                     parallax: float = 0.0) -> list[np.ndarray]:
+    """Frames of a virtual camera gliding over a photo: linear pan, zoom and rotation, sub-pixel steps.
+
+    ``blur`` > 0 averages sub-frame positions over that fraction of the frame interval (a camera shutter: real
+    pans are motion-blurred, and a model trained only on razor-sharp pans over-sharpens real ones).
+    ``parallax`` > 0 makes the pan a tilted ground plane seen by a translating camera: the image moves
+    (1 - parallax) x as fast at the top row as the mean and (1 + parallax) x at the bottom (a homography), so
+    the flow is not one global shift.
+    """
     h, w = photo.shape[:2]
     side = min(size, h, w)
     speed = rng.uniform(0.3, 3.0)  # HR pixels per frame
@@ -88,17 +98,42 @@ def synthetic_motion(photo: np.ndarray, n: int, size: int, rng: np.random.Genera
     vx, vy = speed * np.cos(angle), speed * np.sin(angle)
     zoom_end = rng.uniform(0.93, 1.07)
     rot_end = rng.uniform(-3.0, 3.0)  # degrees over the clip
-    margin = side / 2 * 1.12 + speed * n
+    margin = side / 2 * 1.12 + speed * n * (1 + parallax)
     cx0 = rng.uniform(min(margin, w / 2), max(w - margin, w / 2))
     cy0 = rng.uniform(min(margin, h / 2), max(h - margin, h / 2))
+    taps = max(1, int(np.ceil(blur * speed * 2))) if blur > 0 else 1  # ~0.5 px between shutter samples
+    rows = (np.arange(side, dtype=np.float32) / max(side - 1, 1) - 0.5) * 2 * parallax  # -p..+p, top to bottom
+
+    def view(t: float) -> np.ndarray:
+        a, shift = t / max(n - 1, 1), t - n / 2
+        if not parallax:  # one global motion: rotate and zoom about the moving view centre
+            cx, cy = cx0 + vx * shift, cy0 + vy * shift
+            m = cv2.getRotationMatrix2D((cx, cy), rot_end * a, 1 + (zoom_end - 1) * a)
+            m[0, 2] += side / 2 - cx
+            m[1, 2] += side / 2 - cy
+            return cv2.warpAffine(photo, m, (side, side), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+        m = cv2.getRotationMatrix2D((cx0, cy0), rot_end * a, 1 + (zoom_end - 1) * a)
+        m[0, 2] += side / 2 - cx0
+        m[1, 2] += side / 2 - cy0
+        # inverse map: output pixel (x, y) samples the photo at M^-1 (x + v t (1 + r_y), y + ...)
+        inv = cv2.invertAffineTransform(m)
+        ys, xs = np.mgrid[0:side, 0:side].astype(np.float32)
+        k = (1 + rows)[:, None] * shift
+        px, py = xs + vx * k, ys + vy * k
+        mx = inv[0, 0] * px + inv[0, 1] * py + inv[0, 2]
+        my = inv[1, 0] * px + inv[1, 1] * py + inv[1, 2]
+        return cv2.remap(photo, mx.astype(np.float32), my.astype(np.float32), cv2.INTER_CUBIC,
+                         borderMode=cv2.BORDER_REFLECT)
+
     frames = []
     for i in range(n):
-        a = i / max(n - 1, 1)
-        cx, cy = cx0 + vx * (i - n / 2), cy0 + vy * (i - n / 2)
-        m = cv2.getRotationMatrix2D((cx, cy), rot_end * a, 1 + (zoom_end - 1) * a)
-        m[0, 2] += side / 2 - cx
-        m[1, 2] += side / 2 - cy
-        frames.append(cv2.warpAffine(photo, m, (side, side), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT))
+        if taps == 1:
+            frames.append(view(float(i)))
+            continue
+        acc = np.zeros((side, side, photo.shape[2]), np.float32)
+        for j in range(taps):
+            acc += view(i + blur * ((j + 0.5) / taps - 0.5))
+        frames.append(np.clip(acc / taps + 0.5, 0, 255).astype(np.uint8))
     return frames
 
 
@@ -133,7 +168,8 @@ def build_dataset(sources: list[Path], out: Path, opts: BuildOptions | None = No
             is_photo = src.suffix.lower() in IMAGE_EXTS
             if is_photo:
                 photo = _resize_to_height(read_image(src), opts.max_height * 2 if opts.max_height else 0)
-                frames = synthetic_motion(photo, opts.synth_frames, opts.synth_size, rng)
+                frames = synthetic_motion(photo, opts.synth_frames, opts.synth_size, rng, opts.synth_blur,
+                                          opts.synth_parallax)
                 kind = "synthetic"
             else:
                 frames = (_resize_to_height(f, opts.max_height) for f in FrameSource(_decoded(src, Path(tmp))))
@@ -208,15 +244,19 @@ class WindowSampler:
         self.weights = counts / counts.sum()
         self.rng = np.random.default_rng(seed)
 
-    def sample(self, batch: int) -> torch.Tensor:
-        """(N, T, 3, crop, crop) float32 in [0, 1]."""
-        out = np.empty((batch, self.window, self.crop, self.crop, 3), np.uint8)
+    def sample(self, batch: int, window: int | None = None, crop: int | None = None) -> torch.Tensor:
+        """(N, T, 3, crop, crop) float32 in [0, 1]; ``window``/``crop`` (a curriculum stage) at most the sampler's."""
+        window, crop = window or self.window, crop or self.crop
+        if window > self.window or crop > self.crop:
+            raise EdgeVSRError(f"sample of {window} x {crop}px asked of a sampler built for {self.window} x "
+                               f"{self.crop}px")
+        out = np.empty((batch, window, crop, crop, 3), np.uint8)
         for b in range(batch):
             clip = self.clips[self.rng.choice(len(self.clips), p=self.weights)]
-            t0 = self.rng.integers(0, len(clip) - self.window + 1)
-            y0 = self.rng.integers(0, clip.shape[1] - self.crop + 1)
-            x0 = self.rng.integers(0, clip.shape[2] - self.crop + 1)
-            win = clip[t0:t0 + self.window, y0:y0 + self.crop, x0:x0 + self.crop]
+            t0 = self.rng.integers(0, len(clip) - window + 1)
+            y0 = self.rng.integers(0, clip.shape[1] - crop + 1)
+            x0 = self.rng.integers(0, clip.shape[2] - crop + 1)
+            win = clip[t0:t0 + window, y0:y0 + crop, x0:x0 + crop]
             if self.rng.random() < 0.5:
                 win = win[:, :, ::-1]
             if self.rng.random() < 0.5:

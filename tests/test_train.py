@@ -207,3 +207,37 @@ def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):
     for _ in range(6):
         last = tr.step()
     assert first["warp"] > 0 and last["pixel"] < first["pixel"], (first, last)
+
+
+def test_flow_teacher_curriculum_and_time_limit_in_a_run(tmp_path, dataset):
+    cfg = load_config(_config(tmp_path, dataset, iterations=10**6, flow_teacher_weight=0.05, flow_teacher_until=3,
+                              time_limit_minutes=0.03, log_every=1,
+                              data={"root": str(dataset), "window": 3, "crop": 32, "batch": 2, "val_clips": ["held"],
+                                    "val_frames": 4, "curriculum": [{"start": 2, "window": 4, "crop": 32,
+                                                                     "batch": 1}]}))
+    trainer = Trainer(cfg)
+    assert trainer.batch()[1].shape == (2, 3, 3, 32, 32)
+    trainer.fit()
+    assert 3 < trainer.iteration < 10**6  # stopped by the time limit, not the iteration count
+    assert trainer.batch()[1].shape == (1, 4, 3, 32, 32)
+    import csv
+
+    rows = list(csv.DictReader(open(tmp_path / "run" / "train.csv")))
+    assert rows[0]["teacher"] and not rows[-1]["teacher"]  # taught early, then joint training without it
+    val = list(csv.DictReader(open(tmp_path / "run" / "val.csv")))
+    assert val[-1]["warp_err@held"] and float(val[-1]["warp_err_zero"]) > 0
+
+
+def test_unroll_with_detached_flow_gives_the_same_outputs_and_no_pixel_gradient_to_fnet():
+    torch.manual_seed(0)
+    model = build_model("egvsr-lite")
+    from edgevsr.train.flow_teacher import fresh_fnet
+
+    fresh_fnet(model)
+    lr = torch.rand(1, 3, 3, 16, 16)
+    out, flows = unroll(model, lr, detach_flow=True)
+    ref, ref_flows = unroll(model, lr)
+    assert torch.allclose(out, ref) and torch.allclose(flows, ref_flows)
+    out.mean().backward()
+    assert model.fnet.flow[2].weight.grad is None or float(model.fnet.flow[2].weight.grad.abs().max()) == 0
+    assert float(model.srnet.conv_out.weight.grad.abs().max()) > 0

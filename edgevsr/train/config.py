@@ -14,6 +14,16 @@ from edgevsr.errors import EdgeVSRError, first_line
 
 
 @dataclass
+class CurriculumStage:
+    """From iteration ``start`` on, train on windows of ``window`` frames, ``crop`` x ``crop`` HR crops, ``batch``."""
+
+    start: int = 0
+    window: int = 6
+    crop: int = 96
+    batch: int = 4
+
+
+@dataclass
 class DataConfig:
     root: str = "data/train-v2"  # folder written by `edgevsr dataset build`
     window: int = 10  # frames per training sample (the recurrent loop runs over all of them)
@@ -22,6 +32,18 @@ class DataConfig:
     degradation: str = "BD"
     val_clips: list[str] = field(default_factory=lambda: ["tree"])  # clips with split val in the index
     val_frames: int = 30  # first frames of each validation clip used for the periodic check
+    curriculum: list[CurriculumStage] = field(default_factory=list)  # later stages override window/crop/batch
+
+    def at(self, iteration: int) -> tuple[int, int, int]:
+        """(window, crop, batch) for this iteration: the last curriculum stage started, else the base settings."""
+        started = [c for c in self.curriculum if c.start <= iteration]
+        last = max(started, key=lambda c: c.start) if started else None
+        return (last.window, last.crop, last.batch) if last else (self.window, self.crop, self.batch)
+
+    def largest(self) -> tuple[int, int]:
+        """The longest window and largest crop any stage asks for (clips must hold them)."""
+        return (max([self.window] + [c.window for c in self.curriculum]),
+                max([self.crop] + [c.crop for c in self.curriculum]))
 
 
 @dataclass
@@ -52,6 +74,12 @@ class TrainConfig:
     warmup: int = 100  # iterations of linear LR warm-up
     pixel_weight: float = 1.0
     warp_weight: float = 1.0
+    flow_teacher_weight: float = 0.0  # stage 1: FNet flow vs OpenCV DIS flow on the HR frames (LR pixels)
+    flow_teacher_until: int = 0  # the teacher is used for iterations < this (0 = always), then joint training
+    flow_teacher_detach: bool = True  # while taught, FNet learns from the teacher (+ warp loss) only, not the pixels
+    reinit_fnet: bool = False  # start FNet afresh (zero last layer: no flow) even when ``init`` is given
+    flow_teacher_preset: str = "medium"  # OpenCV DIS preset: ultrafast | fast | medium (GPU runs: fast)
+    time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
     seed: int = 0
     threads: int = 2
@@ -126,20 +154,28 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
     if cfg.iterations < 1 or cfg.lr <= 0:
         problems.append("iterations must be >= 1 and lr > 0")
-    if cfg.data.window < 2:
-        problems.append(f"data.window must be >= 2 (recurrent training), not {cfg.data.window}")
-    if cfg.data.crop < 32 or cfg.data.crop % 32:
-        problems.append(f"data.crop must be a multiple of 32 (x4 scale, size multiple 8), not {cfg.data.crop}")
-    if cfg.data.batch < 1:
-        problems.append("data.batch must be >= 1")
+    for where, (window, crop, batch) in [("data", (cfg.data.window, cfg.data.crop, cfg.data.batch))] + [
+            (f"data.curriculum[{i}]", (c.window, c.crop, c.batch)) for i, c in enumerate(cfg.data.curriculum)]:
+        if window < 2:
+            problems.append(f"{where}.window must be >= 2 (recurrent training), not {window}")
+        if crop < 32 or crop % 32:
+            problems.append(f"{where}.crop must be a multiple of 32 (x4 scale, size multiple 8), not {crop}")
+        if batch < 1:
+            problems.append(f"{where}.batch must be >= 1")
+        if cfg.stage == 2 and window < 3:
+            problems.append(f"stage 2 needs {where}.window >= 3 (the discriminator sees frame triplets)")
+    if any(c.start < 0 for c in cfg.data.curriculum):
+        problems.append("data.curriculum start iterations must be >= 0")
+    if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
+        problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
+    if cfg.flow_teacher_weight < 0:
+        problems.append(f"flow_teacher_weight must be >= 0, not {cfg.flow_teacher_weight}")
     if cfg.data.degradation not in ("BD", "BI"):
         problems.append(f"data.degradation must be BD or BI, not {cfg.data.degradation!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         problems.append(f"device must be auto, cpu or cuda, not {cfg.device!r}")
     if cfg.gan.temporal_weight < 0:
         problems.append(f"gan.temporal_weight must be >= 0, not {cfg.gan.temporal_weight}")
-    if cfg.stage == 2 and cfg.data.window < 3:
-        problems.append("stage 2 needs data.window >= 3 (the discriminator sees frame triplets)")
     if problems:
         raise EdgeVSRError(f"{source}: " + "; ".join(problems))
     return cfg

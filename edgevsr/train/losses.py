@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from edgevsr.models.base import VSRModel
-from edgevsr.models.ops import backward_warp, space_to_depth
+from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, space_to_depth
 
 
 def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -13,12 +13,14 @@ def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Te
     return torch.sqrt((x - y) ** 2 + eps * eps).mean()
 
 
-def unroll(model: VSRModel, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def unroll(model: VSRModel, lr: torch.Tensor, detach_flow: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """Run the recurrent loop over ``lr (N, T, C, h, w)`` exactly as ``VSRModel.run_padded_sequence`` does.
 
     Returns the HR outputs ``(N, T, C, 4h, 4w)`` and the LR flows ``(N, T, 2, h, w)``
     (current -> previous; the first one compares frame 0 with itself), which the
     warping loss and the discriminator's motion compensation need.
+    ``detach_flow``: the HR warp uses the flow without its gradient, so losses on the outputs do not reach
+    FNet (while the flow teacher trains it: the pixel loss otherwise pushes an unsure FNet to zero flow).
     """
     n, t, c, h, w = lr.shape
     s = model.scale
@@ -26,7 +28,11 @@ def unroll(model: VSRModel, lr: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     outs, flows = [], []
     for i in range(t):
         lr_prev = lr[:, i - 1] if i > 0 else lr[:, 0]
-        lr_flow, hr_warp = model.flow_and_warp(lr[:, i], lr_prev, hr_prev)
+        if detach_flow:
+            lr_flow = model.fnet(lr[:, i], lr_prev)
+            hr_warp = backward_warp(hr_prev, s * aligned_bicubic_upsample(lr_flow.detach(), s))
+        else:
+            lr_flow, hr_warp = model.flow_and_warp(lr[:, i], lr_prev, hr_prev)
         hr_prev = model.srnet(lr[:, i], space_to_depth(hr_warp, s))
         outs.append(hr_prev)
         flows.append(lr_flow)

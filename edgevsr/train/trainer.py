@@ -16,6 +16,7 @@ import signal
 import time
 from pathlib import Path
 
+import cv2
 import torch
 import yaml
 
@@ -24,6 +25,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
+from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import load_into, read_state_dict
@@ -42,6 +44,7 @@ class Trainer:
         self.cfg = cfg
         self.console = console
         torch.set_num_threads(cfg.threads)
+        cv2.setNumThreads(cfg.threads)  # the flow teacher (OpenCV DIS) shares the same cores
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
         self.amp = cfg.amp and self.device.type == "cuda"
@@ -50,12 +53,14 @@ class Trainer:
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.init:
             load_into(self.model, read_state_dict(cfg.init), cfg.init)
+            if cfg.reinit_fnet:
+                fresh_fnet(self.model)
         else:
             quiet_residual(self.model)
         self.head_alive = HeadMonitor(self.model)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         root = Path(cfg.data.root)
-        self.sampler = WindowSampler(root, "train", cfg.data.window, cfg.data.crop, cfg.seed)
+        self.sampler = WindowSampler(root, "train", *cfg.data.largest(), cfg.seed)
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
@@ -116,7 +121,8 @@ class Trainer:
         return warm * self.cfg.lr * 0.5 ** sum(self.iteration >= m for m in self.cfg.lr_milestones)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        hr = self.sampler.sample(self.cfg.data.batch).to(self.device)
+        window, crop, batch = self.cfg.data.at(self.iteration)
+        hr = self.sampler.sample(batch, window, crop).to(self.device)
         n, t = hr.shape[:2]
         lr = degrade_tensor(hr.flatten(0, 1), self.cfg.data.degradation).unflatten(0, (n, t))
         return lr, hr
@@ -127,19 +133,29 @@ class Trainer:
         lr, hr = self.batch()
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
+        extra = {}
+        teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
+        if teach and self.model.kind == "recurrent":  # full precision, outside autocast
+            target, valid = teacher_flows(hr, self.model.scale, preset=self.cfg.flow_teacher_preset,
+                                          workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
             if self.model.kind == "recurrent":
-                out, flows = unroll(self.model, lr)
+                out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())
+                if teach:
+                    extra["teacher"] = teacher_loss(flows.float(), target, valid)
             else:  # windowed (SOF-VSR, VESPCN): the same windows as inference, plus the model's flow loss
                 out = self.model.forward_sequence(lr)
                 wrp = windowed_flow_loss(self.model, lr, hr).float()
             pix = charbonnier(out.float(), hr)
             loss = self.cfg.pixel_weight * pix + self.cfg.warp_weight * wrp
+            if extra:
+                loss = loss + teach * extra["teacher"]
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(), "alive": self.head_alive.value}
+        return {"loss": loss.item(), "pixel": pix.item(), "warp": wrp.item(),
+                **{k: v.item() for k, v in extra.items()}, "alive": self.head_alive.value}
 
     # ---- validation --------------------------------------------------------------------------------
     def validate(self) -> dict:
@@ -210,7 +226,9 @@ class Trainer:
         with open(self.run_dir / "val.csv") as f:
             rows = list(csv.DictReader(f))
         it = [int(r["iteration"]) for r in rows]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
+        warp = [k for k in (rows[0] if rows else {}) if k.startswith("warp_err@")]
+        fig, axes = plt.subplots(1, 2 if warp else 1, figsize=(11 if warp else 6, 3.5), squeeze=False)
+        ax = axes[0, 0]
         ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}")
         ax.plot(it, [float(r["psnr_y_bicubic"]) for r in rows], "--", label="bicubic")
         if rows and rows[0].get("psnr_y_bicubic_bd"):
@@ -224,6 +242,20 @@ class Trainer:
             ax2 = ax.twinx()
             ax2.plot(*zip(*lp, strict=True), "s:", color="tab:red", label="LPIPS")
             ax2.set_ylabel("LPIPS (lower is better)")
+        if warp:  # the recurrence's diagnostic: previous HR output warped by the model's flow vs current GT
+            ax = axes[0, 1]
+            for k in warp:
+                pts = [(i, float(r[k])) for i, r in zip(it, rows, strict=True) if r.get(k)]
+                line, = ax.plot(*zip(*pts, strict=True), "o-", label=k.split("@")[1])
+                gt = [(i, float(r[f"warp_err_gt@{k.split('@')[1]}"])) for i, r in zip(it, rows, strict=True)
+                      if r.get(f"warp_err_gt@{k.split('@')[1]}")]
+                if gt:
+                    ax.plot(*zip(*gt, strict=True), ":", color=line.get_color())
+            ax.set_xlabel("iteration")
+            ax.set_ylabel("warp error (8-bit levels)")
+            ax.set_title("warp(out[t-1]) vs gt[t] (solid); warp(gt[t-1]) (dotted)", fontsize=9)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.run_dir / "val.png", dpi=110)
         plt.close(fig)
@@ -241,11 +273,19 @@ class Trainer:
         task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
                                  completed=self.iteration, rate="") if progress else None
         try:
-            if self.tof_bounded and not self.reference:
-                v = self.validate()  # the initial weights: the tOF bound every later checkpoint must keep
+            if (self.tof_bounded and not self.reference) or (self.cfg.init and self.iteration == 0 and not self.best):
+                # the initial weights: the tOF bound every later checkpoint must keep, and (any stage started from
+                # weights) the first point of the curve, which a checkpoint must beat to become `best`
+                v = self.validate()
                 self._say("val (initial weights) " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
                                                              if k != "iteration"))
+            started = time.monotonic()
             while self.iteration < total and not self._stop:
+                if self.cfg.time_limit_minutes and time.monotonic() - started > 60 * self.cfg.time_limit_minutes:
+                    self._say(f"time limit ({self.cfg.time_limit_minutes:g} min) reached at iteration {self.iteration}")
+                    if self.iteration % self.cfg.val_every:
+                        self.validate()  # the last weights are measured too
+                    break
                 t0 = time.perf_counter()
                 losses = self.step()
                 if not all(math.isfinite(v) for k, v in losses.items() if k != "alive"):

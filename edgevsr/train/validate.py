@@ -57,11 +57,17 @@ def make_scorer(lpips: bool = True):
     return scorer
 
 
+KEPT = ("psnr_y", "lpips", "tof", "tlp100")
+
+
 @torch.no_grad()
 def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer=None) -> dict:
-    """Scores vs ground truth averaged over clips (psnr_y, lpips, tof of the model, ``_bicubic``, ``_bicubic_bd``),
-    and the model's scores per clip as ``psnr_y@clip``, ``lpips@clip``, ``tof@clip``: an average can hide one
-    clip getting worse."""
+    """Scores vs ground truth averaged over clips (psnr_y, lpips, tof, tlp100 of the model, ``_bicubic``,
+    ``_bicubic_bd``), and per clip as ``psnr_y@clip``, ``psnr_y_bicubic_bd@clip``, ...: an average can hide one
+    clip getting worse. Recurrent models with an FNet also get the warp-error diagnostic
+    (:func:`edgevsr.train.flow_teacher.warp_errors`): ``warp_err``, ``warp_err_gt``, ``warp_err_zero``."""
+    from edgevsr.train.flow_teacher import warp_errors
+
     scorer = scorer or make_scorer()
     was_training = model.training
     model.eval()
@@ -74,11 +80,13 @@ def evaluate(model: VSRModel, clips: list[ValClip], device: torch.device, scorer
         row = {}
         for (a, _), seq in res.items():
             for k, v in seq.mean().items():
-                if k in ("psnr_y", "lpips", "tof") and v is not None:
+                if k in KEPT and v is not None:
                     row[k if a == "out" else f"{k}_{a}"] = v
+        if c.hr.shape[0] > 1:
+            row.update(warp_errors(model, c.lr.to(device), out.to(device), c.hr.to(device)))
         rows.append(row)
     model.train(was_training)
     mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-    per_clip = {f"{k}@{c.name}": r[k] for c, r in zip(clips, rows, strict=True) for k in ("psnr_y", "lpips", "tof")
-                if k in r}
+    per_clip = {f"{k}@{c.name}": r[k] for c, r in zip(clips, rows, strict=True) for k in r
+                if not k.endswith("_bicubic")}
     return {**mean, **per_clip}

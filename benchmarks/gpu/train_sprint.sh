@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# GPU training sprint (issue 16): <= 10 minutes on a lent H200, no package registry there.
+#
+#   here:  python benchmarks/gpu/sprint_data.py pack data/train-v3 data/sprint --photos-from data/pkgs/x
+#   there: bash benchmarks/gpu/train_sprint.sh   (device run, carry: ["data/sprint"]; OUT=<folder to fill>)
+#
+# Unpacks the carried data, trains the model of $SPRINT_CONFIG (default EGVSR stage 1, TecoGAN settings,
+# AMP) for its time limit, and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
+# val.csv / val.png (PSNR-Y, tOF, warp error vs bicubic-bd on the held-out clips), train.csv and the log.
+# Without a CUDA GPU it says so in one line and exits 0 (CI, laptops).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+PY=${PYTHON:-python3}
+if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)' 2>/dev/null; then
+  echo "train_sprint: no CUDA GPU visible to torch here; nothing trained (run it on a lent GPU machine)"
+  exit 0
+fi
+OUT=${OUT:?set OUT to the folder that receives the weights and validation}
+CONFIG=${SPRINT_CONFIG:-benchmarks/gpu/sprint_egvsr.yaml}
+PACKED=${SPRINT_DATA:-data/sprint}
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
+mkdir -p "$OUT"
+{
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true
+  "$PY" -c 'import torch; print("torch", torch.__version__, torch.cuda.get_device_name())'
+  t0=$(date +%s)
+  "$PY" benchmarks/gpu/sprint_data.py unpack "$PACKED" /tmp/sprint-ds --clips-per-photo 6
+  echo "data unpacked in $(( $(date +%s) - t0 )) s"
+  "$PY" benchmarks/gpu/sprint_train.py "$CONFIG" "$OUT"
+} 2>&1 | tee "$OUT/sprint.log"

@@ -1,0 +1,88 @@
+"""The GPU sprint's parts that run anywhere: the no-GPU exit, the data that travels, the training driver."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import pytest
+import torch
+import yaml
+from conftest import moving_clip, write_video
+
+from edgevsr.data import build_dataset, read_index
+from edgevsr.train.config import load_config
+
+ROOT = Path(__file__).resolve().parents[1]
+GPU = ROOT / "benchmarks" / "gpu"
+sys.path.insert(0, str(GPU))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="a CUDA GPU is present: the sprint would train")
+def test_sprint_without_gpu_says_so_in_one_line_and_exits_0(tmp_path):
+    env = {**os.environ, "PYTHON": sys.executable, "OUT": str(tmp_path / "out")}
+    res = subprocess.run(["bash", str(GPU / "train_sprint.sh")], capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.strip().splitlines()
+    assert len(lines) == 1 and "no CUDA GPU" in lines[0]
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
+def test_sprint_config_is_valid_and_uses_tecogan_settings():
+    cfg = load_config(GPU / "sprint_egvsr.yaml")
+    assert cfg.data.at(10**5) == (10, 128, 16) and cfg.amp and cfg.device == "cuda"
+    assert 0 < cfg.time_limit_minutes <= 8 and cfg.flow_teacher_weight > 0
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory) -> tuple[Path, Path]:
+    import sprint_data
+
+    tmp = tmp_path_factory.mktemp("sprint")
+    video = write_video(tmp / "pan.mp4", moving_clip(12, 96, 128), fps=10)
+    held = write_video(tmp / "held.mp4", moving_clip(8, 64, 96, seed=3), fps=10)
+    photo = tmp / "photo.png"
+    cv2.imwrite(str(photo), cv2.cvtColor(moving_clip(1, 200, 260, seed=5)[0], cv2.COLOR_RGB2BGR))
+    build_dataset([video, held, photo], tmp / "ds", val=["held"])
+    sprint_data.pack(tmp / "ds", tmp / "packed", None, video_frames=8, val_frames=6)
+    return tmp / "ds", tmp / "packed"
+
+
+def test_pack_keeps_real_video_and_photos_and_unpack_rebuilds_a_dataset(packed, tmp_path):
+    import sprint_data
+
+    _, pk = packed
+    manifest = json.loads((pk / "sprint.json").read_text())
+    assert manifest["videos"] == ["pan"] and manifest["photos"] == ["photo"] and manifest["val"] == ["held"]
+    assert len(list((pk / "videos" / "pan").iterdir())) == 8
+    index = sprint_data.unpack(pk, tmp_path / "ds", clips_per_photo=3)
+    clips = {c["name"]: c for c in read_index(tmp_path / "ds")["clips"]}
+    assert index["clips"] and clips["held"]["split"] == "val" and clips["held"]["frames"] == 6
+    assert {"photo_0", "photo_1", "photo_2"} <= set(clips) and clips["photo_0"]["kind"] == "synthetic"
+
+
+def test_sprint_training_driver_writes_fp16_weights_and_validation(packed, tmp_path):
+    import sprint_data
+    import sprint_train
+
+    sprint_data.unpack(packed[1], tmp_path / "ds", clips_per_photo=2)
+    raw = yaml.safe_load((GPU / "sprint_egvsr.yaml").read_text())
+    raw.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "init": "", "run_dir": str(tmp_path / "run"),
+                "iterations": 2, "val_every": 2, "log_every": 1, "flow_teacher_preset": "ultrafast"})
+    raw["data"].update({"root": str(tmp_path / "ds"), "window": 3, "crop": 32, "batch": 1, "val_clips": ["held"],
+                        "val_frames": 4, "curriculum": []})
+    cfg = tmp_path / "cpu.yaml"
+    cfg.write_text(yaml.safe_dump(raw))
+    assert sprint_train.main(str(cfg), str(tmp_path / "out")) == 0
+    weights = tmp_path / "out" / "egvsr-lite-sprint.safetensors"
+    assert weights.stat().st_size < 16 * 2**20
+    from safetensors.torch import load_file
+
+    assert all(v.dtype == torch.float16 for v in load_file(str(weights)).values() if v.is_floating_point())
+    card = json.loads(weights.with_suffix(".json").read_text())
+    assert card["iterations_run"] == 2 and "warp_err@held" in card["validation"]
+    assert (tmp_path / "out" / "val.csv").is_file()
