@@ -87,7 +87,7 @@ def main() -> None:
             t0 = time.time()
             precision, search = cfg.pop("precision"), cfg.pop("search", True)
             opts = QuantizeOptions(calib_frames=args.calib_frames, calib_shape=parse_shape(args.calib_shape),
-                                   gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480),
+                                   gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480), target="onnxruntime",
                                    speed_runs=args.runs, cache=args.workdir / f"{name}.calib.npz",
                                    trt_cache=args.workdir / f"{name}.trt.cache" if precision == "int8"
                                    else None, **cfg)

@@ -132,6 +132,7 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     from edgevsr.backends.registry import make_runner
     from edgevsr.deploy.profile import frames_from_file, synthetic_frames
     from edgevsr.errors import EdgeVSRError
+    from edgevsr.io.limits import check_input_size
     from edgevsr.sizes import parse_size
 
     log = log or (lambda _line: None)
@@ -144,8 +145,11 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     if input is not None:
         clips = [frames_from_file(input, warmup + frames)]
     else:
+        parsed = [parse_size(s, "size") for s in sizes]
+        for w, h in parsed:
+            check_input_size(w, h, f"--size {w}x{h}")  # refused before any frame is allocated
         clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
-                 for w, h in (parse_size(s, "size") for s in sizes)]
+                 for w, h in parsed]
     session = ProfilingSession(cfg.threads, peak_tflops, status=log)
     if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":
         cfg.onnx = engine_for(Path(cfg.onnx), [(c[0].shape[1], c[0].shape[0]) for c, _ in clips],

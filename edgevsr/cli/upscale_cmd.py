@@ -14,7 +14,8 @@ def register(app: typer.Typer) -> None:
     def upscale(
         input: Path = typer.Argument(..., help="Video file, folder of frames, or image."),
         output: Path = typer.Option(..., "-o", "--output", help="Output video (.mp4/.mkv/...) or folder for PNGs."),
-        model: str = typer.Option("egvsr", help="Model name (see `edgevsr models`)."),
+        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the model "
+                                   "the --onnx file holds."),
         weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
         backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
         onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
