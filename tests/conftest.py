@@ -70,3 +70,24 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 24, audio: bool
 @pytest.fixture
 def clip() -> list[np.ndarray]:
     return moving_clip()
+
+
+def run_cli(*args) -> tuple[int, str]:
+    """The real CLI entry point, in process (no interpreter start-up per call): (exit code, stderr)."""
+    import contextlib
+    import io
+    import sys
+
+    from edgevsr.cli.main import main
+
+    err = io.StringIO()
+    argv, sys.argv = sys.argv, ["edgevsr", *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    return code, err.getvalue()

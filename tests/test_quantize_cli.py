@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.trt_cache import read_cache
 from edgevsr.quantize.export import read_metadata
-from tests.conftest import moving_clip, write_video
+from tests.conftest import moving_clip, run_cli, write_video
 
 
 class Result:
@@ -25,22 +24,7 @@ class Result:
 
 def _run(*args) -> Result:
     """The real CLI entry point, in process (no interpreter start-up per call), stderr captured."""
-    import contextlib
-    import io
-
-    from edgevsr.cli.main import main
-
-    err = io.StringIO()
-    argv, sys.argv = sys.argv, ["edgevsr", "quantize", *map(str, args)]
-    code = 0
-    try:
-        with contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return Result(code, err.getvalue())
+    return Result(*run_cli("quantize", *args))
 
 
 @pytest.fixture(scope="module")
