@@ -26,7 +26,7 @@ import torch
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.backends.tensorrt.engine_record import parse_size
 from edgevsr.backends.torch.runner import TorchRunner
-from edgevsr.deploy.devices import gpu_peak, measure_cpu_peak
+from edgevsr.deploy.devices import cpu_ceiling, gpu_peak
 from edgevsr.deploy.profile import profile_runner, synthetic_frames
 from edgevsr.models.spec import ModelSpec
 from edgevsr.weights import load_model
@@ -55,7 +55,8 @@ def build_trt(onnx: Path, sizes: list[tuple[int, int]]) -> dict:
         print("TensorRT not installed: no tensorrt rows")
         return {}
     from edgevsr.backends.tensorrt.engine_record import ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version
+    from edgevsr.deploy.trt_builder import build_engine
+    from edgevsr.deploy.trt_plan import BuildOptions, parse_version
 
     padded = [(w + (-w) % 8, h + (-h) % 8) for w, h in sizes]
     prof = ShapeProfile(min(padded), padded[0], max(padded))
@@ -88,7 +89,7 @@ def main() -> None:
         onnx = Path(tmp) / f"{args.model}.onnx"
         export_onnx(model, args.model, onnx)  # same weights as the torch rows
         trt_engines = build_trt(onnx, sizes) if cuda else {}
-        peak = gpu_peak()[1] if cuda else measure_cpu_peak(args.threads)
+        peak = gpu_peak()[1] if cuda else cpu_ceiling(args.threads)
         makers = runners(model, args.model, onnx, cuda, trt_engines, args.threads)
         runs = []
         for r in range(args.rounds):

@@ -63,7 +63,7 @@ def main() -> None:
     results = []
     for name in args.speed_only:
         t0 = time.time()
-        opts = QuantizeOptions(calib_frames=3, calib_shape=parse_shape(args.calib_shape),
+        opts = QuantizeOptions(calib_frames=3, calib_shape=parse_shape(args.calib_shape), target="onnxruntime",
                                speed_shape=(272, 480), speed_runs=args.runs,
                                cache=args.workdir / f"{name}.random.calib.npz")
         r = quantize_model(name, args.workdir / f"{name}_random_int8.onnx", "int8", calibration=args.calib,
@@ -87,7 +87,7 @@ def main() -> None:
             t0 = time.time()
             precision, search = cfg.pop("precision"), cfg.pop("search", True)
             opts = QuantizeOptions(calib_frames=args.calib_frames, calib_shape=parse_shape(args.calib_shape),
-                                   gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480),
+                                   gt=args.gt, gt_frames=args.gt_frames, speed_shape=(272, 480), target="onnxruntime",
                                    speed_runs=args.runs, cache=args.workdir / f"{name}.calib.npz",
                                    trt_cache=args.workdir / f"{name}.trt.cache" if precision == "int8"
                                    else None, **cfg)

@@ -32,7 +32,7 @@ class _NvmlProbe:
 
         pynvml.nvmlInit()
         self.nvml = pynvml
-        self.handle = pynvml.nvmlDeviceGetHandleByIndex(index)
+        self.handle = nvml_handle_for_cuda(pynvml, index)
         self.read()  # fails here (NVMLError) when the board has no power sensor
 
     def read(self) -> tuple[float, float | None]:
@@ -50,7 +50,7 @@ class _JtopProbe:
     def __init__(self, index: int):
         from jtop import jtop
 
-        self.jetson = jtop()
+        self.jetson = jtop(interval=JTOP_INTERVAL_S)  # its default 1 s would starve the 10 Hz sampler
         self.jetson.start()
         self.read()
 
@@ -66,8 +66,31 @@ class _JtopProbe:
         self.jetson.close()
 
 
+JTOP_INTERVAL_S = 0.1  # jtop refreshes its readings at this interval (default 1.0 s)
+
+
+def cuda_uuid(index: int) -> str | None:
+    """NVML-style UUID (``GPU-xxxxxxxx-...``) of CUDA device ``index`` as PyTorch numbers it, or None."""
+    import torch
+
+    uuid = getattr(torch.cuda.get_device_properties(index), "uuid", None)
+    if uuid is None:
+        return None
+    text = str(uuid)
+    return text if text.startswith("GPU-") else f"GPU-{text}"
+
+
+def nvml_handle_for_cuda(nvml, index: int):
+    """The NVML handle of CUDA device ``index``: NVML numbers GPUs in PCI order, CUDA fastest-first unless
+    CUDA_DEVICE_ORDER=PCI_BUS_ID, and CUDA_VISIBLE_DEVICES renumbers them, so match by UUID."""
+    uuid = cuda_uuid(index)
+    if uuid is not None:
+        return nvml.nvmlDeviceGetHandleByUUID(uuid)
+    return nvml.nvmlDeviceGetHandleByIndex(index)  # no UUID from this torch: hope the orders agree
+
+
 def open_probe(index: int = 0, jetson: bool = False):
-    """A power probe, or (None, reason) when no sensor library is installed / usable."""
+    """A power probe for CUDA device ``index``, or (None, reason) when no sensor library is installed / usable."""
     errors = []
     for probe, extra in ((_JtopProbe, "jetson"), (_NvmlProbe, "nvml")) if jetson else ((_NvmlProbe, "nvml"),):
         try:

@@ -158,7 +158,7 @@ def environment(ort_threads: int | None = None) -> dict:
         except ImportError:
             env[mod] = None
     if torch.cuda.is_available():
-        env["gpu"] = torch.cuda.get_device_name(0)
+        env["gpu"] = torch.cuda.get_device_name(torch.cuda.current_device())  # the device the runner set
         env["cuda"] = torch.version.cuda
     return env
 

@@ -34,7 +34,8 @@ def engine_for(onnx: Path, sizes: Sequence[Size], fp16: bool, log: Callable[[str
     The default profile when it covers them, else min / first / max of the padded sizes.
     """
     from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
-    from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx
+    from edgevsr.deploy.trt_builder import build_engine
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
 
     m = inspect_onnx(onnx).spec.size_multiple
     padded = [(w + (-w) % m, h + (-h) % m) for w, h in sizes]
@@ -54,33 +55,40 @@ class ProfilingSession:
         self.threads, self.peak_tflops = threads, peak_tflops
         self.status = status or (lambda _msg: None)
         self._peaks: dict[str, devices.DevicePeak | None] = {}
+        self.matmul: devices.DevicePeak | None = None  # the CPU's measured torch.mm rate (a column, not the peak)
 
-    def peak(self, device: str) -> devices.DevicePeak | None:
-        """The device's FP32 peak: user-supplied, the GPU's data sheet, or the CPU's measured (once) peak."""
+    def peak(self, device: str, index: int | None = None) -> devices.DevicePeak | None:
+        """The device's peak: user-supplied, the GPU's data sheet (dense; FP16 with FP32 accumulate), or the CPU's
+        ceiling (FMA units x lanes x 2 x clock x cores in use); the CPU's torch.mm rate goes in ``matmul``."""
         if device not in self._peaks:
             if self.peak_tflops:
                 t = self.peak_tflops
                 self._peaks[device] = devices.DevicePeak("user-supplied", t, t, t, None, "--peak-tflops")
             elif device == "cuda":
-                name, peak = devices.gpu_peak()
+                name, peak = devices.gpu_peak(index)
                 if peak is None:
                     self.status(f"no peak figures for {name!r}; pass --peak-tflops for the % of peak")
                 self._peaks[device] = peak
             else:
-                self.status("measuring the CPU's achievable FP32 peak (matrix products)")
-                peak = devices.measure_cpu_peak(self.threads)
-                self.status(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source})")
+                peak = devices.cpu_ceiling(self.threads)
+                self.status("measuring the CPU's FP32 matrix-product rate (shown beside the ceiling)")
+                self.matmul = devices.measure_cpu_peak(self.threads)
+                self.status(f"CPU peak {peak.fp32_tflops * 1000:.1f} GFLOP/s ({peak.source}); torch.mm rate "
+                            f"{self.matmul.fp32_tflops * 1000:.1f} GFLOP/s ({self.matmul.source})")
                 self._peaks[device] = peak
         return self._peaks[device]
 
     @staticmethod
-    def power_probe(device: str):
+    def power_probe(device: str, index: int | None = None):
         """(probe, None) or (None, why no power is read): board / GPU power via NVML, jtop on a Jetson."""
         if device != "cuda":
             return None, "CPU run: no power sensor is read"
+        import torch
+
         from edgevsr.deploy.power import open_probe
 
-        return open_probe(0, jetson=devices.jetson_model() is not None)
+        index = torch.cuda.current_device() if index is None else index
+        return open_probe(index, jetson=devices.jetson_model() is not None)
 
     def profile(self, runner: Runner, frames: list[np.ndarray], warmup: int, model: str, device: str,
                 source: str, layers: bool = False, info: dict | None = None) -> dict:
@@ -89,11 +97,15 @@ class ProfilingSession:
         ``info`` is merged into the result (with a ``power_note`` when no power sensor could be read)."""
         from edgevsr.deploy.profile import profile_runner
 
-        probe, note = self.power_probe(device)
+        index = getattr(getattr(runner, "device", None), "index", None)
+        probe, note = self.power_probe(device, index)
         if probe is None and info is not None:  # say why a run has no power figures
             info = {**info, "power_note": note}
-        return profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs_per_lr_pixel(model),
-                              peak=self.peak(device), power_probe=probe, layers=layers, source=source, info=info)
+        run = profile_runner(runner, frames, warmup, macs_per_lr_pixel=macs_per_lr_pixel(model),
+                             peak=self.peak(device, index), power_probe=probe, layers=layers, source=source, info=info)
+        if device != "cuda" and self.matmul is not None:
+            run["compute"]["matmul_gflops"] = round(self.matmul.fp32_tflops * 1000.0, 1)
+        return run
 
 
 FILE_SCHEMA = "edgevsr.profile/1"
@@ -120,6 +132,7 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     from edgevsr.backends.registry import make_runner
     from edgevsr.deploy.profile import frames_from_file, synthetic_frames
     from edgevsr.errors import EdgeVSRError
+    from edgevsr.io.limits import check_input_size
     from edgevsr.sizes import parse_size
 
     log = log or (lambda _line: None)
@@ -132,8 +145,11 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     if input is not None:
         clips = [frames_from_file(input, warmup + frames)]
     else:
+        parsed = [parse_size(s, "size") for s in sizes]
+        for w, h in parsed:
+            check_input_size(w, h, f"--size {w}x{h}")  # refused before any frame is allocated
         clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
-                 for w, h in (parse_size(s, "size") for s in sizes)]
+                 for w, h in parsed]
     session = ProfilingSession(cfg.threads, peak_tflops, status=log)
     if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":
         cfg.onnx = engine_for(Path(cfg.onnx), [(c[0].shape[1], c[0].shape[0]) for c, _ in clips],
@@ -142,7 +158,7 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     name = runner.spec.name
     on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
     dev = "cuda" if on_gpu else "cpu"
-    session.peak(dev)  # measured (CPU) or looked up before the timed runs, and said so
+    session.peak(dev, getattr(getattr(runner, "device", None), "index", None))  # said before the timed runs
     if "RANDOM" in source_desc:
         log("weights: random (no trained weights shipped); timing does not depend on weight values")
     log(f"{name} ({source_desc}) on {runner.describe()}")

@@ -59,15 +59,30 @@ def csi_capture(sensor_id: int, width: int, height: int, fps: float, flip: str =
             f"videoconvert ! video/x-raw, format=BGR ! {_APPSINK}")
 
 
+V4L2_FORMATS = ("auto", "raw", "mjpeg")
+
+
 def v4l2_capture(device: str, width: int | None, height: int | None, fps: float | None,
-                 flip: str = "none") -> str:
-    """USB/UVC camera; asks for the size and rate when given, else takes the camera's default mode."""
-    caps = ["video/x-raw"]
+                 flip: str = "none", fmt: str = "auto") -> str:
+    """USB/UVC camera; asks for the size and rate only when given, else takes the camera's default mode.
+
+    ``fmt``: ``raw`` (YUYV & co), ``mjpeg`` (what most UVC cameras deliver at 720p and above; decoded by
+    jpegdec), or ``auto``: no media type forced unless a size or rate is asked for (then raw).
+    """
+    if fmt not in V4L2_FORMATS:
+        raise EdgeVSRError(f"v4l2 format must be one of {', '.join(V4L2_FORMATS)}, got {fmt!r}")
+    fields = []
     if width and height:
-        caps += [f"width={width}", f"height={height}"]
+        fields += [f"width={width}", f"height={height}"]
     if fps:
-        caps.append(f"framerate={_fraction(fps)}")
-    return (f"v4l2src device={device} ! {', '.join(caps)} ! videoconvert ! {_flip(flip)}"
+        fields.append(f"framerate={_fraction(fps)}")
+    if fmt == "mjpeg":
+        caps = f"{', '.join(['image/jpeg', *fields])} ! jpegdec ! "
+    elif fmt == "raw" or fields:
+        caps = f"{', '.join(['video/x-raw', *fields])} ! "
+    else:
+        caps = ""
+    return (f"v4l2src device={device} ! {caps}videoconvert ! {_flip(flip)}"
             f"video/x-raw, format=BGR ! {_APPSINK}")
 
 
@@ -111,12 +126,22 @@ def rtsp_output(url: str, codec: str, bitrate: int, fps: float, jetson: bool) ->
             f"rtspclientsink location={url} latency=0")
 
 
+JETSON_SINKS = ("nveglglessink", "nv3dsink", "nvdrmvideosink")
+DESKTOP_SINKS = ("autovideosink", "glimagesink", "xvimagesink", "ximagesink")
+
+
 def display_output(jetson: bool, sink: str | None = None) -> str:
-    """A full-screen/on-screen video sink: EGL (or the overlay plane) on Jetson, autovideosink elsewhere."""
-    if jetson:
-        sink = sink or "nveglglessink"
-        return f"appsrc ! videoconvert ! video/x-raw, format=BGRx ! nvvidconv ! {sink} sync=false"
-    return f"appsrc ! videoconvert ! {sink or 'autovideosink'} sync=false"
+    """An on-screen video sink: EGL (default), nv3dsink (JetPack 5+, no EGL) or the DRM overlay plane on Jetson;
+    autovideosink (or the one named) elsewhere. nv3dsink and nvdrmvideosink take NVMM buffers from nvvidconv."""
+    allowed = JETSON_SINKS if jetson else DESKTOP_SINKS
+    sink = sink or allowed[0]
+    if sink not in allowed:
+        raise EdgeVSRError(f"display sink {sink!r}: on {'Jetson' if jetson else 'this machine'} choose one of "
+                           f"{', '.join(allowed)}")
+    if not jetson:
+        return f"appsrc ! videoconvert ! {sink} sync=false"
+    nvmm = "video/x-raw(memory:NVMM) ! " if sink != "nveglglessink" else ""
+    return f"appsrc ! videoconvert ! video/x-raw, format=BGRx ! nvvidconv ! {nvmm}{sink} sync=false"
 
 
 def _flip(flip: str) -> str:

@@ -109,6 +109,51 @@ class FileSink(Sink):
             self.writer.abort()
 
 
+class TerminalKeys:
+    """Keys typed in the controlling terminal, read without blocking (cbreak mode, restored on close).
+
+    A GStreamer window opened through OpenCV's VideoWriter reports no key presses, so a
+    GStreamer display takes 'q' / 'p' / 's' from the terminal that started `edgevsr run`.
+    """
+
+    def __init__(self, fd: int | None = None):
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self.saved = None
+        try:
+            import termios
+            import tty
+
+            if os.isatty(self.fd):
+                self.saved = termios.tcgetattr(self.fd)
+                tty.setcbreak(self.fd)
+        except (ImportError, OSError, ValueError):  # Windows, or no terminal (service, pipe)
+            self.saved = None
+
+    @property
+    def active(self) -> bool:
+        return self.saved is not None
+
+    def poll(self) -> list[str]:
+        if not self.active:
+            return []
+        import select
+
+        keys = []
+        while select.select([self.fd], [], [], 0)[0]:
+            data = os.read(self.fd, 64)
+            if not data:
+                break
+            keys.extend(data.decode("utf-8", "ignore"))
+        return keys
+
+    def close(self) -> None:
+        if self.saved is not None:
+            import termios
+
+            termios.tcsetattr(self.fd, termios.TCSADRAIN, self.saved)
+            self.saved = None
+
+
 class GstSink(Sink):
     """Frames pushed into a GStreamer pipeline through OpenCV (RTP/RTSP out, Jetson EGL/overlay display)."""
 
@@ -117,6 +162,7 @@ class GstSink(Sink):
     def __init__(self, name: str, make_pipeline, is_display: bool = False):
         self.name, self.make_pipeline, self.is_display = name, make_pipeline, is_display
         self.writer = None
+        self.keys: TerminalKeys | None = None
 
     def check(self) -> None:
         self.make_pipeline(30.0)  # bad options (codec) fail here, even where GStreamer is missing
@@ -127,11 +173,19 @@ class GstSink(Sink):
         self.writer = cv2.VideoWriter(pipe, cv2.CAP_GSTREAMER, 0, fps, (width, height), True)
         if not self.writer.isOpened():
             raise EdgeVSRError(f"{self.name}: GStreamer could not start the output pipeline: {pipe}")
+        if self.is_display:
+            self.keys = TerminalKeys()
 
     def write(self, frame: np.ndarray) -> None:
         self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
+    def poll(self) -> list[str]:
+        return self.keys.poll() if self.keys is not None else []
+
     def close(self) -> None:
+        if self.keys is not None:
+            self.keys.close()
+            self.keys = None
         if self.writer is not None:
             self.writer.release()  # sends EOS: the stream/muxer is finalised
 
@@ -271,7 +325,8 @@ def make_display(uri: MediaURI) -> Sink:
     if backend == "tk":
         return TkDisplay(str(uri))
     jetson = gst.is_jetson()
-    return GstSink(str(uri), lambda fps: gst.display_output(jetson), is_display=True)
+    sink = uri.get("sink")
+    return GstSink(str(uri), lambda fps: gst.display_output(jetson, sink), is_display=True)
 
 
 def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | None = None,

@@ -254,9 +254,9 @@ def make_source(uri: MediaURI) -> Source:
                                  o.get("realtime", True), flip)
     if uri.scheme == "file":
         return FileSource(uri.path, o.get("loop", 0), o.get("realtime", False), w, h, flip, o.get("fps"))
+    if uri.scheme == "v4l2":  # no rate asked for: the camera's own mode (not a forced 30/1)
+        return _v4l2_source(uri, w, h, o.get("fps"), flip)
     fps = o.get("fps", 30.0)
-    if uri.scheme == "v4l2":
-        return _v4l2_source(uri, w, h, fps, flip)
     if uri.scheme == "csi":
         gst.require_gstreamer(str(uri))
         pipe = gst.csi_capture(int(uri.location), w or 1280, h or 720, fps, flip)
@@ -278,23 +278,26 @@ def video_devices() -> list[str]:
     return sorted(str(p) for p in Path("/dev").glob("video*"))
 
 
-def _v4l2_source(uri: MediaURI, w: int | None, h: int | None, fps: float, flip: str) -> CaptureSource:
+def _v4l2_source(uri: MediaURI, w: int | None, h: int | None, fps: float | None, flip: str) -> CaptureSource:
     device = uri.location
     if not Path(device).exists():
         found = ", ".join(video_devices()) or "none"
         raise EdgeVSRError(f"{uri}: no such camera device (video devices here: {found})")
     if gst.opencv_has_gstreamer():
-        pipe = gst.v4l2_capture(device, w, h, fps, flip)
-        return CaptureSource(str(uri), lambda: cv2.VideoCapture(pipe, cv2.CAP_GSTREAMER), fps)
+        pipe = gst.v4l2_capture(device, w, h, fps, flip, uri.get("format", "auto"))
+        return CaptureSource(str(uri), lambda: cv2.VideoCapture(pipe, cv2.CAP_GSTREAMER), fps or 30.0)
 
     def open_v4l2() -> cv2.VideoCapture:
         cap = cv2.VideoCapture(device, cv2.CAP_V4L2)
         if w and h:
             cap.set(cv2.CAP_PROP_FRAME_WIDTH, w)
             cap.set(cv2.CAP_PROP_FRAME_HEIGHT, h)
-        cap.set(cv2.CAP_PROP_FPS, fps)
+        if fps:
+            cap.set(cv2.CAP_PROP_FPS, fps)
+        if uri.get("format") == "mjpeg":
+            cap.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*"MJPG"))
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # newest frame, not a backlog: latency
         return cap
 
-    return CaptureSource(str(uri), open_v4l2, fps, width=w, height=h, flip=flip,
+    return CaptureSource(str(uri), open_v4l2, fps or 30.0, width=w, height=h, flip=flip,
                          open_hint="cannot open the camera (busy in another program, or not a capture device)")

@@ -22,8 +22,9 @@ _BOOL_TRUE = {"1", "true", "yes", "on", ""}
 _BOOL_FALSE = {"0", "false", "no", "off"}
 FLIPS = ("none", "horizontal", "vertical", "rotate-180")
 SOURCE_OPTIONS = {"width": int, "height": int, "fps": float, "loop": int, "flip": str, "realtime": bool,
-                  "frames": int, "cuts": int, "latency": int}
-SINK_OPTIONS = {"codec": str, "bitrate": int, "crf": int, "headless": bool, "backend": str, "fps": float}
+                  "frames": int, "cuts": int, "latency": int, "format": str}
+SINK_OPTIONS = {"codec": str, "bitrate": int, "crf": int, "headless": bool, "backend": str, "fps": float,
+                "sink": str}
 
 
 def _to_bool(key: str, value: str, text: str) -> bool:

@@ -52,19 +52,22 @@ def make_runner(model: str | None = None, *, weights: str | Path | None = None, 
 
 
 def build_engine(onnx: str | Path, output: str | Path | None = None, *, precision: str | None = None,
-                 path: str = "auto", min: SizeLike = "480x272", opt: SizeLike = "960x544",
-                 max: SizeLike = "1920x1080", workspace_mib: int = 4096, calibration_cache: str | Path | None = None,
+                 path: str = "auto", min: SizeLike | None = None, opt: SizeLike | None = None,
+                 max: SizeLike | None = None, workspace_mib: int = 4096, calibration_cache: str | Path | None = None,
                  timing_cache: str | Path | None = None, dla_core: int | None = None, opt_level: int | None = None,
                  cache_dir: str | Path | None = None, force: bool = False, log: Log | None = None) -> BuildResult:
-    """A TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export, as ``edgevsr build``."""
-    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
+    """A TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export, as ``edgevsr build``.
+
+    ``min`` / ``opt`` / ``max`` None: the CLI's default shape profile (``DEFAULT_PROFILE``)."""
+    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
     from edgevsr.deploy.provenance import EngineCache
-    from edgevsr.deploy.trt_builder import BuildOptions, inspect_onnx
     from edgevsr.deploy.trt_builder import build_engine as build
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
     from edgevsr.sizes import fmt_size, parse_size
 
     facts = inspect_onnx(onnx)
-    sizes = [fmt_size(parse_size(v, n)) for v, n in ((min, "min"), (opt, "opt"), (max, "max"))]
+    given = ((min, "min", DEFAULT_PROFILE.min), (opt, "opt", DEFAULT_PROFILE.opt), (max, "max", DEFAULT_PROFILE.max))
+    sizes = [fmt_size(parse_size(v, n) if v is not None else d) for v, n, d in given]
     opts = BuildOptions(precision=precision, path=path, profile=ShapeProfile.parse(*sizes, facts.spec.size_multiple),
                         workspace_mib=workspace_mib, calibration_cache=_path(calibration_cache),
                         timing_cache=_path(timing_cache), dla_core=dla_core, opt_level=opt_level)

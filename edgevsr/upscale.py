@@ -79,13 +79,14 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
             precision: str | None = None,
             runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
             log: Callable[[str], None] | None = None, codec: str | None = None, overwrite: bool = False,
-            allow_partial: bool = False, scene_cut: float = DEFAULT_THRESHOLD) -> UpscaleResult:
+            allow_partial: bool = False, scene_cut: float = DEFAULT_THRESHOLD, cuda_graph: bool = False,
+            compile: bool = False, channels_last: bool = False) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
     Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
     fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
-    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision. ``log`` gets one line
-    naming what runs.
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
+    (``cuda_graph``, ``compile``, ``channels_last``: see RunnerConfig). ``log`` gets one line naming what runs.
     """
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.io.writers import check_sink
@@ -94,7 +95,9 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite)
     if runner is None:
         runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                                                      precision=precision, onnx=Path(onnx) if onnx else None))
+                                                      precision=precision, onnx=Path(onnx) if onnx else None,
+                                                      cuda_graph=cuda_graph, compile=compile,
+                                                      channels_last=channels_last))
     else:
         described = "runner given"
     if log is not None:

@@ -27,7 +27,7 @@ def _hw(value: SizeLike | None, option: str) -> tuple[int, int] | None:
 def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights: str | None = None,
              calib: str | Path | None = None, calib_frames: int = 16, calib_size: SizeLike | None = None,
              size: SizeLike | None = None, method: str = "entropy", percentile: float = 99.99,
-             target: str = "onnxruntime", budget: QualityBudget | None = None, gt: str | Path | None = None,
+             target: str = "tensorrt", budget: QualityBudget | None = None, gt: str | Path | None = None,
              gt_frames: int = 8, search: bool = True, cache: str | Path | None = None,
              trt_cache: str | Path | None = None, trt_version: str = "10.3.0",
              speed_size: SizeLike | None = "480x272", speed_runs: int = 5, allow_random: bool = False,

@@ -1,11 +1,12 @@
 """INT8 post-training quantization to a Q/DQ ONNX graph, by layer group, from precomputed activation ranges.
 
 Weights: per-channel symmetric int8. Activations: per-tensor, either symmetric
-int8 (``target="tensorrt"``: the explicit-quantization form TensorRT 10/11
-consumes; biases stay float) or asymmetric uint8 (``target="onnxruntime"``: the
-U8S8 form ONNX Runtime's x86 kernels run fastest; biases int32). Q/DQ placement is
-ONNX Runtime's ``QDQQuantizer``; which nodes it may touch is decided here, by
-*layer group*, so the mixed-precision search can keep whole groups in float.
+int8 (``target="tensorrt"``, the default: the explicit-quantization form TensorRT
+parses and fuses, placed by :mod:`edgevsr.quantize.int8_trt`; biases stay float) or
+asymmetric uint8 (``target="onnxruntime"``: the U8S8 form ONNX Runtime's x86 kernels
+run fastest, placed by ONNX Runtime's ``QDQQuantizer``; biases int32). Which nodes
+may be quantized is decided here, by *layer group*, so the mixed-precision search
+can keep whole groups in float.
 
 A layer group is a module path from the exporter's scope metadata:
 ``srnet.resblocks.3`` (a residual block), ``fnet.encoder1`` (a Sequential of
@@ -21,7 +22,7 @@ import numpy as np
 
 from edgevsr.errors import EdgeVSRError
 
-TARGETS = ("onnxruntime", "tensorrt")
+TARGETS = ("tensorrt", "onnxruntime")  # the first is the default
 # Ops quantized inside a quantized group (the rest run in float between DQ and Q).
 QUANT_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Add", "MaxPool", "DepthToSpace"]
 # Ops outside any group that follow a quantized node and just move or clamp its values (pixel shuffle after
@@ -29,6 +30,7 @@ QUANT_OPS = ["Conv", "ConvTranspose", "Relu", "LeakyRelu", "Add", "MaxPool", "De
 PASS_THROUGH = ("DepthToSpace", "Relu", "MaxPool")
 WEIGHTED_OPS = ("Conv", "ConvTranspose")
 SCOPE_KEY = "pkg.torch.onnx.name_scopes"
+FLOAT_NODES_KEY = "edgevsr.float_nodes"  # metadata: JSON list of weighted nodes kept in float
 
 
 @dataclass
@@ -120,7 +122,7 @@ def default_float_groups(proto, groups: dict[str, LayerGroup]) -> dict[str, str]
 
 
 def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: set[str] | frozenset[str],
-                 target: str = "onnxruntime"):
+                 target: str = "tensorrt"):
     """A Q/DQ copy of ``proto`` with every layer group not in ``float_groups`` quantized."""
     import onnx
     from onnxruntime.quantization import QuantType
@@ -134,19 +136,21 @@ def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: se
     if unknown:
         raise EdgeVSRError(f"unknown layer group(s) {', '.join(sorted(unknown))}; have {', '.join(groups)}")
     nodes = [n for g, grp in groups.items() if g not in float_groups for n in grp.nodes]
+    if target == "tensorrt":
+        from edgevsr.quantize.int8_trt import quantize_for_tensorrt
+
+        return quantize_for_tensorrt(proto, ranges, set(nodes))
     nodes += _pass_through(proto, set(nodes), groups)
     model = onnx.shape_inference.infer_shapes(proto)
     tensors = TensorsData(CalibrationMethod.MinMax, {
         k: TensorData(lowest=np.array(lo, np.float32), highest=np.array(hi, np.float32))
         for k, (lo, hi) in ranges.items()})
-    symmetric = target == "tensorrt"
-    extra = {"ActivationSymmetric": symmetric, "WeightSymmetric": True, "QuantizeBias": not symmetric}
+    extra = {"ActivationSymmetric": False, "WeightSymmetric": True, "QuantizeBias": True}
     if not nodes:
         out = onnx.ModelProto()
         out.CopyFrom(proto)
         return out
-    quantizer = QDQQuantizer(model, True, False, QuantType.QInt8,
-                             QuantType.QInt8 if symmetric else QuantType.QUInt8,
+    quantizer = QDQQuantizer(model, True, False, QuantType.QInt8, QuantType.QUInt8,
                              tensors, nodes, [], QUANT_OPS, extra)
     quantizer.quantize_model()
     quantizer.model.topological_sort()
@@ -178,3 +182,18 @@ def quantized_groups(proto) -> set[str]:
             if path:
                 out.add(group_of(path))
     return out
+
+
+def float_decisions(proto, float_groups: set[str] | frozenset[str]) -> tuple[list[str], set[str]]:
+    """(weighted nodes the quantizer keeps in float, tensors read or written by the INT8 nodes).
+
+    The implicit TensorRT path builds from the FP32 ONNX plus a calibration cache: it
+    gets these decisions as the layers to pin to FP32 and as the only tensors given
+    a scale, so the flow head, ``conv_in`` and ``conv_out`` stay in float there too.
+    """
+    groups = layer_groups(proto)
+    int8_nodes = {n for g, grp in groups.items() if g not in float_groups for n in grp.nodes}
+    int8_nodes |= set(_pass_through(proto, int8_nodes, groups))
+    float_nodes = [n.name for n in proto.graph.node if n.op_type in WEIGHTED_OPS and n.name not in int8_nodes]
+    tensors = {t for n in proto.graph.node if n.name in int8_nodes for t in [*n.input, *n.output]}
+    return float_nodes, tensors - {i.name for i in proto.graph.initializer}

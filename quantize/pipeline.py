@@ -42,7 +42,7 @@ class QuantizeOptions:
     calib_shape: tuple[int, int] | None = None  # crop calibration frames (dynamic export)
     method: str = "entropy"
     percentile: float = 99.99
-    target: str = "onnxruntime"
+    target: str = "tensorrt"  # the Q/DQ form `edgevsr build` takes; "onnxruntime" for CPU deployment
     shape: tuple[int, int] | None = None  # fixed export shape (LR h, w); also crops calibration frames
     gt: Path | None = None  # held-out HR clip (video / folder) for quality vs ground truth
     gt_frames: int = 8
@@ -231,17 +231,13 @@ def _fp16(proto, report: QuantizeReport, say: Status):
 def _int8(proto, steps, judge: QualityJudge, search: bool, o: QuantizeOptions, report: QuantizeReport,
           workdir: Path, source: str, say: Status):
     from edgevsr.calibration.calibrators import cached_stats
-    from edgevsr.quantize.int8 import default_float_groups, layer_groups
+    from edgevsr.quantize.int8 import FLOAT_NODES_KEY, default_float_groups, float_decisions, layer_groups
     from edgevsr.quantize.sensitivity import MixedPrecisionPlan, measure_sensitivity, plan_mixed_precision
 
     report.method, report.target = o.method, o.target
     say(f"collecting activation statistics ({len(steps)} steps, 2 passes)")
     stats, report.cache_used = cached_stats(proto, steps, o.cache)
     ranges = stats.ranges(o.method, o.percentile)
-    if o.trt_cache:
-        from edgevsr.calibration.trt_cache import write_cache
-
-        write_cache(o.trt_cache, {k: max(abs(lo), abs(hi)) for k, (lo, hi) in ranges.items()}, o.trt_version)
     groups = layer_groups(proto)
     names = list(groups)
     if not names:
@@ -264,4 +260,11 @@ def _int8(proto, steps, judge: QualityJudge, search: bool, o: QuantizeOptions, r
         report.notes.append("QUALITY BUDGET NOT MET: kept the best model found (most groups in float "
                             "the search allows); it is labelled so in its metadata")
     final = trials.candidates.model(frozenset(plan.float_groups))
+    float_nodes, int8_tensors = float_decisions(proto, frozenset(plan.float_groups))
+    X.set_metadata(final, {FLOAT_NODES_KEY: json.dumps(float_nodes)})
+    if o.trt_cache:  # implicit TensorRT path: scales only where the plan runs INT8, the float layers listed
+        from edgevsr.calibration.trt_cache import write_cache
+
+        write_cache(o.trt_cache, {k: max(abs(lo), abs(hi)) for k, (lo, hi) in ranges.items() if k in int8_tensors},
+                    o.trt_version, float_nodes)
     return final, "mixed" if plan.float_groups else "int8"

@@ -57,16 +57,44 @@ def write_video(path: Path, frames: list[np.ndarray], fps: int = 24, audio: bool
         for p in vs.encode():
             c.mux(p)
         if a is not None:
-            for i in range(int(44100 * len(frames) / fps / 1024) + 1):
-                af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-                af.sample_rate, af.pts = 44100, i * 1024
-                for p in a.encode(af):
-                    c.mux(p)
-            for p in a.encode():
-                c.mux(p)
+            mux_silence(c, a, len(frames) / fps)
     return path
+
+
+def mux_silence(container, stream, seconds: float) -> None:
+    """Encode and mux ``seconds`` of silent mono audio (44.1 kHz, 1024-sample frames) into an open container."""
+    import av
+
+    for i in range(int(44100 * seconds / 1024) + 1):
+        af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
+        af.sample_rate, af.pts = 44100, i * 1024
+        for p in stream.encode(af):
+            container.mux(p)
+    for p in stream.encode():
+        container.mux(p)
 
 
 @pytest.fixture
 def clip() -> list[np.ndarray]:
     return moving_clip()
+
+
+def run_cli(*args) -> tuple[int, str]:
+    """The real CLI entry point, in process (no interpreter start-up per call): (exit code, stderr)."""
+    import contextlib
+    import io
+    import sys
+
+    from edgevsr.cli.main import main
+
+    err = io.StringIO()
+    argv, sys.argv = sys.argv, ["edgevsr", *map(str, args)]
+    code = 0
+    try:
+        with contextlib.redirect_stderr(err):
+            main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    finally:
+        sys.argv = argv
+    return code, err.getvalue()

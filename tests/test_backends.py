@@ -124,6 +124,16 @@ def test_run_cli_refuses_a_model_the_onnx_does_not_hold(exports, tmp_path):
     assert "egvsr-lite" in ok.stderr.split("\n")[0]  # labelled with the model the file holds
 
 
+def test_upscale_cli_takes_the_model_from_the_onnx_when_no_model_is_given(exports, tmp_path):
+    """`upscale --backend onnxruntime --onnx F` without --model runs what F holds (a default of egvsr was refused)."""
+    video = write_video(tmp_path / "in.mp4", CLIP)
+    out = tmp_path / "out.mp4"
+    ok = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "upscale", str(video), "-o", str(out),
+                         "--backend", "onnxruntime", "--onnx", str(exports["fp32"])], capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    assert out.is_file() and "egvsr-lite" in ok.stdout + ok.stderr
+
+
 # one session maker, threads as configuration --------------------------------------------------------------
 def test_only_the_onnxruntime_loader_makes_sessions_and_no_code_reads_a_thread_variable():
     loader = ROOT / "edgevsr" / "backends" / "onnxruntime" / "loader.py"

@@ -151,6 +151,7 @@ CASES = {
                                  "--calib-shape", "0x0"],
     "profile size 0x0": ["profile", "--size", "0x0", *BICUBIC],
     "profile threads -1": ["profile", "--threads", "-1", *BICUBIC],
+    "profile size 40000x40000": ["profile", "--size", "40000x40000", *BICUBIC],
     "run 40000x40000": ["run", "--source", "test://?frames=2", "--sink", "null://", "--width", "40000",
                         "--height", "40000", *BICUBIC],
     # the additions

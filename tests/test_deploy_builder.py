@@ -14,7 +14,7 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile, input_shapes, parse_size
-from edgevsr.deploy.trt_builder import (
+from edgevsr.deploy.trt_plan import (
     BuildOptions,
     calibration_cache_kind,
     inspect_onnx,
@@ -70,7 +70,7 @@ def fp32(qdq):
 # shape profiles ------------------------------------------------------------------------------------
 def test_shape_profile_validation():
     p = ShapeProfile.parse("480x272", "960x544", "1920x1080")
-    assert p == DEFAULT_PROFILE and p.contains(480, 272) and p.contains(1920, 1080)
+    assert p.contains(480, 272) and p.contains(1920, 1080)
     assert not p.contains(1928, 1080) and not p.contains(472, 272)
     with pytest.raises(EdgeVSRError, match="--min 480x270: .*multiples of 8"):
         ShapeProfile.parse("480x270", "960x544", "1920x1080")
@@ -123,11 +123,22 @@ def test_inspect_refuses_foreign_onnx(tmp_path):
         inspect_onnx(path)
 
 
-def test_layer_name_matching():
-    nodes = {"/srnet/conv_out/Conv", "Conv_1"}
-    assert layer_matches("/srnet/conv_out/Conv", nodes)
-    assert layer_matches("Conv_1_bias_add", nodes)  # parser splits a node into several layers
-    assert not layer_matches("Conv_10", nodes) and not layer_matches("/srnet/conv_in/Conv", nodes)
+def test_default_profile_covers_the_cli_defaults():
+    from edgevsr.edge.sources import TestPatternSource
+
+    src = TestPatternSource()  # `edgevsr run` default source, padded to the size multiple
+    padded = (src.width + (-src.width) % 8, src.height + (-src.height) % 8)
+    assert DEFAULT_PROFILE.contains(*padded), padded
+    assert DEFAULT_PROFILE.contains(240, 136)  # `edgevsr profile --size` default
+    DEFAULT_PROFILE.validate(8)
+
+
+def test_layer_name_matching_is_exact_with_current_exporter_names():
+    # the exporter names convs node_conv2d, node_conv2d_1, ...: "node_conv2d_1" + "_" prefixes node_conv2d_10..19
+    names = ["node_conv2d"] + [f"node_conv2d_{i}" for i in range(1, 30)]
+    floats = {"node_conv2d", "node_conv2d_1", "node_conv2d_26"}
+    pinned = [n for n in names if layer_matches(n, floats)]
+    assert sorted(pinned) == sorted(floats)
 
 
 # path selection by TensorRT version (the real tensorrt module is not needed) -------------------------
@@ -170,8 +181,26 @@ def test_implicit_int8_needs_the_calibration_cache(fp32, tmp_path):
     assert plan.builder_flags == ["INT8", "FP16", "OBEY_PRECISION_CONSTRAINTS"]
     assert plan.calibration_cache == cache and plan.constrain_fp32 == ("/srnet/conv_out/Conv",)
     assert any("deprecated since TensorRT 10.1" in n for n in plan.notes)
+    old = tmp_path / "calib-10.0.cache"
+    old.write_text("TRT-100001-EntropyCalibration2\nlr: 3c010a14\n")
     assert not any("deprecated" in n for n in plan_build("10.0.1", fp32, BuildOptions(
-        precision="int8", calibration_cache=cache)).notes)
+        precision="int8", calibration_cache=old)).notes)
+    with pytest.raises(EdgeVSRError, match="cache is for TensorRT 10.0.1, this is 10.3.0; rewrite it"):
+        plan_build("10.3.0", fp32, BuildOptions(precision="int8", calibration_cache=old))
+    with pytest.raises(EdgeVSRError, match="cache is for TensorRT 10.3.0, this is 8.6.2"):
+        plan_build("8.6.2", fp32, BuildOptions(precision="int8", calibration_cache=cache))
+
+
+def test_implicit_int8_pins_exactly_the_quantizer_float_decisions(fp32, tmp_path):
+    from edgevsr.calibration.trt_cache import write_cache
+
+    cache = write_cache(tmp_path / "c.cache", {"lr": 1.0}, "10.3.0", float_nodes=["/srnet/conv_out/Conv"])
+    plan = plan_build("10.3.0", fp32, BuildOptions(precision="int8", calibration_cache=cache))
+    assert plan.constrain_fp32 == ("/srnet/conv_out/Conv",) and "OBEY_PRECISION_CONSTRAINTS" in plan.builder_flags
+    bare = tmp_path / "bare.cache"
+    bare.write_text(cache.read_text())
+    plan = plan_build("10.3.0", fp32, BuildOptions(precision="int8", calibration_cache=bare))
+    assert plan.constrain_fp32 == () and any("no float decisions" in n for n in plan.notes)
     with pytest.raises(EdgeVSRError, match="only builds reduced precision"):
         plan_build("11.1.0", fp32, BuildOptions(precision="int8", calibration_cache=cache))
 
@@ -197,8 +226,12 @@ def test_dla_plan(qdq, fp32):
         plan_build("10.3.0", qdq, BuildOptions(dla_core=0))
     with pytest.raises(EdgeVSRError, match="FP16 or INT8 only"):
         plan_build("10.3.0", fp32, BuildOptions(dla_core=0, profile=static))
-    with pytest.raises(EdgeVSRError, match="no DLA support"):
+    with pytest.raises(EdgeVSRError, match="has no DLA; use JetPack 6"):
         plan_build("11.0.0", qdq, BuildOptions(dla_core=1, profile=static))
+    plan = plan_build("11.4.1", qdq, BuildOptions(dla_core=0, profile=static))  # 11.4.1 restores the DLA
+    assert "GPU_FALLBACK" in plan.builder_flags
+    with pytest.raises(EdgeVSRError, match="does not take explicit quantization"):
+        plan_build("8.6.2", qdq, BuildOptions(dla_core=0, profile=static, path="implicit"))
 
 
 def test_calibration_cache_kind_and_rebuild_command(qdq, tmp_path):
@@ -209,7 +242,28 @@ def test_calibration_cache_kind_and_rebuild_command(qdq, tmp_path):
     plan = plan_build("10.3.0", qdq, BuildOptions())
     cmd = rebuild_command(qdq.path, tmp_path / "q.engine", plan, BuildOptions())
     assert cmd.startswith(f"edgevsr build {qdq.path} -o {tmp_path / 'q.engine'} --precision int8 --path explicit")
-    assert "--min 480x272 --opt 960x544 --max 1920x1080" in cmd
+    assert "--min 240x136 --opt 960x544 --max 1920x1080" in cmd
+    opts = BuildOptions(opt_level=4, timing_cache=tmp_path / "t.cache")  # both change the cache key
+    cmd = rebuild_command(qdq.path, tmp_path / "q.engine", plan, opts)
+    assert cmd.endswith(f"--opt-level 4 --timing-cache {tmp_path / 't.cache'}")
+
+
+def test_opt_level_is_gated_by_version(qdq):
+    with pytest.raises(EdgeVSRError, match="TensorRT 8.5.2 has no builder optimization level"):
+        plan_build("8.5.2", qdq, BuildOptions(opt_level=3, path="implicit"))
+    assert plan_build("8.6.1", qdq, BuildOptions(opt_level=3, path="implicit")).path == "implicit"
+    with pytest.raises(EdgeVSRError, match="0..5"):
+        plan_build("10.3.0", qdq, BuildOptions(opt_level=7))
+
+
+def test_onnxruntime_form_qdq_is_refused(tmp_path):
+    inits = [numpy_helper.from_array(np.float32(0.02), "s"), numpy_helper.from_array(np.uint8(128), "zp")]
+    nodes = [helper.make_node("QuantizeLinear", ["lr", "s", "zp"], ["q"], name="q_in"),
+             helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["hr"], name="dq_in")]
+    facts = inspect_onnx(_save(tmp_path / "u8.onnx", nodes, inits, {}))
+    assert facts.qdq_problems and "uint8 zero point" in facts.qdq_problems[0]
+    with pytest.raises(EdgeVSRError, match="ONNX Runtime form.*--target tensorrt"):
+        plan_build("10.3.0", facts, BuildOptions())
 
 
 # missing TensorRT ----------------------------------------------------------------------------------

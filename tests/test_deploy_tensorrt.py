@@ -16,7 +16,8 @@ from edgevsr.backends.tensorrt.runner import TensorRTRunner  # noqa: E402
 from edgevsr.backends.torch.runner import TorchRunner  # noqa: E402
 from edgevsr.deploy.compare import compare_runners  # noqa: E402
 from edgevsr.deploy.profile import profile_runner, synthetic_frames  # noqa: E402
-from edgevsr.deploy.trt_builder import BuildOptions, build_engine, parse_version  # noqa: E402
+from edgevsr.deploy.trt_builder import build_engine  # noqa: E402
+from edgevsr.deploy.trt_plan import BuildOptions, parse_version  # noqa: E402
 from edgevsr.errors import EdgeVSRError  # noqa: E402
 from edgevsr.models import build_model  # noqa: E402
 from edgevsr.models.spec import ModelSpec  # noqa: E402

@@ -74,6 +74,18 @@ def test_v4l2_pipeline_asks_mode_only_when_given():
         "v4l2src device=/dev/video0 ! video/x-raw, width=640, height=480, framerate=30/1 ! videoconvert")
     default = gst.v4l2_capture("/dev/video1", None, None, None, "horizontal")
     assert "width=" not in default and "videoflip method=horizontal-flip" in default
+    assert "video/x-raw ! " not in default and "framerate" not in default  # the camera's own mode and format
+    mjpeg = gst.v4l2_capture("/dev/video0", 1280, 720, None, fmt="mjpeg")
+    assert "! image/jpeg, width=1280, height=720 ! jpegdec ! videoconvert" in mjpeg and "framerate" not in mjpeg
+    with pytest.raises(EdgeVSRError, match="auto, raw, mjpeg"):
+        gst.v4l2_capture("/dev/video0", None, None, None, fmt="h264")
+
+
+def test_v4l2_uri_does_not_force_30_fps():
+    from edgevsr.edge.uri import parse_uri
+
+    uri = parse_uri("v4l2:///dev/video0?format=mjpeg", "source")
+    assert uri.get("format") == "mjpeg" and uri.get("fps") is None
 
 
 def test_rtsp_capture_decoder_per_platform():
@@ -98,8 +110,36 @@ def test_encoders_units_and_outputs():
     rtsp = gst.rtsp_output("rtsp://srv:8554/up", "h264", 2_000_000, 30, jetson=True)
     assert "nvv4l2h264enc" in rtsp and rtsp.endswith("rtspclientsink location=rtsp://srv:8554/up latency=0")
     assert gst.display_output(jetson=True).endswith("nvvidconv ! nveglglessink sync=false")
-    assert "nvoverlaysink" in gst.display_output(jetson=True, sink="nvoverlaysink")
+    assert gst.display_output(jetson=True, sink="nv3dsink").endswith(
+        "nvvidconv ! video/x-raw(memory:NVMM) ! nv3dsink sync=false")
+    with pytest.raises(EdgeVSRError, match="nvoverlaysink.*choose one of nveglglessink, nv3dsink"):
+        gst.display_output(jetson=True, sink="nvoverlaysink")  # removed in JetPack 5
     assert gst.display_output(jetson=False).endswith("autovideosink sync=false")
+
+
+def test_gst_display_takes_keys_from_the_terminal():
+    import os
+    import pty
+
+    from edgevsr.edge.sinks import TerminalKeys
+
+    leader, follower = pty.openpty()
+    try:
+        keys = TerminalKeys(follower)
+        assert keys.active and keys.poll() == []
+        os.write(leader, b"q")
+        assert keys.poll() == ["q"]
+        keys.close()
+        assert not keys.active and keys.poll() == []
+    finally:
+        os.close(leader)
+        os.close(follower)
+    r, w = os.pipe()  # not a terminal (a service): no keys, no error
+    try:
+        assert TerminalKeys(r).poll() == []
+    finally:
+        os.close(r)
+        os.close(w)
 
 
 def test_gstreamer_detection_matches_cv2_build():

@@ -20,7 +20,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path, new_folder
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
-from tests.conftest import moving_clip, write_video
+from tests.conftest import moving_clip, mux_silence, write_video
 from tests.test_bad_inputs import truncated_video
 
 CLI = [sys.executable, "-c", "from edgevsr.cli.main import main; main()"]
@@ -195,13 +195,7 @@ def vfr_clip_with_audio(path: Path, times: list[float]) -> Path:
                 c.mux(p)
         for p in vs.encode():
             c.mux(p)
-        for i in range(int(44100 * (times[-1] + 1 / 30) / 1024) + 1):
-            af = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp", layout="mono")
-            af.sample_rate, af.pts = 44100, i * 1024
-            for p in a.encode(af):
-                c.mux(p)
-        for p in a.encode():
-            c.mux(p)
+        mux_silence(c, a, times[-1] + 1 / 30)
     return path
 
 

@@ -108,6 +108,25 @@ def test_device_peak_table():
     assert lookup_peak("Jetson Nano").for_precision("int8") is None
     cpu = measure_cpu_peak(repeats=2, n=256)
     assert cpu.fp32_tflops > 0 and cpu.source.startswith("measured: best of 2 torch.mm 256x256")
+    # FP16 figures are dense with FP32 accumulate: a GeForce card runs that at half its FP16-accumulate rate
+    assert lookup_peak("NVIDIA GeForce RTX 4090").fp16_tflops == 165.2
+    assert lookup_peak("NVIDIA H200").fp16_tflops == 989.0
+
+
+def test_cpu_ceiling_is_hardware_not_a_matmul(monkeypatch):
+    from edgevsr.deploy import devices
+
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: ("GenuineIntel", {"fma", "avx2"}))
+    monkeypatch.setattr(devices, "_cpu_clock_ghz", lambda: (3.0, "test clock"))
+    c = devices.cpu_ceiling(threads=1)
+    assert c.fp32_tflops * 1000 == pytest.approx(2 * 8 * 2 * 3.0)  # 2 FMA x 8 lanes x 2 FLOP x 3 GHz x 1 core
+    assert "2 FMA units (assumed) x 8 FP32 lanes (AVX2+FMA)" in c.source and "test clock" in c.source
+    monkeypatch.setattr(devices, "_cpu_flags", lambda: ("AuthenticAMD", {"fma", "avx2", "avx512f"}))
+    assert "Zen 4" in devices.cpu_ceiling(threads=1).source
+    monkeypatch.undo()
+    here = devices.cpu_ceiling(threads=1)
+    # every factor is named; without cpufreq (VMs) the clock is /proc/cpuinfo's nominal one, said so
+    assert "FMA units" in here.source and "GHz (" in here.source and "cores in use" in here.source
 
 
 @pytest.mark.skipif(importlib.util.find_spec("pynvml") is not None, reason="nvidia-ml-py is installed here")

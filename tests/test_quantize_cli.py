@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
 from edgevsr.calibration.trt_cache import read_cache
 from edgevsr.quantize.export import read_metadata
-from tests.conftest import moving_clip, write_video
+from tests.conftest import moving_clip, run_cli, write_video
 
 
 class Result:
@@ -25,22 +24,7 @@ class Result:
 
 def _run(*args) -> Result:
     """The real CLI entry point, in process (no interpreter start-up per call), stderr captured."""
-    import contextlib
-    import io
-
-    from edgevsr.cli.main import main
-
-    err = io.StringIO()
-    argv, sys.argv = sys.argv, ["edgevsr", "quantize", *map(str, args)]
-    code = 0
-    try:
-        with contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return Result(code, err.getvalue())
+    return Result(*run_cli("quantize", *args))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +61,18 @@ def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
         y = runner.infer(np.random.rand(1, 9, 32, 48).astype(np.float32))
         assert y.shape == (1, 3, 128, 192)
     header, scales = read_cache(trt)
-    assert header == "TRT-100300-EntropyCalibration2" and "lr_window" in scales
+    assert header == "TRT-100300-EntropyCalibration2" and scales
+    # implicit path: scales only where the plan runs INT8, the float layers listed beside the cache
+    import onnx
+
+    from edgevsr.calibration.trt_cache import read_decisions
+
+    src = onnx.load(str(fp32))
+    conv = {n.input[1].removesuffix(".weight"): n for n in src.graph.node if n.op_type == "Conv"}
+    floats = read_decisions(trt)
+    assert conv["sr.exit"].name in floats and conv["sr.conv"].name not in floats
+    assert json.loads(meta["edgevsr.float_nodes"]) == floats
+    assert conv["sr.conv"].input[0] in scales and conv["sr.exit"].output[0] not in scales
     rep = json.loads(report.read_text())
     assert rep["speed"]["speedup"] > 0 and rep["psnr_vs_fp32_calib"] > 30
     # second run: statistics from the cache; an unmeetable budget keeps the model, labelled, exit 1

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
-
 import pytest
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.sizes import Size, parse_legacy_hw, parse_size
+from tests.conftest import run_cli
 
 
 def test_parse_size_is_width_first():
@@ -42,19 +39,7 @@ def test_legacy_spelling_is_height_first():
 
 
 def _cli(*args: str) -> tuple[int, str]:
-    from edgevsr.cli.main import main
-
-    err = io.StringIO()
-    argv, sys.argv = sys.argv, ["edgevsr", *args]
-    code = 0
-    try:
-        with contextlib.redirect_stderr(err):
-            main()
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = argv
-    return code, err.getvalue()
+    return run_cli(*args)
 
 
 def test_old_quantize_spelling_gives_a_one_line_note(tmp_path):

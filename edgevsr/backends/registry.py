@@ -34,9 +34,10 @@ class RunnerConfig:
     onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
     threads: int | None = None  # onnxruntime: intra-op threads of the session (None: ONNX Runtime chooses)
     allow_random: bool = False
-    cuda_graph: bool = False  # tensorrt: capture each enqueue in a CUDA graph
+    cuda_graph: bool = False  # tensorrt / torch on CUDA: replay each step as a captured CUDA graph
     layer_timing: bool = False  # tensorrt: per-layer times (IProfiler)
     compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
+    channels_last: bool = False  # torch: NHWC memory format (tensor-core friendly on GPU)
 
 
 DEVICES = ("cpu", "cuda")

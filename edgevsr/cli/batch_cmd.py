@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
-import sys
 from pathlib import Path
 
 import typer
@@ -36,11 +34,10 @@ def register(app: typer.Typer) -> None:
         """Upscale many videos on Ray: chunks at scene cuts, one model per actor, outputs written atomically."""
         from edgevsr.backends.registry import RunnerConfig
         from edgevsr.batch.job import DEFAULT_LEAD_IN, run_batch
-        from edgevsr.io.atomic import atomic_path, check_writable
+        from edgevsr.io.atomic import atomic_path, check_output
 
         if json_path is not None:
-            check_writable(json_path)
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the clean-up paths on SIGTERM
+            check_output(json_path, inputs=inputs)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision="fp16" if fp16 else None,
                            onnx=onnx)
         with frame_progress() as progress:

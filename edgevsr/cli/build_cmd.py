@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, fmt_size
 from edgevsr.cli.progress import console
 
 
@@ -16,9 +17,9 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(None, "-o", "--output", help="Engine file (default: the engine cache)."),
         precision: str = typer.Option(None, help="fp32 | fp16 | int8 (default: what the ONNX carries)."),
         path: str = typer.Option("auto", help="auto | explicit (strongly typed, TRT 10+) | implicit (flags, TRT<=10)."),
-        min: str = typer.Option("480x272", "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
-        opt: str = typer.Option("960x544", "--opt", help="LR input size to tune kernels for."),
-        max: str = typer.Option("1920x1080", "--max", help="Largest padded LR input WIDTHxHEIGHT."),
+        min: str = typer.Option(fmt_size(DEFAULT_PROFILE.min), "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
+        opt: str = typer.Option(fmt_size(DEFAULT_PROFILE.opt), "--opt", help="LR input size to tune kernels for."),
+        max: str = typer.Option(fmt_size(DEFAULT_PROFILE.max), "--max", help="Largest padded LR input WIDTHxHEIGHT."),
         workspace: int = typer.Option(4096, help="Builder workspace limit, MiB."),
         calibration_cache: Path = typer.Option(None, help="INT8 calibration cache (implicit INT8 path)."),
         timing_cache: Path = typer.Option(None, help="Timing cache file (default: one per GPU + TensorRT version)."),
@@ -28,14 +29,21 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="Rebuild even if an identical engine exists."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Only show the build plan (no TensorRT needed "
                                      "with --trt-version)."),
-        trt_version: str = typer.Option(None, help="With --dry-run: plan for this TensorRT version."),
+        trt_version: str = typer.Option(None, help="With --dry-run / --check: plan for this TensorRT version."),
+        check: bool = typer.Option(False, "--check", help="No GPU needed: per node, what TensorRT will do (precisions, "
+                                   "DLA eligibility, unsupported patterns); exit 2 with one line if it would refuse."),
+        dla: bool = typer.Option(False, "--dla", help="With --check: check for the DLA (as --dla-core 0)."),
     ) -> None:
         """Build a TensorRT engine: explicit (Q/DQ / FP16 ONNX) or implicit (flags + calibration cache) precision,
         shape profile, timing cache, DLA; reused while nothing in its provenance changed."""
         from edgevsr.backends.tensorrt.engine_record import ShapeProfile
         from edgevsr.deploy.provenance import EngineCache
-        from edgevsr.deploy.trt_builder import BuildOptions, build_engine, inspect_onnx, plan_build
+        from edgevsr.deploy.trt_builder import build_engine
+        from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx, plan_build
 
+        if check:
+            _check(onnx, trt_version, dla, precision, calibration_cache)
+            return
         if output is not None:
             from edgevsr.io.atomic import check_output
 
@@ -63,3 +71,32 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {result.engine} ({result.engine.stat().st_size / 2**20:.1f} MiB) in "
                           f"{result.seconds:.0f} s; provenance in {result.engine.name}.json", markup=False)
         print(result.engine)
+
+
+def _check(onnx: Path, trt_version: str | None, dla: bool, precision: str | None, calibration_cache: Path | None):
+    from rich.table import Table
+
+    from edgevsr.deploy.trt_check import check_onnx
+    from edgevsr.errors import EdgeVSRError
+
+    if trt_version is None:
+        import importlib.util
+
+        if importlib.util.find_spec("tensorrt") is not None:
+            import tensorrt
+
+            trt_version = tensorrt.__version__
+        else:
+            trt_version = "10.3"  # JetPack 6.1/6.2
+    r = check_onnx(onnx, trt_version, dla, precision, calibration_cache)
+    t = Table(title=f"{onnx} ({r.precision}) on TensorRT {trt_version}{' with DLA' if dla else ''}")
+    for col in ("node", "op", "precision TensorRT can give it", "DLA", "problem"):
+        t.add_column(col)
+    for n in r.nodes:
+        t.add_row(n.name, n.op, n.precisions, n.dla, "; ".join(n.problems))
+    console.print(t)
+    for note in r.notes:
+        console.print(f"  - {note}", markup=False)
+    if not r.ok:
+        raise EdgeVSRError(r.refusal)
+    console.print(f"ok: TensorRT {trt_version} builds it: {r.plan_summary}", markup=False)

@@ -26,7 +26,7 @@ def results_tables(runs: list[dict]) -> list[Table]:
     for col in ("LR -> HR", "median", "p90", "p99", "FPS", "pre/infer/post %"):
         timing.add_column(col, justify="left" if col == "LR -> HR" else "right")
     res = Table(title="resources")
-    for col in ("LR -> HR", "peak MiB", "GFLOP/frame", "GFLOP/s", "% of peak", "W", "FPS/W"):
+    for col in ("LR -> HR", "peak MiB", "GFLOP/frame", "GFLOP/s", "% of peak", "matmul GFLOP/s", "W", "FPS/W"):
         res.add_column(col, justify="left" if col == "LR -> HR" else "right")
     for r in runs:
         i, lat, share, comp, pw = r["input"], r["latency_ms"], r["stage_share"], r["compute"], r["power"] or {}
@@ -34,7 +34,8 @@ def results_tables(runs: list[dict]) -> list[Table]:
         timing.add_row(size, _num(lat["median"]), _num(lat["p90"]), _num(lat["p99"]), _num(r["fps"], 2),
                        "/".join(f"{100 * share[s]:.0f}" for s in ("pre", "infer", "post")))
         res.add_row(size, _num(r["memory"]["peak_mib"], 0), _num(comp["gflop_per_frame"]),
-                    _num(comp["achieved_gflops"]), _num(comp["roofline_pct"]), _num(pw.get("avg_w")),
+                    _num(comp["achieved_gflops"]), _num(comp["roofline_pct"]), _num(comp.get("matmul_gflops")),
+                    _num(pw.get("avg_w")),
                     _num(pw.get("fps_per_w"), 3))
     return [timing, res]
 
@@ -71,8 +72,10 @@ def register(app: typer.Typer) -> None:
         warmup: int = typer.Option(5, help="Untimed warm-up frames (kernel selection, allocator, caches)."),
         threads: int = typer.Option(None, help="CPU threads for torch / onnxruntime."),
         layers: bool = typer.Option(False, "--layers", help="Per-layer times via TensorRT's IProfiler."),
-        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt: replay enqueues as a CUDA graph."),
+        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: replay each step "
+                                        "as a CUDA graph."),
         compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
+        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
         peak_tflops: float = typer.Option(None, help="Override the device peak (TFLOP/s) for the % of peak."),
         json_out: Path = typer.Option(None, "--json", help="Write the runs as JSON (for `edgevsr report`)."),
     ) -> None:
@@ -89,7 +92,8 @@ def register(app: typer.Typer) -> None:
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                            precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
+                           cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
+                           threads=threads)
         result = profile_session(cfg, size, input, frames, warmup, peak_tflops,
                                  log=lambda line: console.print(line, markup=False, highlight=False))
         runs = result.runs

@@ -80,8 +80,8 @@ def register(app: typer.Typer) -> None:
         calib_shape: str = typer.Option(None, help="Deprecated: --calib-size as HEIGHTxWIDTH."),
         method: str = typer.Option("entropy", help="Activation ranges: entropy | minmax | percentile."),
         percentile: float = typer.Option(99.99, help="Percentile for --method percentile."),
-        target: str = typer.Option("onnxruntime", help="onnxruntime (uint8 activations, fastest on x86) | "
-                                                       "tensorrt (symmetric int8 activations)."),
+        target: str = typer.Option("tensorrt", help="tensorrt (symmetric INT8 Q/DQ that `edgevsr build` takes) | "
+                                                    "onnxruntime (uint8 activations, fastest on x86 CPUs)."),
         size: str = typer.Option(None, help="Fixed LR input WIDTHxHEIGHT, e.g. 480x272 (default: dynamic H/W)."),
         shape: str = typer.Option(None, help="Deprecated: --size as 1x3xHEIGHTxWIDTH or HEIGHTxWIDTH."),
         min_psnr_vs_fp32: float = typer.Option(40.0, help="Budget: PSNR-Y of the output vs the FP32 output (dB)."),

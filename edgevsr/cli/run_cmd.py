@@ -27,6 +27,9 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", help="cpu | cuda"),
         precision: str = typer.Option(None, help="fp32 | fp16; default fp32, or what the --onnx file carries "
                                                  "(int8 comes from a quantized --onnx/engine)."),
+        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: CUDA-graph replay."),
+        compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
+        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
         allow_random: bool = typer.Option(False, "--allow-random",
                                           help="Run an untrained network (plumbing tests only: output is noise)."),
         width: int = typer.Option(None, help="Input width (camera mode / resize)."),
@@ -81,7 +84,8 @@ def register(app: typer.Typer) -> None:
 
         runner, weights_from = make_runner(RunnerConfig(model=model, weights=weights, backend=backend,
                                                         device=device, precision=precision, onnx=onnx,
-                                                        allow_random=allow_random))
+                                                        allow_random=allow_random, cuda_graph=cuda_graph,
+                                                        compile=compile, channels_last=channels_last))
         label = f"{runner.spec.name} {runner.describe()}"
         console.print(f"[bold]{runner.spec.name}[/] ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
         if "RANDOM" in weights_from:

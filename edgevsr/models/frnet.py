@@ -40,7 +40,7 @@ class FNet(nn.Module):
         out = up(self.decoder1(out), scale_factor=2, mode="bilinear", align_corners=False)
         out = up(self.decoder2(out), scale_factor=2, mode="bilinear", align_corners=False)
         out = up(self.decoder3(out), scale_factor=2, mode="bilinear", align_corners=False)
-        return torch.tanh(self.flow(out)) * self.max_flow
+        return torch.tanh(self.flow(out).float()) * self.max_flow  # flow scaling in FP32 (FP16 runs too)
 
 
 class ResidualBlock(nn.Module):
@@ -101,7 +101,7 @@ class FRNet(VSRModel):
 
     def flow_and_warp(self, lr_curr, lr_prev, hr_prev) -> tuple[torch.Tensor, torch.Tensor]:
         """LR flow (current -> previous) and the previous HR output warped onto the current frame."""
-        lr_flow = self.fnet(lr_curr, lr_prev)
+        lr_flow = self.fnet(lr_curr, lr_prev)  # FP32 even when the model runs in FP16, as is all below
         hr_flow = self.scale * aligned_bicubic_upsample(lr_flow, self.scale)
         return lr_flow, backward_warp(hr_prev, hr_flow)
 

@@ -7,14 +7,23 @@ import torch.nn.functional as F
 
 
 def backward_warp(x: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
-    """Sample `x` at (pixel + flow): bilinear, border padding, flow in pixels (channel 0 = dx)."""
+    """Sample `x` at (pixel + flow): bilinear, border padding, flow in pixels (channel 0 = dx).
+
+    The grid and the sampling always run in FP32, whatever ``x.dtype``: FP16 pixel
+    coordinates above 2048 are 2 px apart, so a half grid is ~1.9 px off at HR width
+    3840 and the recurrence compounds it. The check is static, so an FP32 export
+    carries no Cast nodes; the result comes back in ``x.dtype``.
+    """
+    dtype = x.dtype
+    x, flow = x.float(), flow.float()
     _, _, h, w = x.shape
-    ys = torch.arange(h, dtype=x.dtype, device=x.device).view(1, h, 1)
-    xs = torch.arange(w, dtype=x.dtype, device=x.device).view(1, 1, w)
+    ys = torch.arange(h, dtype=torch.float32, device=x.device).view(1, h, 1)
+    xs = torch.arange(w, dtype=torch.float32, device=x.device).view(1, 1, w)
     gx = (xs + flow[:, 0]) * (2.0 / (w - 1)) - 1.0
     gy = (ys + flow[:, 1]) * (2.0 / (h - 1)) - 1.0
     grid = torch.stack([gx, gy], dim=-1)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    out = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return out if dtype == torch.float32 else out.to(dtype)
 
 
 def space_to_depth(x: torch.Tensor, scale: int) -> torch.Tensor:

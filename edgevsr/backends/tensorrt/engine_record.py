@@ -73,8 +73,9 @@ class ShapeProfile:
         return cls(tuple(d["min"]), tuple(d["opt"]), tuple(d["max"]))
 
 
-# 270p..1080p LR input: covers the 480x270 -> 1080p and 960x540 -> 4K targets and 360p/720p sources.
-DEFAULT_PROFILE = ShapeProfile(min=(480, 272), opt=(960, 544), max=(1920, 1080))
+# 136p..1080p LR input: covers the 480x270 -> 1080p and 960x540 -> 4K targets, 360p/720p sources, and the
+# defaults of `edgevsr run` (test:// 320x180, padded 320x184) and `edgevsr profile` (240x136).
+DEFAULT_PROFILE = ShapeProfile(min=(240, 136), opt=(960, 544), max=(1920, 1080))
 
 
 def input_shapes(spec: ModelSpec, size: Size) -> dict[str, tuple[int, int, int, int]]:

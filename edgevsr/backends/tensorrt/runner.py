@@ -5,9 +5,13 @@ Device buffers are PyTorch CUDA tensors (their ``data_ptr()`` goes to
 padding and the recurrent state (``lr_prev``, ``hr_prev``) never leave the GPU;
 only the uint8 LR frame goes up and the uint8 HR frame comes down, through
 pinned host buffers. Outputs alternate between two buffers, because one
-step's output is the next step's ``hr_prev`` input: a returned output stays
-valid until the second next ``infer``. Optional CUDA-graph capture replays the
-whole enqueue (inputs are copied into the captured buffers first).
+step's output is the next step's ``hr_prev`` input: without CUDA graphs a
+returned output stays valid until the second next ``infer``. Optional CUDA-graph
+capture replays the whole enqueue into one captured output buffer (inputs are
+copied into the captured buffers first), so there an output is valid only until
+the next ``infer``; :class:`edgevsr.stream.FrameUpscaler` hands it back as the
+next input before that. A graph bakes in the context's shapes, so one graph is
+kept, for the current input shape; a new shape drops it and captures again.
 
 Written against the TensorRT 8.5+ / 10 / 11 Python API (``num_io_tensors``,
 ``set_input_shape``, ``set_tensor_address``, ``execute_async_v3``).
@@ -161,12 +165,20 @@ class TensorRTRunner(Runner):
         self.logger = make_logger(trt)
         torch.cuda.set_device(self.device)
         self.runtime = trt.Runtime(self.logger)
+        dla_core = (self.record.flags or {}).get("dla_core")
+        if dla_core is not None:  # IRuntime.DLA_core defaults to -1: a DLA engine must be told its core first
+            self.runtime.DLA_core = int(dla_core)
         self.engine = self.runtime.deserialize_cuda_engine(self.path.read_bytes())
         if self.engine is None:
             errs = "; ".join(self.logger.errors()[-2:]) or "no message"
             raise EdgeVSRError(f"{self.path}: TensorRT could not deserialize the engine ({errs}); "
                                f"rebuild with: {self.record.rebuild}")
         self.context = self.engine.create_execution_context()
+        if self.context is None:  # e.g. not enough device memory for the activations of the profile's max shape
+            errs = "; ".join(self.logger.errors()[-2:]) or "no message"
+            raise EdgeVSRError(f"{self.path}: TensorRT could not create an execution context ({errs}); the engine's "
+                               f"profile {self.shape_profile.describe()} may need more GPU memory than is free: "
+                               "rebuild with a smaller --max")
         self.stream = torch.cuda.Stream(self.device)
         names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
         is_input = {n: self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT for n in names}
@@ -258,14 +270,19 @@ class TensorRTRunner(Runner):
         torch = self.torch
         key = tuple(tuple(x.shape) for x in ins)
         if key not in self._graphs:
+            self._graphs.clear()  # the context is reshaped below: an older graph would replay stale shapes
             static_in = [x.clone() for x in ins]
             out = torch.empty(self._output_shape(ins), dtype=self.dtypes[self.out_name], device=self.device)
             self._bind(static_in, out)
-            self.context.execute_async_v3(self.stream.cuda_stream)  # settles shape-dependent state first
+            if not self.context.execute_async_v3(self.stream.cuda_stream):  # settles shape-dependent state first
+                raise EdgeVSRError(f"{self.path}: TensorRT enqueue failed: {'; '.join(self.logger.errors()[-2:])}")
             self.stream.synchronize()
             graph = torch.cuda.CUDAGraph()
             with torch.cuda.graph(graph, stream=self.stream, capture_error_mode="thread_local"):
-                self.context.execute_async_v3(self.stream.cuda_stream)
+                ok = self.context.execute_async_v3(self.stream.cuda_stream)
+            if not ok:
+                raise EdgeVSRError(f"{self.path}: TensorRT enqueue failed during CUDA-graph capture: "
+                                   f"{'; '.join(self.logger.errors()[-2:]) or 'no message'}; run without --cuda-graph")
             self._graphs[key] = (graph, static_in, out)
         graph, static_in, out = self._graphs[key]
         for dst, src in zip(static_in, ins):

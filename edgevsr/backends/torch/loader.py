@@ -21,5 +21,6 @@ def load(cfg: RunnerConfig) -> tuple[TorchRunner, str]:
 
     name = cfg.model or DEFAULT_MODEL
     model, source = load_model(name, cfg.weights, allow_random=cfg.allow_random)
-    runner = TorchRunner(model, ModelSpec.of(model, name), cfg.device, cfg.precision or "fp32", compile=cfg.compile)
+    runner = TorchRunner(model, ModelSpec.of(model, name), cfg.device, cfg.precision or "fp32",
+                         channels_last=cfg.channels_last, compile=cfg.compile, cuda_graph=cfg.cuda_graph)
     return runner, source

@@ -1,4 +1,13 @@
-"""PyTorch runner: CPU or CUDA, FP32 or FP16, optional channels_last / torch.compile; state stays on the device."""
+"""PyTorch runner: CPU or CUDA, FP32 or FP16, optional channels_last / torch.compile / CUDA graphs; state stays on
+the device.
+
+FP16 casts the weights and activations to half, but the warp grid, the sampling and
+the flow scaling stay FP32 inside the model (:func:`edgevsr.models.ops.backward_warp`).
+``cuda_graph`` captures one model step per input shape and replays it: inputs are
+copied into the captured buffers first, and the output lives in the captured output
+buffer, valid until the next ``infer`` (the streaming loop hands it back as the next
+``hr_prev`` before that, which is copied in before the replay overwrites it).
+"""
 
 from __future__ import annotations
 
@@ -33,10 +42,15 @@ class TorchRunner(Runner):
     name = "torch"
 
     def __init__(self, model: VSRModel, spec: ModelSpec, device: str = "cpu", precision: str = "fp32",
-                 channels_last: bool = False, compile: bool = False):
+                 channels_last: bool = False, compile: bool = False, cuda_graph: bool = False):
         super().__init__(spec, precision)
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise EdgeVSRError("--device cuda: no CUDA device is visible to PyTorch; use --device cpu")
+        if cuda_graph and not device.startswith("cuda"):
+            raise EdgeVSRError("--cuda-graph needs --device cuda")
+        if cuda_graph and compile:
+            raise EdgeVSRError("--cuda-graph and --compile: on CUDA, --compile already replays CUDA graphs "
+                               "(mode reduce-overhead); pass one of them")
         if precision not in ("fp32", "fp16"):
             raise EdgeVSRError(f"torch backend runs fp32 or fp16, not {precision!r} (INT8: onnxruntime/tensorrt)")
         self.device = torch.device(device)
@@ -46,6 +60,8 @@ class TorchRunner(Runner):
         if channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.compiled = compile
+        self.cuda_graph = cuda_graph
+        self._graphs: dict[tuple, tuple] = {}
         self.step = self.model.core
         if compile:  # "reduce-overhead" = inductor kernels + CUDA graphs on GPU; first calls compile (slow)
             mode = "reduce-overhead" if self.device.type == "cuda" else "default"
@@ -58,9 +74,33 @@ class TorchRunner(Runner):
     @torch.inference_mode()
     def infer_impl(self, *inputs: Any) -> Any:
         ins = [self._native(x) for x in inputs]
+        if self.cuda_graph:
+            return self._replay(ins)
         out = self.step(*ins)
         # CUDA-graph outputs are overwritten by the next replay; the caller keeps this one as state.
         return out.clone() if self.compiled and self.device.type == "cuda" else out
+
+    def _replay(self, ins: list[torch.Tensor]) -> torch.Tensor:
+        key = tuple(tuple(x.shape) for x in ins)
+        if key not in self._graphs:
+            self._graphs.clear()  # one captured shape at a time (a new clip size recaptures)
+            static_in = [x.clone() for x in ins]
+            side = torch.cuda.Stream(self.device)
+            side.wait_stream(torch.cuda.current_stream(self.device))
+            with torch.cuda.stream(side):  # warm-up on a side stream, as torch.cuda.graphs recommends
+                for _ in range(2):
+                    self.step(*static_in)
+            torch.cuda.current_stream(self.device).wait_stream(side)
+            graph = torch.cuda.CUDAGraph()
+            with torch.cuda.graph(graph):
+                out = self.step(*static_in)
+            self._graphs[key] = (graph, static_in, out)
+        graph, static_in, out = self._graphs[key]
+        for dst, src in zip(static_in, ins):
+            if dst.data_ptr() != src.data_ptr():
+                dst.copy_(src)
+        graph.replay()
+        return out
 
     def _native(self, x: Any) -> torch.Tensor:
         if isinstance(x, np.ndarray):
@@ -83,4 +123,6 @@ class TorchRunner(Runner):
         return tensor_to_frame(out, height, width).cpu().numpy()
 
     def describe(self) -> str:
-        return f"torch {self.device.type} {self.precision}{' compiled' if self.compiled else ''}"
+        extras = [n for n, on in (("channels_last", self.memory_format == torch.channels_last),
+                                  ("compiled", self.compiled), ("cuda-graph", self.cuda_graph)) if on]
+        return f"torch {self.device.type} {self.precision}{''.join(' ' + e for e in extras)}"
