@@ -132,7 +132,7 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     ({"lr": "fast"}, "lr: expected a number"),
     ({"model": "bicubic"}, "not a trainable architecture"),
     ({"data": {"crop": 50}}, "multiple of 32"),
-    ({"stage": 3}, "stage must be 1 or 2"),
+    ({"stage": 3}, "stage must be 0, 1 or 2"),
     ({"model": "sofvsr", "stage": 2}, "needs a recurrent model"),
     ({"model": "espcn"}, "single-image model"),
 ])

@@ -27,16 +27,8 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.flow_pretrain import (
-    add_batchnorm,
-    clip_flow_epe,
-    flow_step,
-    fold_batchnorm,
-    folded_state_dict,
-    has_batchnorm,
-    lr_pairs,
-    precise_batchnorm,
-)
+from edgevsr.train.flow_pretrain import folded_state_dict
+from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
@@ -70,16 +62,14 @@ class Trainer:
         else:
             quiet_residual(self.model)
         self.head_alive = HeadMonitor(self.model)
-        trained = self.model
-        if cfg.stage == 0:  # FNet alone; SRNet stays as loaded and is saved with it
-            trained = self.model.fnet
-            if cfg.flow_batchnorm:
-                add_batchnorm(trained)  # load_checkpoint folds it again when the checkpoint is past the fold
-        self.opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
-        self.flow_margin = cfg.flow_shift * self.model.scale if cfg.stage == 0 else 0  # HR px around stage-0 crops
-        self.sampler = WindowSampler(root, "train", window, crop + 2 * self.flow_margin, cfg.seed)
+        margin = flow_margin(cfg, self.model.scale)
+        self.sampler = WindowSampler(root, "train", window, crop + 2 * margin, cfg.seed)
+        # stage 0 trains FNet alone; SRNet stays as loaded and is saved with it
+        self.flow = FlowStage(cfg, self.model, self.sampler, self.device) if cfg.stage == 0 else None
+        trained = self.model.fnet if self.flow is not None else self.model
+        self.opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
@@ -124,7 +114,7 @@ class Trainer:
         if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
             raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "
                                f"{self.cfg.model} stage {self.cfg.stage}")
-        if self.cfg.stage == 0 and has_batchnorm(self.model.fnet) and not any(
+        if self.flow is not None and self.flow.batchnorm and not any(
                 ".running_mean" in k for k in state["model"] if k.startswith("fnet.")):
             self._fold_fnet()  # saved after the fold: the plain FNet, and its optimizer
         self.model.load_state_dict(state["model"])
@@ -152,7 +142,7 @@ class Trainer:
     def step(self) -> dict[str, float]:
         for g in self.opt.param_groups:
             g["lr"] = self.current_lr()
-        if self.cfg.stage == 0:
+        if self.flow is not None:
             return self.flow_step()
         lr, hr = self.batch()
         if self.gan is not None:
@@ -182,69 +172,35 @@ class Trainer:
                 **{k: v.item() for k, v in extra.items()}, "alive": self.head_alive.value}
 
     def flow_step(self) -> dict[str, float]:
-        """Stage 0: one frame pair per sample, 1..flow_gap_max frames apart, L2 to the (shifted) teacher flow."""
-        window, crop, batch = self.cfg.data.at(self.iteration)
-        until = self.cfg.flow_batchnorm_until
-        if until and self.iteration >= until and has_batchnorm(self.model.fnet):
+        """Stage 0: one batch of frame pairs, L2 to the (shifted) teacher flow; BatchNorm folded when due."""
+        if self.flow.fold_due(self.iteration):
             # BatchNorm breaks FNet's plateau; the plain network then learns not to lean on batch statistics
-            self._estimate_batchnorm()
+            self.flow.estimate_batchnorm(self.iteration)
             self._fold_fnet()
-            for g in self.opt.param_groups:
-                g["lr"] = self.current_lr()
-        hr = self._flow_pairs(batch, window, crop).to(self.device)
-        loss, stats = flow_step(self.model.fnet, hr, self.cfg.data.degradation, self.model.scale,
-                                self.flow_margin, self.cfg.flow_teacher_preset, self.cfg.threads)
+        loss, stats = self.flow.loss(self.iteration)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
         return {"loss": loss.item(), **stats}
 
     def _fold_fnet(self) -> None:
-        """Fold FNet's BatchNorm into its convolutions for good; the optimizer starts afresh on the plain FNet."""
-        self.model.fnet = fold_batchnorm(self.model.fnet).train()
+        """Fold FNet's BatchNorm for good; the optimizer starts afresh on the plain FNet."""
+        self.flow.fold()
         self.opt = torch.optim.Adam(self.model.fnet.parameters(), lr=self.current_lr(), betas=(0.9, 0.999))
-
-    def _flow_pairs(self, batch: int, window: int, crop: int) -> torch.Tensor:
-        """HR frame pairs ``(N, 2, 3, crop + 2 margin, ...)``, 1..flow_gap_max frames apart (one gap per batch)."""
-        gap = int(torch.randint(1, self.cfg.flow_gap_max + 1, ()))
-        return self.sampler.sample(batch, window, crop + 2 * self.flow_margin)[:, [0, gap]]
 
     # ---- validation --------------------------------------------------------------------------------
     def validate_flow(self) -> dict:
-        """Stage 0: FNet's endpoint error to the teacher on each validation clip, after precise BatchNorm."""
-        self._estimate_batchnorm()
-        fnet = self.model.fnet
-        fnet.eval()
-        row: dict = {"iteration": self.iteration}
-        for clip in self.val_clips:
-            res = clip_flow_epe(fnet, clip.lr.to(self.device), clip.hr.to(self.device), self.model.scale,
-                                self.model.size_multiple)
-            row.update({f"{k}@{clip.name}": v for k, v in res.items()})
-        fnet.train()
-        per_clip = [row[f"flow_epe@{c.name}"] for c in self.val_clips]
-        row["flow_epe"] = sum(per_clip) / len(per_clip)
+        """Stage 0: FNet's endpoint error to the teacher per validation clip; best = lowest mean."""
+        row = self.flow.validate(self.iteration, self.val_clips)
         if not self.best or row["flow_epe"] < self.best["flow_epe"]:
             self.best = dict(row)
             self._save_best()
         self._append_csv(self.run_dir / "val.csv", row)
-        self._plot_flow()
+        self.flow.plot(self.run_dir, self.val_clips)
         return row
 
-    def _estimate_batchnorm(self) -> None:
-        """Precise BatchNorm statistics over 40 training-distribution batches; the training draws are left alone."""
-        if not has_batchnorm(self.model.fnet):
-            return
-        window, crop, batch = self.cfg.data.at(self.iteration)
-        state, rng = self.sampler.state(), torch.get_rng_state()
-        precise_batchnorm(self.model.fnet, (
-            tuple(x.to(self.device) for x in lr_pairs(self._flow_pairs(batch, window, crop),
-                                                      self.cfg.data.degradation, self.flow_margin))
-            for _ in range(40)))
-        self.sampler.set_state(state)
-        torch.set_rng_state(rng)
-
     def validate(self) -> dict:
-        if self.cfg.stage == 0:
+        if self.flow is not None:
             return self.validate_flow()
         if self.scorer is None:
             self.scorer = make_scorer(self.cfg.val_lpips)
@@ -343,28 +299,6 @@ class Trainer:
             ax.set_title("warp(out[t-1]) vs gt[t] (solid); warp(gt[t-1]) (dotted)", fontsize=9)
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
-        fig.tight_layout()
-        fig.savefig(self.run_dir / "val.png", dpi=110)
-        plt.close(fig)
-
-    def _plot_flow(self) -> None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        with open(self.run_dir / "val.csv") as f:
-            rows = list(csv.DictReader(f))
-        it = [int(r["iteration"]) for r in rows]
-        fig, ax = plt.subplots(figsize=(6.5, 3.5))
-        for c in self.val_clips:
-            line, = ax.plot(it, [float(r[f"flow_epe@{c.name}"]) for r in rows], "o-", label=c.name)
-            ax.plot(it, [float(r[f"flow_epe_zero@{c.name}"]) for r in rows], ":", color=line.get_color())
-        ax.set_xlabel("iteration")
-        ax.set_ylabel("FNet endpoint error to DIS (LR px)")
-        ax.set_title(f"{self.cfg.model} stage 0 (solid); zero flow (dotted)", fontsize=9)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
         fig.tight_layout()
         fig.savefig(self.run_dir / "val.png", dpi=110)
         plt.close(fig)
