@@ -10,8 +10,8 @@ budget. Three things break that plateau:
   it is folded back into the convolutions when weights are saved
   (:func:`folded_state_dict`), so the shipped FNet is the published architecture
   with the published parameter names. Before folding, the running statistics are
-  re-estimated over many batches (:func:`precise_batchnorm`): the default moving
-  average does not describe full frames.
+  re-estimated over many batches of the training distribution (:func:`precise_batchnorm`):
+  FNet's features encode the motion, so statistics of other pairs mis-scale them.
 - Larger, more varied motion with exact labels: frame pairs ``1..flow_gap_max``
   apart, and the previous frame cut from the HR frame up to ``flow_shift`` LR px
   off-centre, which changes the teacher flow to exactly ``f - shift``
