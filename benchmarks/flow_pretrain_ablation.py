@@ -1,11 +1,11 @@
 """Why stage 0 looks the way it does: FNet regressed onto the DIS teacher, with and without its three aids.
 
-Each variant trains a fresh egvsr-lite FNet (Kaiming init, ``fresh_fnet``) on the same
-draws of the training split and prints the training endpoint error next to zero flow's
+Each variant trains a fresh egvsr-lite FNet (Kaiming init, ``fresh_fnet``, same seed) on draws
+of the training split (stage 0's are larger crops, cut) and prints the training endpoint error next to zero flow's
 (the plateau every collapsed FNet sat on), every ``--every`` iterations:
 
 - ``plain``: the stage-1 recipe's teacher term alone (Charbonnier EPE, no BatchNorm, neighbouring frames);
-- ``bn``: + training-time BatchNorm (folded when saved);
+- ``bn``: + training-time BatchNorm (training error only: nothing is folded or saved here);
 - ``stage0``: + L2 endpoint error, frame gaps 1..3 and shifted cuts (what ``stage: 0`` trains).
 
     python benchmarks/flow_pretrain_ablation.py --data data/train-v3 --iterations 1500 \
@@ -72,8 +72,8 @@ def run(variant: str, data: Path, iterations: int, batch: int, crop: int, every:
             epe = sum(s["epe"] for s in acc) / len(acc)
             zero = sum(s["epe_zero"] for s in acc) / len(acc)
             rows.append({"iteration": it, "epe": round(epe, 4), "epe_zero": round(zero, 4),
-                         "ratio": round(epe / zero, 3)})
-            print(f"{variant:>7} it {it:5d}  EPE {epe:.3f}  zero flow {zero:.3f}  ratio {epe / zero:.3f}", flush=True)
+                         "ratio": round(epe / zero, 3) if zero else None})
+            print(f"{variant:>7} it {it:5d}  EPE {epe:.3f}  zero flow {zero:.3f}", flush=True)
             acc = []
     return rows
 
@@ -96,7 +96,8 @@ def main() -> None:
         results[v] = run(v, args.data, args.iterations, args.batch, args.crop, args.every, args.seed)
     print(f"\n{'iteration':>9} " + " ".join(f"{v + ' EPE/zero':>16}" for v in results))
     for i, row in enumerate(next(iter(results.values()))):
-        print(f"{row['iteration']:>9} " + " ".join(f"{results[v][i]['ratio']:>16.3f}" for v in results))
+        print(f"{row['iteration']:>9} " + " ".join(f"{results[v][i]['ratio'] or float('nan'):>16.3f}"
+                                                  for v in results))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"command": " ".join(sys.argv), "seconds": round(time.time() - t0),
                                        "batch": args.batch, "crop": args.crop, "results": results}, indent=2))

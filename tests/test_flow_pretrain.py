@@ -120,7 +120,8 @@ def test_stage0_run_trains_fnet_only_saves_a_plain_generator_and_resumes(tmp_pat
 @pytest.mark.parametrize(("extra", "message"), [
     ({"stage": 0, "model": "sofvsr"}, "needs a recurrent model"),
     ({"stage": 0, "flow_gap_max": 3}, r"window >= flow_gap_max \+ 1"),
-    ({"stage": 0, "flow_shift": -1}, "flow_shift >= 0"),
+    ({"stage": 0, "flow_shift": -1}, "flow_shift must be >= 0"),
+    ({"stage": 0, "flow_batchnorm": False, "flow_batchnorm_until": 5}, "needs flow_batchnorm: true"),
 ])
 def test_stage0_config_errors_name_the_problem(tmp_path, dataset, extra, message):  # noqa: F811
     path = _config(tmp_path, dataset, **extra)
@@ -155,3 +156,13 @@ def test_stage0_folds_batchnorm_for_good_and_resumes_past_the_fold(tmp_path, dat
     straight.fit(4)
     for (k, a), b in zip(straight.model.state_dict().items(), resumed.model.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b, msg=k)
+
+
+def test_batchnorm_follows_the_convs_device_and_dtype():
+    """add_batchnorm on a model already moved (here to float64; on a GPU, to CUDA) keeps FNet in one place."""
+    model = build_model("egvsr-lite").to(torch.float64)
+    add_batchnorm(model.fnet)
+    kinds = {(t.device, t.dtype) for t in list(model.fnet.parameters()) + list(model.fnet.buffers())
+             if t.is_floating_point()}
+    assert kinds == {(torch.device("cpu"), torch.float64)}
+    assert fold_batchnorm(model.fnet).encoder1[0].weight.dtype == torch.float64

@@ -2,7 +2,7 @@
 
     python3 benchmarks/gpu/sprint_train.py CONFIG OUT_DIR
 
-A stage-0 config (FNet alone vs the flow teacher) writes only ``OUT_DIR/stage0-val.csv`` / ``stage0-val.png``:
+A stage-0 config (FNet alone vs the flow teacher) writes only ``OUT_DIR/stage0-{val.csv,val.png,train.csv}``:
 its best file is the next config's ``init``. Otherwise it
 writes ``OUT_DIR/<model>-sprint.safetensors`` (best checkpoint by validation PSNR-Y, FP16) and its JSON card
 (config, iterations, init SHA-256, GPU, throughput, the best validation row), plus ``val.csv``, ``val.png`` and

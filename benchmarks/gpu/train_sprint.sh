@@ -5,7 +5,8 @@
 #   there: bash benchmarks/gpu/train_sprint.sh   (device run, carry: ["data/sprint"]; OUT=<folder to fill>)
 #
 # Unpacks the carried data, trains FNet alone against the flow teacher ($SPRINT_STAGE0, ~2 min), then the
-# model of $SPRINT_CONFIG (default EGVSR stage 1 from that FNet, TecoGAN settings, AMP) for its time limit, and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
+# model of $SPRINT_CONFIG (default EGVSR stage 1 from that FNet, TecoGAN settings, AMP) for its time limit,
+# and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
 # val.csv / val.png (PSNR-Y, tOF, warp error vs bicubic-bd on the held-out clips), train.csv and the log.
 # Without a CUDA GPU it says so in one line and exits 0 (CI, laptops).
 set -euo pipefail
@@ -17,7 +18,9 @@ if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1
 fi
 OUT=${OUT:?set OUT to the folder that receives the weights and validation}
 CONFIG=${SPRINT_CONFIG:-benchmarks/gpu/sprint_egvsr.yaml}
-STAGE0=${SPRINT_STAGE0:-benchmarks/gpu/sprint_egvsr_stage0.yaml}  # FNet alone first ("" to skip)
+# FNet alone first. SPRINT_STAGE0="" skips it, but then SPRINT_CONFIG must name its own init (the default
+# stage-1 config starts from stage 0's file).
+STAGE0=${SPRINT_STAGE0-benchmarks/gpu/sprint_egvsr_stage0.yaml}
 PACKED=${SPRINT_DATA:-data/sprint}
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 mkdir -p "$OUT"

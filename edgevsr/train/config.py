@@ -176,8 +176,13 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
         problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
-    if cfg.flow_gap_max < 1 or cfg.flow_shift < 0:
-        problems.append(f"flow_gap_max must be >= 1 and flow_shift >= 0, not {cfg.flow_gap_max}, {cfg.flow_shift}")
+    if cfg.flow_gap_max < 1:
+        problems.append(f"flow_gap_max must be >= 1, not {cfg.flow_gap_max}")
+    if cfg.flow_shift < 0:
+        problems.append(f"flow_shift must be >= 0, not {cfg.flow_shift}")
+    if cfg.flow_batchnorm_until < 0 or (cfg.flow_batchnorm_until and not cfg.flow_batchnorm):
+        problems.append(f"flow_batchnorm_until must be >= 0, and needs flow_batchnorm: true (is "
+                        f"{cfg.flow_batchnorm_until}, flow_batchnorm {str(cfg.flow_batchnorm).lower()})")
     if cfg.flow_teacher_weight < 0:
         problems.append(f"flow_teacher_weight must be >= 0, not {cfg.flow_teacher_weight}")
     if cfg.data.degradation not in ("BD", "BI"):

@@ -42,7 +42,7 @@ def add_batchnorm(fnet: nn.Module) -> None:
         seq = getattr(fnet, name)
         for i, mod in enumerate(list(seq)):
             if isinstance(mod, nn.Conv2d) and mod is not _last_conv(fnet):
-                seq[i] = nn.Sequential(mod, nn.BatchNorm2d(mod.out_channels))
+                seq[i] = nn.Sequential(mod, nn.BatchNorm2d(mod.out_channels).to(mod.weight))  # conv's device
 
 
 def has_batchnorm(fnet: nn.Module) -> bool:
@@ -63,7 +63,8 @@ def fold_batchnorm(fnet: nn.Module) -> nn.Module:
                 conv, bn = mod
                 scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
                 fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
-                                  conv.padding, bias=True).to(conv.weight)
+                                  conv.padding, conv.dilation, conv.groups, bias=True,
+                                  padding_mode=conv.padding_mode).to(conv.weight)
                 with torch.no_grad():
                     fused.weight.copy_(conv.weight * scale[:, None, None, None])
                     bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
@@ -109,7 +110,9 @@ def shifted_pair(hr: torch.Tensor, teacher: torch.Tensor, valid: torch.Tensor, m
                  generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Crop the centre of HR pairs ``(N, 2, 3, C + 2m, C + 2m)``, the previous frame ``d`` HR px off-centre.
 
-    ``d`` is drawn per sample (:func:`draw_shifts`), integer, ``|d| <= margin`` (a multiple of ``scale``).
+    ``d`` is drawn per sample (:func:`draw_shifts`): integer HR px (so sub-LR-pixel shifts), ``|d| <= margin``;
+    ``margin`` must be a multiple of ``scale`` (the LR grids of the crops stay aligned). Labels near the crop
+    edge may point outside the cut previous frame (``backward_warp`` clamps there): still exact, not checkable.
     With ``prev(z + f(z)) = cur(z)`` on the big crop, the crops satisfy ``prev_c(x + f(x + m) - d) = cur_c(x)``:
     the teacher flow becomes exactly ``f - d / scale`` (LR px). The previous frame is cut from real
     pixels, never resampled or padded: a warped-and-padded frame carries its shift in a border strip,
@@ -162,19 +165,23 @@ def precise_batchnorm(fnet: nn.Module, batches) -> None:
         return
     mode = fnet.training
     fnet.train()
+    momenta = [bn.momentum for bn in bns]
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative average
     for cur, prev in batches:
         fnet(cur, prev)
-    for bn in bns:
-        bn.momentum = 0.1
+    for bn, m in zip(bns, momenta, strict=True):
+        bn.momentum = m
     fnet.train(mode)
 
 
 @torch.no_grad()
 def clip_flow_epe(fnet: nn.Module, lr: torch.Tensor, hr: torch.Tensor, scale: int, multiple: int) -> dict[str, float]:
-    """FNet's endpoint error to the teacher on one clip (``lr (T, 3, h, w)``), and that of zero flow."""
+    """FNet's endpoint error to the teacher on one clip (``lr (T, 3, h, w)``), and that of zero flow.
+
+    The teacher here is always DIS ``medium`` (the most accurate preset), whatever preset training uses.
+    """
     t, _, h, w = lr.shape
     padded, _, _ = pad_to_multiple(lr, multiple)
     cur, prev = padded[1:], padded[:-1]
@@ -198,5 +205,5 @@ def lr_pairs(hr: torch.Tensor, degradation: str, margin: int = 0) -> tuple[torch
     return lr[:, 1], lr[:, 0]
 
 
-__all__ = ["add_batchnorm", "clip_flow_epe", "cut_pairs", "draw_shifts", "flow_step", "fold_batchnorm",
-           "folded_state_dict", "has_batchnorm", "lr_pairs", "precise_batchnorm", "shifted_pair"]
+__all__ = ["add_batchnorm", "clip_flow_epe", "cut_pairs", "draw_shifts", "endpoint_error", "flow_step",
+           "fold_batchnorm", "folded_state_dict", "has_batchnorm", "lr_pairs", "precise_batchnorm", "shifted_pair"]

@@ -114,9 +114,12 @@ class Trainer:
         if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
             raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "
                                f"{self.cfg.model} stage {self.cfg.stage}")
-        if self.flow is not None and self.flow.batchnorm and not any(
-                ".running_mean" in k for k in state["model"] if k.startswith("fnet.")):
+        saved_bn = any(".running_mean" in k for k in state["model"] if k.startswith("fnet."))
+        if self.flow is not None and self.flow.batchnorm and not saved_bn:
             self._fold_fnet()  # saved after the fold: the plain FNet, and its optimizer
+        elif saved_bn and (self.flow is None or not self.flow.batchnorm):
+            raise EdgeVSRError(f"{path}: checkpoint's FNet has training-time BatchNorm; resume it with stage: 0 "
+                               "and flow_batchnorm: true")
         self.model.load_state_dict(state["model"])
         self.opt.load_state_dict(state["optimizer"])
         self.sampler.set_state(json.loads(state["sampler_rng"]))
