@@ -241,3 +241,18 @@ def test_unroll_with_detached_flow_gives_the_same_outputs_and_no_pixel_gradient_
     out.mean().backward()
     assert model.fnet.flow[2].weight.grad is None or float(model.fnet.flow[2].weight.grad.abs().max()) == 0
     assert float(model.srnet.conv_out.weight.grad.abs().max()) > 0
+
+
+def test_ship_last_checkpoint_instead_of_best(tmp_path, dataset):
+    from edgevsr.train.ship import ship
+
+    trainer = Trainer(load_config(_config(tmp_path, dataset, iterations=3, val_every=2)))
+    trainer.fit()
+    best = yaml.safe_load(ship(trainer.run_dir, "b", output=tmp_path / "s", frames=2).with_suffix(".json").read_text())
+    last = yaml.safe_load(ship(trainer.run_dir, "l", output=tmp_path / "s", frames=2, last=True)
+                          .with_suffix(".json").read_text())
+    assert best["iterations"] == 2 and "best" in best["selected"]
+    assert last["iterations"] == 3 and "last checkpoint (iteration 3)" in last["selected"]
+    (trainer.run_dir / "last.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(EdgeVSRError, match="last.pt: cannot read checkpoint"):
+        ship(trainer.run_dir, "x", output=tmp_path / "s", frames=2, last=True)

@@ -44,19 +44,42 @@ def measure(model, root: Path, clips: list[str], frames: int, degradation: str) 
     return {"clips": clips, "frames": [int(c.hr.shape[0]) for c in vc], "degradation": degradation, **res}
 
 
+def _last_checkpoint(run_dir: Path) -> tuple[dict, int]:
+    """The generator and iteration of ``run_dir/last.pt`` (loaded with ``weights_only``)."""
+    from edgevsr.errors import torch_load_reason
+
+    path = run_dir / "last.pt"
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: no checkpoint to ship")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise EdgeVSRError(f"{path}: cannot read checkpoint: {torch_load_reason(exc)}") from None
+    return state["model"], int(state["iteration"])
+
+
 def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
-         frames: int = 100) -> Path:
+         frames: int = 100, last: bool = False) -> Path:
+    """``last``: ship the run's last checkpoint instead of its best (when a comparison on every held-out
+    clip, not the run's own selection rule, chose it); the card says so."""
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
-    if not best.is_file() or not cfg_path.is_file():
+    if not cfg_path.is_file() or not (last or best.is_file()):
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
     cfg: TrainConfig = _build(TrainConfig, yaml.safe_load(cfg_path.read_text()), str(cfg_path))
     if cfg.stage == 0:
         raise EdgeVSRError(f"{run_dir}: a stage-0 run trains FNet alone; its best.safetensors is a starting point "
                            "for stage 1 (init:), not weights to ship")
-    best_info = json.loads((run_dir / "best.json").read_text())
     model = build_model(cfg.model)
-    load_into(model, read_state_dict(best), str(best))
+    if last:
+        state, iteration = _last_checkpoint(run_dir)
+        load_into(model, state, str(run_dir / "last.pt"))
+        selected = f"the run's last checkpoint (iteration {iteration}), not its best by the run's own rule"
+    else:
+        best_info = json.loads((run_dir / "best.json").read_text())
+        iteration = int(best_info["iteration"])
+        load_into(model, read_state_dict(best), str(best))
+        selected = "the run's best checkpoint by its validation rule"
     round_to_fp16(model)
     root = Path(cfg.data.root)
     index = read_index(root)
@@ -67,7 +90,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "model": cfg.model,
         "stage": cfg.stage,
         "default": default,
-        "iterations": int(best_info["iteration"]),
+        "iterations": iteration,
+        "selected": selected,
         "data": {"index": str(root / "index.json"),
                  "train_clips": [f"{c['name']} ({c['kind']}, {c['frames']} frames)" for c in index["clips"]
                                  if c["split"] == "train"],
