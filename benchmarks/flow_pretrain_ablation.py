@@ -27,9 +27,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from edgevsr.data import WindowSampler  # noqa: E402
-from edgevsr.degrade import degrade_tensor  # noqa: E402
 from edgevsr.models import build_model  # noqa: E402
-from edgevsr.train.flow_pretrain import add_batchnorm, endpoint_error, flow_step  # noqa: E402
+from edgevsr.train.flow_pretrain import add_batchnorm, endpoint_error, flow_step, lr_pairs  # noqa: E402
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss  # noqa: E402
 
 VARIANTS = ("plain", "bn", "stage0")
@@ -37,9 +36,7 @@ VARIANTS = ("plain", "bn", "stage0")
 
 def plain_step(fnet, hr: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
     teacher, valid = teacher_flows(hr, 4)
-    n = hr.shape[0]
-    lr = degrade_tensor(hr.flatten(0, 1), "BD").unflatten(0, (n, 2))
-    flow = fnet(lr[:, 1], lr[:, 0])
+    flow = fnet(*lr_pairs(hr, "BD"))
     loss = teacher_loss(flow[:, None], teacher[:, 1:], valid[:, 1:])
     target, mask = teacher[:, 1], valid[:, 1]
     return loss, {"epe": float(endpoint_error(flow.detach(), target, mask)),

@@ -30,8 +30,7 @@ import torch
 from torch import nn
 
 from edgevsr.degrade import degrade_tensor
-from edgevsr.models.ops import pad_to_multiple
-from edgevsr.train.flow_teacher import teacher_flows
+from edgevsr.train.flow_teacher import clip_flows, endpoint_error, teacher_epe, teacher_flows
 
 FNET_BLOCKS = ("encoder1", "encoder2", "encoder3", "decoder1", "decoder2", "decoder3", "flow")
 
@@ -130,21 +129,13 @@ def shifted_pair(hr: torch.Tensor, teacher: torch.Tensor, valid: torch.Tensor, m
     return cut_pairs(hr, d, margin), flows, valid[..., m:-m, m:-m]
 
 
-def endpoint_error(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-    """Mean endpoint error (LR px) where ``valid``; ``flow``/``target`` ``(N, 2, h, w)``, ``valid`` ``(N, 1, h, w)``."""
-    epe = ((flow - target) ** 2).sum(1, keepdim=True).sqrt()
-    return (epe * valid).sum() / valid.sum().clamp_min(1.0)
-
-
 def flow_step(fnet: nn.Module, hr: torch.Tensor, degradation: str, scale: int, margin: int,
               preset: str, workers: int) -> tuple[torch.Tensor, dict[str, float]]:
     """One stage-0 loss on HR frame pairs ``hr (N, 2, 3, C + 2m, C + 2m)``: L2 endpoint error to the teacher,
     the previous frame cut up to ``margin`` HR px off-centre (:func:`shifted_pair`)."""
     teacher, valid = teacher_flows(hr, scale, preset=preset, workers=workers)
     hr, teacher, valid = shifted_pair(hr, teacher, valid, margin, scale)
-    n = hr.shape[0]
-    lr = degrade_tensor(hr.flatten(0, 1), degradation).unflatten(0, (n, 2))
-    flow = fnet(lr[:, 1], lr[:, 0])
+    flow = fnet(*lr_pairs(hr, degradation))
     target, mask = teacher[:, 1], valid[:, 1]
     loss = (((flow - target) ** 2).sum(1, keepdim=True) * mask).sum() / mask.sum().clamp_min(1.0)
     with torch.no_grad():
@@ -176,20 +167,9 @@ def precise_batchnorm(fnet: nn.Module, batches) -> None:
     fnet.train(mode)
 
 
-@torch.no_grad()
 def clip_flow_epe(fnet: nn.Module, lr: torch.Tensor, hr: torch.Tensor, scale: int, multiple: int) -> dict[str, float]:
-    """FNet's endpoint error to the teacher on one clip (``lr (T, 3, h, w)``), and that of zero flow.
-
-    The teacher here is always DIS ``medium`` (the most accurate preset), whatever preset training uses.
-    """
-    t, _, h, w = lr.shape
-    padded, _, _ = pad_to_multiple(lr, multiple)
-    cur, prev = padded[1:], padded[:-1]
-    flow = torch.cat([fnet(cur[i:i + 8], prev[i:i + 8]) for i in range(0, t - 1, 8)])[..., :h, :w]
-    teacher, valid = teacher_flows(hr[None, :, :, : h * scale, : w * scale], scale)
-    target, mask = teacher[0, 1:], valid[0, 1:]
-    return {"flow_epe": float(endpoint_error(flow, target, mask)),
-            "flow_epe_zero": float(endpoint_error(torch.zeros_like(target), target, mask))}
+    """FNet's endpoint error to the teacher on one clip (``lr (T, 3, h, w)``), and that of zero flow."""
+    return teacher_epe(clip_flows(fnet, lr, multiple), hr, scale)
 
 
 def lr_pairs(hr: torch.Tensor, degradation: str, margin: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
@@ -199,7 +179,8 @@ def lr_pairs(hr: torch.Tensor, degradation: str, margin: int = 0) -> tuple[torch
     statistics of unshifted neighbours (smaller motion) made a trained FNet twice as wrong on its own
     training crops.
     """
-    hr = cut_pairs(hr, draw_shifts(hr.shape[0], margin), margin)
+    if margin:
+        hr = cut_pairs(hr, draw_shifts(hr.shape[0], margin), margin)
     n = hr.shape[0]
     lr = degrade_tensor(hr.flatten(0, 1), degradation).unflatten(0, (n, 2))
     return lr[:, 1], lr[:, 0]

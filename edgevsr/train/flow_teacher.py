@@ -119,19 +119,39 @@ def warp_errors(model, lr: torch.Tensor, out: torch.Tensor, gt: torch.Tensor, bo
     """
     if not hasattr(model, "fnet"):
         return {}
-    t, _, h, w = lr.shape
     s = model.scale
-    padded, _, _ = pad_to_multiple(lr, model.size_multiple)
-    cur, prev = padded[1:], padded[:-1]
-    lr_flow = torch.cat([model.fnet(cur[i:i + 8], prev[i:i + 8]) for i in range(0, t - 1, 8)])[..., :h, :w]
+    lr_flow = clip_flows(model.fnet, lr, model.size_multiple)
     hr_flow = s * aligned_bicubic_upsample(lr_flow, s)
     c = slice(border, -border)
 
     def err(a: torch.Tensor) -> float:
         return float((a - gt[1:])[..., c, c].abs().mean() * 255)
 
-    teacher, valid = teacher_flows(gt[None, :, :, : h * s, : w * s], s)
-    epe = ((lr_flow - teacher[0, 1:]) ** 2).sum(1, keepdim=True).sqrt()
-    flow_epe = float((epe * valid[0, 1:]).sum() / valid[0, 1:].sum().clamp_min(1.0))
     return {"warp_err": err(backward_warp(out[:-1], hr_flow)), "warp_err_gt": err(backward_warp(gt[:-1], hr_flow)),
-            "warp_err_zero": err(gt[:-1]), "flow_epe": flow_epe}
+            "warp_err_zero": err(gt[:-1]), "flow_epe": teacher_epe(lr_flow, gt, s)["flow_epe"]}
+
+
+def endpoint_error(flow: torch.Tensor, target: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Mean endpoint error (LR px) where ``valid``; ``flow``/``target`` ``(N, 2, h, w)``, ``valid`` ``(N, 1, h, w)``."""
+    epe = ((flow - target) ** 2).sum(1, keepdim=True).sqrt()
+    return (epe * valid).sum() / valid.sum().clamp_min(1.0)
+
+
+@torch.no_grad()
+def clip_flows(fnet: torch.nn.Module, lr: torch.Tensor, multiple: int) -> torch.Tensor:
+    """FNet's flows ``(T-1, 2, h, w)`` between consecutive frames of ``lr (T, 3, h, w)`` (padded, in chunks of 8)."""
+    t, _, h, w = lr.shape
+    padded, _, _ = pad_to_multiple(lr, multiple)
+    cur, prev = padded[1:], padded[:-1]
+    return torch.cat([fnet(cur[i:i + 8], prev[i:i + 8]) for i in range(0, t - 1, 8)])[..., :h, :w]
+
+
+@torch.no_grad()
+def teacher_epe(flows: torch.Tensor, gt: torch.Tensor, scale: int) -> dict[str, float]:
+    """Endpoint error of LR ``flows`` (from :func:`clip_flows`) to the DIS teacher on ``gt (T, 3, H, W)``, and
+    zero flow's, where the teacher is valid (the teacher is always DIS ``medium``, the most accurate preset)."""
+    h, w = flows.shape[-2:]
+    teacher, valid = teacher_flows(gt[None, :, :, : h * scale, : w * scale], scale)
+    target, mask = teacher[0, 1:], valid[0, 1:]
+    return {"flow_epe": float(endpoint_error(flows, target, mask)),
+            "flow_epe_zero": float(endpoint_error(torch.zeros_like(target), target, mask))}
