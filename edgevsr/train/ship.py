@@ -46,15 +46,12 @@ def measure(model, root: Path, clips: list[str], frames: int, degradation: str) 
 
 def _last_checkpoint(run_dir: Path) -> tuple[dict, int]:
     """The generator and iteration of ``run_dir/last.pt`` (loaded with ``weights_only``)."""
-    from edgevsr.errors import torch_load_reason
+    from edgevsr.train.trainer import read_checkpoint
 
     path = run_dir / "last.pt"
     if not path.is_file():
         raise EdgeVSRError(f"{path}: no checkpoint to ship")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise EdgeVSRError(f"{path}: cannot read checkpoint: {torch_load_reason(exc)}") from None
+    state = read_checkpoint(path)
     return state["model"], int(state["iteration"])
 
 

@@ -106,10 +106,7 @@ class Trainer:
         path = self.checkpoint_path
         if not path.is_file():
             raise EdgeVSRError(f"{path}: no checkpoint to resume from")
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
-        except Exception as exc:
-            raise EdgeVSRError(f"{path}: cannot read checkpoint: {torch_load_reason(exc)}") from None
+        state = read_checkpoint(path, self.device)
         saved = json.loads(state["config"])
         if saved["model"] != self.cfg.model or saved["stage"] != self.cfg.stage:
             raise EdgeVSRError(f"{path}: checkpoint is {saved['model']} stage {saved['stage']}, config asks "
@@ -365,6 +362,14 @@ class Trainer:
     def _say(self, text: str) -> None:
         if self.console is not None:
             self.console.print(text, highlight=False, markup=False)
+
+
+def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
+    """A run's ``last.pt``, loaded with ``weights_only`` (no pickled code runs); one-line error if unreadable."""
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:
+        raise EdgeVSRError(f"{path}: cannot read checkpoint: {torch_load_reason(exc)}") from None
 
 
 def quiet_residual(model: torch.nn.Module) -> None:
