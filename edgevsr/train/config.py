@@ -85,6 +85,7 @@ class TrainConfig:
     flow_batchnorm_until: int = 0  # stage 0: fold the BatchNorm for good at this iteration, train on plain (0 = never)
     time_limit_minutes: float = 0.0  # stop (validate, checkpoint) after this much training time; 0 = no limit
     init: str = ""  # generator weights to start from (stage 2: the stage-1 best)
+    warm_start: str = ""  # instead of init: a related model's weights; tensors matching by name and shape are taken
     seed: int = 0
     threads: int = 2
     device: str = "auto"  # auto | cpu | cuda
@@ -174,6 +175,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"stage 2 needs {where}.window >= 3 (the discriminator sees frame triplets)")
     if any(c.start < 0 for c in cfg.data.curriculum):
         problems.append("data.curriculum start iterations must be >= 0")
+    if cfg.init and cfg.warm_start:
+        problems.append("give init (same model) or warm_start (a related model's weights), not both")
     if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
         problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
     if cfg.flow_gap_max < 1:

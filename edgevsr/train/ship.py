@@ -97,6 +97,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "test": measure(model, root, test, frames, cfg.data.degradation) if test else None,
         "config": cfg.to_dict(),
         "init_sha256": _sha256(cfg.init),  # which weights it started from, even after that file is replaced
+        **({"warm_start_sha256": _sha256(cfg.warm_start)} if cfg.warm_start else {}),
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
     }

@@ -32,6 +32,7 @@ from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
+from edgevsr.train.warm_start import describe, warm_start
 from edgevsr.weights import load_into, read_state_dict
 
 
@@ -59,6 +60,11 @@ class Trainer:
             load_into(self.model, read_state_dict(cfg.init), cfg.init)
             if cfg.reinit_fnet:
                 fresh_fnet(self.model)
+        elif cfg.warm_start:
+            parts = warm_start(self.model, read_state_dict(cfg.warm_start), cfg.warm_start)
+            if "srnet.conv_out.weight" in parts["fresh"]:
+                quiet_residual(self.model)
+            self._say(describe(parts))
         else:
             quiet_residual(self.model)
         self.head_alive = HeadMonitor(self.model)
