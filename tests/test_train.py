@@ -256,3 +256,16 @@ def test_ship_last_checkpoint_instead_of_best(tmp_path, dataset):
     (trainer.run_dir / "last.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(EdgeVSRError, match="last.pt: cannot read checkpoint"):
         ship(trainer.run_dir, "x", output=tmp_path / "s", frames=2, last=True)
+
+
+def test_every_bundled_training_config_loads_and_validates():
+    from pathlib import Path
+
+    import edgevsr
+    from edgevsr.train.config import load_config
+
+    configs = sorted((Path(edgevsr.__file__).parent / "configs").glob("*.yaml"))
+    assert len(configs) >= 10
+    for path in configs:  # a typo in a field name or value fails here, not an hour into a run
+        cfg = load_config(path)
+        assert cfg.run_dir and (cfg.init or cfg.warm_start or cfg.stage == 1), path.name

@@ -50,3 +50,4 @@ def test_init_and_warm_start_together_are_refused():
 
     with pytest.raises(EdgeVSRError, match="not both"):
         validate(TrainConfig(model="frvsr", init="a.safetensors", warm_start="b.safetensors"), "frvsr.yaml")
+
