@@ -50,7 +50,7 @@ def main() -> None:
     ax.axhline(zero, ls=":", color="k", label=f"zero flow ({zero:.3f})")
     ax.set_xlabel("stage-0 iteration")
     ax.set_ylabel("FNet EPE to DIS, LR px (mean of val clips)")
-    ax.set_ylim(0, max(1.0, 1.1 * zero))
+    ax.set_ylim(0, max(1.6, 1.1 * zero))  # the lite run peaks at 2.6: clipped
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
