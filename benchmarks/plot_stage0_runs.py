@@ -17,12 +17,23 @@ from pathlib import Path
 
 
 def read_run(run_dir: Path) -> tuple[list[int], list[float], float]:
-    rows = list(csv.DictReader((run_dir / "val.csv").open()))
-    if not rows or "flow_epe" not in rows[0]:
-        raise SystemExit(f"error: {run_dir}/val.csv: no flow_epe column (not a stage-0 run?)")
-    zero_keys = [k for k in rows[0] if k.startswith("flow_epe_zero@")]
+    path = run_dir / "val.csv"
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: not found (not a run directory?)")
+    with path.open() as f:
+        rows = list(csv.DictReader(f))
+    zero_keys = [k for k in (rows[0] if rows else {}) if k.startswith("flow_epe_zero@")]
+    if not rows or "flow_epe" not in rows[0] or not zero_keys:
+        raise SystemExit(f"error: {path}: no flow_epe / flow_epe_zero@CLIP columns (not a stage-0 run?)")
     zero = sum(float(rows[0][k]) for k in zero_keys) / len(zero_keys)
     return [int(float(r["iteration"])) for r in rows], [float(r["flow_epe"]) for r in rows], zero
+
+
+def pair(spec: str, what: str) -> tuple[str, str]:
+    label, sep, value = spec.partition("=")
+    if not sep or not label or not value:
+        raise SystemExit(f"error: {spec!r}: expected {what}")
+    return label, value
 
 
 def main() -> None:
@@ -31,10 +42,18 @@ def main() -> None:
     p.add_argument("--offset", action="append", default=[], metavar="LABEL=N")
     p.add_argument("-o", "--output", required=True, help="PNG path (the JSON goes beside it)")
     a = p.parse_args()
-    offsets = {k: int(v) for k, v in (o.split("=", 1) for o in a.offset)}
+    out = Path(a.output)
+    if out.suffix.lower() != ".png":
+        raise SystemExit(f"error: {out}: the figure is written as PNG; name it .png (the JSON goes beside it)")
+    offsets = {}
+    for spec in a.offset:
+        label, n = pair(spec, "LABEL=N (iterations)")
+        if not n.isdigit():
+            raise SystemExit(f"error: {spec!r}: the offset must be a whole number of iterations")
+        offsets[label] = int(n)
     curves = {}
     for spec in a.runs:
-        label, run = spec.split("=", 1)
+        label, run = pair(spec, "LABEL=RUN_DIR")
         its, epe, zero = read_run(Path(run))
         curves[label] = {"run": run, "iteration": [i + offsets.get(label, 0) for i in its], "flow_epe": epe,
                          "zero_flow_epe": zero, "best": min(epe)}
@@ -54,7 +73,6 @@ def main() -> None:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    out = Path(a.output)
     fig.savefig(out, dpi=110)
     out.with_suffix(".json").write_text(json.dumps(curves, indent=1))
     print(f"{'run':<32} {'vals':>5} {'best EPE':>9} {'last EPE':>9} {'zero flow':>9}")

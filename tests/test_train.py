@@ -147,7 +147,7 @@ def test_config_errors_name_the_problem(tmp_path, extra, message):
 def test_shipped_configs_load_and_cli_overrides_apply():
     for path in sorted(CONFIGS.glob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr", "sofvsr")
+        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr", "tecogan", "sofvsr")
     cfg = load_config(CONFIGS / "egvsr_stage1.yaml", {"data.batch": 7, "iterations": 9, "run_dir": None})
     assert (cfg.data.batch, cfg.iterations, cfg.run_dir) == (7, 9, "runs/egvsr-stage1")
 
@@ -258,14 +258,26 @@ def test_ship_last_checkpoint_instead_of_best(tmp_path, dataset):
         ship(trainer.run_dir, "x", output=tmp_path / "s", frames=2, last=True)
 
 
-def test_every_bundled_training_config_loads_and_validates():
-    from pathlib import Path
+def test_warm_started_run_scores_its_start_records_the_donor_and_resumes_without_it(tmp_path, dataset):
+    import hashlib
+    import json
 
-    import edgevsr
-    from edgevsr.train.config import load_config
+    from safetensors.torch import save_file
 
-    configs = sorted((Path(edgevsr.__file__).parent / "configs").glob("*.yaml"))
-    assert len(configs) >= 10
-    for path in configs:  # a typo in a field name or value fails here, not an hour into a run
-        cfg = load_config(path)
-        assert cfg.run_dir and (cfg.init or cfg.warm_start or cfg.stage == 1), path.name
+    torch.manual_seed(0)
+    donor = tmp_path / "egvsr.safetensors"
+    save_file(build_model("egvsr").state_dict(), str(donor))
+    cfg = load_config(_config(tmp_path, dataset, model="frvsr", warm_start=str(donor), iterations=1,
+                              val_every=1))
+    tr = Trainer(cfg)
+    out = tr.model.srnet.conv_out
+    assert not out.weight.any() and not out.bias.any()  # the fresh head feeds a zero residual
+    tr.fit()
+    rows = (tr.run_dir / "val.csv").read_text().splitlines()
+    assert rows[1].startswith("0,")  # iteration 0: the warm-started weights, before any step
+    start = json.loads((tr.run_dir / "start.json").read_text())
+    assert start["warm_start_sha256"] == hashlib.sha256(donor.read_bytes()).hexdigest()
+    donor.unlink()  # resume needs only last.pt
+    again = Trainer(cfg, resume=True)
+    assert again.iteration == 1
+    assert json.loads((tr.run_dir / "start.json").read_text()) == start

@@ -28,6 +28,7 @@ def test_frvsr_takes_egvsr_fnet_and_body_and_starts_quiet():
     assert all(torch.equal(own[k], sd[k]) for k in sd if k.startswith("fnet."))
     assert torch.equal(own["srnet.resblocks.9.conv.2.weight"], sd["srnet.resblocks.9.conv.2.weight"])
     assert "srnet.resblocks.10.conv.0.weight" in parts["fresh"] and "srnet.conv_out.weight" in parts["fresh"]
+    assert "srnet.conv_out.bias" in parts["fresh"]  # its shape fits, but not without its weight
     assert not own["srnet.resblocks.15.conv.2.weight"].any()  # identity block
     assert "srnet.conv_up" in describe(parts) and "srnet.resblocks.10" in describe(parts)
 
@@ -41,8 +42,11 @@ def test_frvsr_takes_egvsr_fnet_and_body_and_starts_quiet():
 
 
 def test_unrelated_weights_are_refused_with_the_file_named():
-    with pytest.raises(EdgeVSRError, match="other.safetensors: no tensor matches"):
+    with pytest.raises(EdgeVSRError, match="other.safetensors: no layer matches"):
         warm_start(build_model("frvsr"), {"conv.weight": torch.zeros(3)}, "other.safetensors")
+    # egvsr-lite shares only bias shapes with egvsr (FNet's flow head, the RGB output): not a donor
+    with pytest.raises(EdgeVSRError, match="lite.safetensors: no layer matches"):
+        warm_start(build_model("egvsr"), build_model("egvsr-lite").state_dict(), "lite.safetensors")
 
 
 def test_init_and_warm_start_together_are_refused():
@@ -50,4 +54,3 @@ def test_init_and_warm_start_together_are_refused():
 
     with pytest.raises(EdgeVSRError, match="not both"):
         validate(TrainConfig(model="frvsr", init="a.safetensors", warm_start="b.safetensors"), "frvsr.yaml")
-

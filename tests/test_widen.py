@@ -22,7 +22,10 @@ def _trained_lite() -> torch.nn.Module:
 def test_widened_fnet_gives_the_narrow_flow_exactly():
     lite = _trained_lite()
     wide = build_model("egvsr").eval()
-    wide.load_state_dict(widen_fnet(lite.state_dict(), wide.state_dict(), noise=0.0))
+    donor = {k: v.half() for k, v in wide.state_dict().items()}  # shipped files are FP16: the FNet must not be
+    widened = widen_fnet(lite.state_dict(), donor, noise=0.0)
+    assert widened["fnet.encoder1.0.weight"].dtype == torch.float32
+    wide.load_state_dict(widened)
     a, b = torch.rand(1, 3, 32, 40), torch.rand(1, 3, 32, 40)
     with torch.no_grad():
         ref = lite.fnet(a, b)
@@ -49,6 +52,11 @@ def test_cli_keeps_the_donor_srnet_and_never_writes_over_an_input(tmp_path):
     assert (tmp_path / "donor.safetensors").read_bytes() == before
 
 
-def test_channels_that_are_not_whole_multiples_are_refused():
+def test_channels_that_are_not_whole_multiples_or_already_wide_are_refused():
     with pytest.raises(EdgeVSRError, match="whole multiples"):
         widen_tensor(torch.zeros(16, 6, 3, 3), (24, 6, 3, 3), 0.0, torch.Generator())
+    wide = build_model("egvsr").state_dict()
+    with pytest.raises(EdgeVSRError, match="egvsr.safetensors: its FNet already has"):
+        widen_fnet(wide, wide, source="egvsr.safetensors")
+    with pytest.raises(EdgeVSRError, match=r"swapped.safetensors: fnet\.encoder1\.0\.weight: cannot widen"):
+        widen_fnet(wide, build_model("egvsr-lite").state_dict(), source="swapped.safetensors")

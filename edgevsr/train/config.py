@@ -177,6 +177,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.init and cfg.warm_start:
         problems.append("give init (same model) or warm_start (a related model's weights), not both")
+    if cfg.warm_start and cfg.reinit_fnet:
+        problems.append("reinit_fnet applies to init; with warm_start an FNet that does not match starts fresh anyway")
     if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):
         problems.append(f"flow_teacher_preset must be ultrafast, fast or medium, not {cfg.flow_teacher_preset!r}")
     if cfg.flow_gap_max < 1:

@@ -19,7 +19,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig, _build
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
-from edgevsr.weights import FILES, load_into, read_state_dict, save_weights
+from edgevsr.weights import FILES, file_sha256, load_into, read_state_dict, save_weights
 
 
 def round_to_fp16(model: torch.nn.Module) -> None:
@@ -28,13 +28,6 @@ def round_to_fp16(model: torch.nn.Module) -> None:
         for p in model.state_dict().values():
             if p.is_floating_point():
                 p.copy_(p.half().float())
-
-
-def _sha256(path: str) -> str | None:
-    import hashlib
-
-    p = Path(path) if path else None
-    return hashlib.sha256(p.read_bytes()).hexdigest() if p is not None and p.is_file() else None
 
 
 def measure(model, root: Path, clips: list[str], frames: int, degradation: str) -> dict:
@@ -78,6 +71,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         load_into(model, read_state_dict(best), str(best))
         selected = "the run's best checkpoint by its validation rule"
     round_to_fp16(model)
+    # hashed when the run started (runs before 2026-12-02 have no start.json: the files are hashed now)
+    start = json.loads((run_dir / "start.json").read_text()) if (run_dir / "start.json").is_file() else {}
     root = Path(cfg.data.root)
     index = read_index(root)
     val = [c["name"] for c in index["clips"] if c["split"] == "val"]
@@ -96,8 +91,9 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "validation": measure(model, root, val, frames, cfg.data.degradation),
         "test": measure(model, root, test, frames, cfg.data.degradation) if test else None,
         "config": cfg.to_dict(),
-        "init_sha256": _sha256(cfg.init),  # which weights it started from, even after that file is replaced
-        **({"warm_start_sha256": _sha256(cfg.warm_start)} if cfg.warm_start else {}),
+        "init_sha256": start.get("init_sha256", file_sha256(cfg.init)),  # which weights it started from
+        **({"warm_start_sha256": start.get("warm_start_sha256", file_sha256(cfg.warm_start))}
+           if cfg.warm_start else {}),
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
     }

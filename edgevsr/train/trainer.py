@@ -33,7 +33,7 @@ from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, 
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
-from edgevsr.weights import load_into, read_state_dict
+from edgevsr.weights import file_sha256, load_into, read_state_dict
 
 
 def pick_device(name: str) -> torch.device:
@@ -56,7 +56,9 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = build_model(cfg.model).to(self.device).train()
-        if cfg.init:
+        if resume:
+            pass  # load_checkpoint below replaces every tensor: the starting files need not exist any more
+        elif cfg.init:
             load_into(self.model, read_state_dict(cfg.init), cfg.init)
             if cfg.reinit_fnet:
                 fresh_fnet(self.model)
@@ -67,6 +69,9 @@ class Trainer:
             self._say(describe(parts))
         else:
             quiet_residual(self.model)
+        if not resume:  # what it started from, hashed now: the card must not hash a file replaced since
+            (self.run_dir / "start.json").write_text(json.dumps(
+                {"init_sha256": file_sha256(cfg.init), "warm_start_sha256": file_sha256(cfg.warm_start)}))
         self.head_alive = HeadMonitor(self.model)
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
@@ -322,7 +327,8 @@ class Trainer:
         task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
                                  completed=self.iteration, rate="") if progress else None
         try:
-            if (self.tof_bounded and not self.reference) or (self.cfg.init and self.iteration == 0 and not self.best):
+            started_from = self.cfg.init or self.cfg.warm_start
+            if (self.tof_bounded and not self.reference) or (started_from and self.iteration == 0 and not self.best):
                 # the initial weights: the tOF bound every later checkpoint must keep, and (any stage started from
                 # weights) the first point of the curve, which a checkpoint must beat to become `best`
                 v = self.validate()

@@ -101,6 +101,12 @@ def load_into(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> Non
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in sd.items()})
 
 
+def file_sha256(path: str | Path | None) -> str | None:
+    """SHA-256 of a file's bytes (a card's record of the weights a run started from); None without a file."""
+    p = Path(path) if path else None
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p is not None and p.is_file() else None
+
+
 def weights_hash(model: nn.Module) -> str:
     """Short SHA-256 of a model's parameters (recorded in exports and reports)."""
     h = hashlib.sha256()
