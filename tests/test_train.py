@@ -281,3 +281,11 @@ def test_warm_started_run_scores_its_start_records_the_donor_and_resumes_without
     again = Trainer(cfg, resume=True)
     assert again.iteration == 1
     assert json.loads((tr.run_dir / "start.json").read_text()) == start
+    from edgevsr.train.ship import ship
+
+    card = json.loads(ship(tr.run_dir, "t", output=tmp_path / "s", frames=2, as_model="tecogan")
+                      .with_suffix(".json").read_text())
+    assert card["model"] == "tecogan" and card["trained_as"] == "frvsr"
+    assert card["warm_start_sha256"] == start["warm_start_sha256"]  # from start.json: the donor is gone
+    with pytest.raises(EdgeVSRError, match="'egvsr' is not the same generator"):
+        ship(tr.run_dir, "e", output=tmp_path / "s", frames=2, as_model="egvsr")

@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         output: Path = typer.Option(None, "--output", help="Folder (default: the package's weights/files)."),
         frames: int = typer.Option(100, "--frames", min=2, help="First N frames of each held-out clip measured."),
         last: bool = typer.Option(False, "--last", help="Ship RUN_DIR/last.pt instead of the best checkpoint."),
+        as_model: str = typer.Option(None, "--as-model",
+                                     help="Ship for another name of the same generator (frvsr run -> tecogan)."),
     ) -> None:
         """Store a run's best generator as FP16 safetensors + JSON card (validation metrics, config, data)."""
         from edgevsr.io.atomic import check_not_input
@@ -71,5 +73,5 @@ def register(app: typer.Typer) -> None:
 
         if output is not None:
             check_not_input(output, [run_dir])
-        path = ship(run_dir, name, default, output, frames, last)
+        path = ship(run_dir, name, default, output, frames, last, as_model)
         console.print(f"wrote {path} and {path.with_suffix('.json').name}", highlight=False)

@@ -16,7 +16,7 @@ import yaml
 
 from edgevsr.data import read_index
 from edgevsr.errors import EdgeVSRError
-from edgevsr.models import build_model
+from edgevsr.models import ARCHITECTURES, build_model
 from edgevsr.train.config import TrainConfig, _build
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.weights import FILES, file_sha256, load_into, read_state_dict, save_weights
@@ -49,9 +49,10 @@ def _last_checkpoint(run_dir: Path) -> tuple[dict, int]:
 
 
 def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
-         frames: int = 100, last: bool = False) -> Path:
+         frames: int = 100, last: bool = False, as_model: str | None = None) -> Path:
     """``last``: ship the run's last checkpoint instead of its best (when a comparison on every held-out
-    clip, not the run's own selection rule, chose it); the card says so."""
+    clip, not the run's own selection rule, chose it); the card says so. ``as_model``: ship for another zoo
+    name of the same generator (TecoGAN's stage 1 is FRVSR training: ``--as-model tecogan``)."""
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
     if not cfg_path.is_file() or not (last or best.is_file()):
@@ -60,6 +61,11 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     if cfg.stage == 0:
         raise EdgeVSRError(f"{run_dir}: a stage-0 run trains FNet alone; its best.safetensors is a starting point "
                            "for stage 1 (init:), not weights to ship")
+    shipped_as = as_model or cfg.model
+    same = [k for k, v in ARCHITECTURES.items() if v is ARCHITECTURES[cfg.model]]
+    if shipped_as not in same:
+        raise EdgeVSRError(f"{run_dir}: trained {cfg.model}; {shipped_as!r} is not the same generator "
+                           f"(same architecture: {', '.join(same)})")
     model = build_model(cfg.model)
     if last:
         state, iteration = _last_checkpoint(run_dir)
@@ -79,7 +85,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     test = [c["name"] for c in index["clips"] if c["split"] == "test"]
     torch.set_num_threads(cfg.threads)
     info = {
-        "model": cfg.model,
+        "model": shipped_as,
+        **({"trained_as": cfg.model} if shipped_as != cfg.model else {}),
         "stage": cfg.stage,
         "default": default,
         "iterations": iteration,
@@ -102,7 +109,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     if default:  # one default per model
         for card in out_dir.glob("*.json"):
             other = json.loads(card.read_text())
-            if card.stem != name and other.get("model") == cfg.model and other.get("default"):
+            if card.stem != name and other.get("model") == shipped_as and other.get("default"):
                 other["default"] = False
                 card.write_text(json.dumps(other, indent=2))
     path = out_dir / f"{name}.safetensors"
