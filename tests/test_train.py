@@ -289,3 +289,19 @@ def test_warm_started_run_scores_its_start_records_the_donor_and_resumes_without
     assert card["warm_start_sha256"] == start["warm_start_sha256"]  # from start.json: the donor is gone
     with pytest.raises(EdgeVSRError, match="'egvsr' is not the same generator"):
         ship(tr.run_dir, "e", output=tmp_path / "s", frames=2, as_model="egvsr")
+
+
+def test_frozen_fnet_keeps_its_flow_while_srnet_learns(tmp_path, dataset):
+    from safetensors.torch import save_file
+
+    torch.manual_seed(0)
+    start = tmp_path / "start.safetensors"
+    save_file(build_model("egvsr-lite").state_dict(), str(start))
+    tr = Trainer(load_config(_config(tmp_path, dataset, init=str(start), freeze_fnet=True, iterations=2)))
+    before = {k: v.clone() for k, v in tr.model.state_dict().items()}
+    tr.fit()
+    after = tr.model.state_dict()
+    assert all(torch.equal(after[k], before[k]) for k in before if k.startswith("fnet."))
+    assert not torch.equal(after["srnet.conv_in.0.weight"], before["srnet.conv_in.0.weight"])
+    with pytest.raises(EdgeVSRError, match="freeze_fnet keeps the loaded FNet"):
+        load_config(_config(tmp_path, dataset, freeze_fnet=True, flow_teacher_weight=0.1))

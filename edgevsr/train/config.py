@@ -77,6 +77,7 @@ class TrainConfig:
     flow_teacher_weight: float = 0.0  # stage 1: FNet flow vs OpenCV DIS flow on the HR frames (LR pixels)
     flow_teacher_until: int = 0  # the teacher is used for iterations < this (0 = always), then joint training
     flow_teacher_detach: bool = True  # while taught, FNet learns from the teacher (+ warp loss) only, not the pixels
+    freeze_fnet: bool = False  # stages 1/2: FNet as loaded (stage 0's), not trained; SRNet learns to use its flow
     reinit_fnet: bool = False  # start FNet afresh (zero last layer: no flow) even when ``init`` is given
     flow_teacher_preset: str = "medium"  # OpenCV DIS preset: ultrafast | fast | medium (GPU runs: fast)
     flow_gap_max: int = 3  # stage 0: frame pairs 1..this many frames apart (more, larger motion)
@@ -157,6 +158,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"stage 2 (recurrent GAN, ping-pong) needs a recurrent model; {cfg.model!r} is {kind}")
         if kind != "recurrent" and cfg.stage == 0:
             problems.append(f"stage 0 (FNet flow pre-training) needs a recurrent model; {cfg.model!r} is {kind}")
+        if kind != "recurrent" and cfg.freeze_fnet:
+            problems.append(f"freeze_fnet needs a recurrent model (an FNet); {cfg.model!r} is {kind}")
         if kind == "single":
             problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
     if cfg.iterations < 1 or cfg.lr <= 0:
@@ -177,6 +180,9 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.init and cfg.warm_start:
         problems.append("give init (same model) or warm_start (a related model's weights), not both")
+    if cfg.freeze_fnet and (cfg.stage == 0 or cfg.flow_teacher_weight > 0 or cfg.reinit_fnet):
+        problems.append("freeze_fnet keeps the loaded FNet as it is: not with stage 0, a flow teacher "
+                        "(flow_teacher_weight > 0) or reinit_fnet, which train or re-draw it")
     if cfg.warm_start and cfg.reinit_fnet:
         problems.append("reinit_fnet applies to init; with warm_start an FNet that does not match starts fresh anyway")
     if cfg.flow_teacher_preset not in ("ultrafast", "fast", "medium"):

@@ -80,7 +80,10 @@ class Trainer:
         # stage 0 trains FNet alone; SRNet stays as loaded and is saved with it
         self.flow = FlowStage(cfg, self.model, self.sampler, self.device) if cfg.stage == 0 else None
         trained = self.model.fnet if self.flow is not None else self.model
-        self.opt = torch.optim.Adam(trained.parameters(), lr=cfg.lr, betas=(0.9, 0.999))
+        if cfg.freeze_fnet:  # no gradient, no optimizer state: the flow stays stage 0's
+            self.model.fnet.requires_grad_(False)
+        self.opt = torch.optim.Adam([p for p in trained.parameters() if p.requires_grad], lr=cfg.lr,
+                                    betas=(0.9, 0.999))
         self.val_clips = load_val_clips(root, cfg.data.val_clips, cfg.data.val_frames, cfg.data.degradation)
         self.iteration = 0
         self.best: dict = {}
@@ -165,7 +168,8 @@ class Trainer:
                                           workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
             if self.model.kind == "recurrent":
-                out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
+                out, flows = unroll(self.model, lr, detach_flow=self.cfg.freeze_fnet or (
+                    bool(teach) and self.cfg.flow_teacher_detach))
                 wrp = warp_loss(lr, flows.float())
                 if teach:
                     extra["teacher"] = teacher_loss(flows.float(), target, valid)
