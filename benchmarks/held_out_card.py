@@ -49,7 +49,15 @@ def main() -> int:
     ap.add_argument("--weights", help="the weights label in the JSON (as given to compare_weights --weights)")
     ap.add_argument("--card", type=Path, help="weight card (.json) to write the table into")
     args = ap.parse_args()
-    report = json.loads(args.result.read_text())
+    for path in (args.result, args.card):
+        if path is not None and not path.is_file():
+            sys.exit(f"error: {path}: not found")
+    try:
+        report = json.loads(args.result.read_text())
+    except ValueError as exc:
+        sys.exit(f"error: {args.result}: not JSON ({exc})")
+    if not isinstance(report, dict) or not isinstance(report.get("rows"), list):
+        sys.exit(f"error: {args.result}: not a compare_weights.py result (no rows)")
     labels = [w for w in dict.fromkeys(r["weights"] for r in report["rows"]) if w != "bicubic-bd"]
     clips = list(dict.fromkeys(r["clip"] for r in report["rows"]))
     print("| weights | " + " | ".join(clips) + " |\n|---|" + "---|" * len(clips))

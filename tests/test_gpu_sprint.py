@@ -96,7 +96,8 @@ def test_sprint_stage0_hands_its_fnet_to_stage1(packed, tmp_path):
     data = {"root": str(tmp_path / "ds"), "crop": 32, "batch": 2, "val_clips": ["held"], "val_frames": 4,
             "curriculum": []}
     raw0 = yaml.safe_load((GPU / "sprint_egvsr_stage0.yaml").read_text())
-    assert raw0["stage"] == 0 and load_config(GPU / "sprint_egvsr_stage0.yaml").flow_batchnorm
+    cfg0 = load_config(GPU / "sprint_egvsr_stage0.yaml")  # continues the shipped FNet: no re-draw, no BatchNorm
+    assert raw0["stage"] == 0 and not cfg0.reinit_fnet and not cfg0.flow_batchnorm
     raw1 = yaml.safe_load((GPU / "sprint_egvsr.yaml").read_text())
     assert raw1["init"] == f"{raw0['run_dir']}/best.safetensors"  # the shipped configs chain
     raw0.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "init": "", "run_dir": str(tmp_path / "s0"),

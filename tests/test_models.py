@@ -108,8 +108,8 @@ def test_pickled_code_is_never_executed(tmp_path):
 
 def test_untrained_model_is_refused_not_silently_random():
     with pytest.raises(EdgeVSRError, match="no trained weights|--weights"):
-        load_model("frvsr")
-    _, source = load_model("frvsr", allow_random=True)
+        load_model("vespcn")  # ships no weights
+    _, source = load_model("vespcn", allow_random=True)
     assert "RANDOM" in source
 
 

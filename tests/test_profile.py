@@ -139,8 +139,8 @@ def test_power_probe_absent_says_what_to_install():
 
 def test_profile_cli_writes_json(tmp_path):
     out = tmp_path / "p.json"
-    # frvsr ships no trained weights, so --allow-random really runs an untrained network here
-    cmd = [sys.executable, "-m", "edgevsr.cli.main", "profile", "--model", "frvsr", "--allow-random",
+    # sofvsr ships no trained weights, so --allow-random really runs an untrained network here
+    cmd = [sys.executable, "-m", "edgevsr.cli.main", "profile", "--model", "sofvsr", "--allow-random",
            "--size", "48x32", "--size", "40x24", "--frames", "3", "--warmup", "1", "--json", str(out)]
     r = subprocess.run(cmd, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
