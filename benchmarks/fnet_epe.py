@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.flow_teacher import clip_flows, teacher_epe
+from edgevsr.train.flow_pretrain import clip_flow_epe
 from edgevsr.train.validate import load_val_clips
 from edgevsr.weights import load_model
 
@@ -39,7 +39,7 @@ def main() -> None:
                 raise EdgeVSRError(f"{spec!r}: expected MODEL=WEIGHTS")
             model, _ = load_model(name, weights)
             with torch.no_grad():
-                cells = {c.name: teacher_epe(clip_flows(model.eval().fnet, c.lr, 8), c.hr, model.scale)
+                cells = {c.name: clip_flow_epe(model.eval().fnet, c.lr, c.hr, model.scale, model.size_multiple)
                          for c in clips}
             rows.append({"weights": spec, "clips": cells})
     except EdgeVSRError as exc:

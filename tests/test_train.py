@@ -304,4 +304,6 @@ def test_frozen_fnet_keeps_its_flow_while_srnet_learns(tmp_path, dataset):
     assert all(torch.equal(after[k], before[k]) for k in before if k.startswith("fnet."))
     assert not torch.equal(after["srnet.conv_in.0.weight"], before["srnet.conv_in.0.weight"])
     with pytest.raises(EdgeVSRError, match="freeze_fnet keeps the loaded FNet"):
-        load_config(_config(tmp_path, dataset, freeze_fnet=True, flow_teacher_weight=0.1))
+        load_config(_config(tmp_path, dataset, init=str(start), freeze_fnet=True, flow_teacher_weight=0.1))
+    with pytest.raises(EdgeVSRError, match="not a random one"):
+        load_config(_config(tmp_path, dataset, freeze_fnet=True))

@@ -180,6 +180,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.init and cfg.warm_start:
         problems.append("give init (same model) or warm_start (a related model's weights), not both")
+    if cfg.freeze_fnet and not (cfg.init or cfg.warm_start):
+        problems.append("freeze_fnet keeps the loaded FNet: give init or warm_start (a trained FNet), not a random one")
     if cfg.freeze_fnet and (cfg.stage == 0 or cfg.flow_teacher_weight > 0 or cfg.reinit_fnet):
         problems.append("freeze_fnet keeps the loaded FNet as it is: not with stage 0, a flow teacher "
                         "(flow_teacher_weight > 0) or reinit_fnet, which train or re-draw it")

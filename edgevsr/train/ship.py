@@ -98,9 +98,9 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "validation": measure(model, root, val, frames, cfg.data.degradation),
         "test": measure(model, root, test, frames, cfg.data.degradation) if test else None,
         "config": cfg.to_dict(),
-        "init_sha256": start.get("init_sha256", file_sha256(cfg.init)),  # which weights it started from
-        **({"warm_start_sha256": start.get("warm_start_sha256", file_sha256(cfg.warm_start))}
-           if cfg.warm_start else {}),
+        "init_sha256": start["init_sha256"] if "init_sha256" in start else file_sha256(cfg.init),
+        **({"warm_start_sha256": start["warm_start_sha256"] if "warm_start_sha256" in start
+            else file_sha256(cfg.warm_start)} if cfg.warm_start else {}),
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
     }

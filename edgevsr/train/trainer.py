@@ -64,6 +64,9 @@ class Trainer:
                 fresh_fnet(self.model)
         elif cfg.warm_start:
             parts = warm_start(self.model, read_state_dict(cfg.warm_start), cfg.warm_start)
+            if cfg.freeze_fnet and any(k.startswith("fnet.") for k in parts["fresh"]):
+                raise EdgeVSRError(f"{cfg.warm_start}: its FNet does not match {cfg.model}'s; freeze_fnet would "
+                                   "freeze an untrained one")
             if "srnet.conv_out.weight" in parts["fresh"]:
                 quiet_residual(self.model)
             self._say(describe(parts))
@@ -168,8 +171,7 @@ class Trainer:
                                           workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
             if self.model.kind == "recurrent":
-                out, flows = unroll(self.model, lr, detach_flow=self.cfg.freeze_fnet or (
-                    bool(teach) and self.cfg.flow_teacher_detach))
+                out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())
                 if teach:
                     extra["teacher"] = teacher_loss(flows.float(), target, valid)
