@@ -39,6 +39,7 @@ class BuildOptions:
     synth_size: int = 256  # side of the synthetic clip's square frames
     synth_blur: float = 0.0  # shutter as a fraction of the frame interval: motion blur of synthetic clips (0 = off)
     synth_parallax: float = 0.0  # planar parallax: the pan speed varies by +-this fraction from top to bottom row
+    allow_partial: bool = False  # keep the frames that decode from a damaged video (recorded in the index)
     seed: int = 0
 
 
@@ -172,7 +173,8 @@ def build_dataset(sources: list[Path], out: Path, opts: BuildOptions | None = No
                                           opts.synth_parallax)
                 kind = "synthetic"
             else:
-                frames = (_resize_to_height(f, opts.max_height) for f in FrameSource(_decoded(src, Path(tmp))))
+                source = FrameSource(_decoded(src, Path(tmp)), allow_partial=opts.allow_partial)
+                frames = (_resize_to_height(f, opts.max_height) for f in source)
                 kind = "video"
             clip_dir = out / name
             if clip_dir.exists():
@@ -192,6 +194,8 @@ def build_dataset(sources: list[Path], out: Path, opts: BuildOptions | None = No
                 kept += 1
             clips.append({"name": name, "source": str(src), "kind": kind, "split": split_of(name, val, test),
                           "frames": kept, "dropped": dropped, "width": shape[1], "height": shape[0]})
+            if not is_photo and source.partial:
+                clips[-1]["partial"] = source.partial
             if progress:
                 progress(clips[-1])
     index = {"version": 1, "options": vars(opts), "clips": clips}

@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         max_height: int = typer.Option(0, help="Area-downscale taller videos to this height (0 = keep)."),
         synth_frames: int = typer.Option(30, help="Frames per synthetic clip made from a photo."),
         seed: int = typer.Option(0),
+        allow_partial: bool = typer.Option(False, "--allow-partial", help="Keep the frames that decode from a "
+                                           "damaged video (index.json records what was lost)."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing dataset folder (only once "
                                        "the new one is complete)."),
     ) -> None:
@@ -32,7 +34,8 @@ def register(app: typer.Typer) -> None:
         from edgevsr.data import BuildOptions, build_dataset
         from edgevsr.io.atomic import atomic_path
 
-        opts = BuildOptions(min_diff=min_diff, max_height=max_height, synth_frames=synth_frames, seed=seed)
+        opts = BuildOptions(min_diff=min_diff, max_height=max_height, synth_frames=synth_frames, seed=seed,
+                            allow_partial=allow_partial)
 
         def report(c: dict) -> None:
             console.print(f"{c['name']:<24} {c['split']:<5} {c['kind']:<9} {c['width']}x{c['height']} "

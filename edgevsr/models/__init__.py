@@ -8,6 +8,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.models.base import VSRModel
 from edgevsr.models.espcn import ESPCN
 from edgevsr.models.frnet import EGVSR, FRVSR, Bicubic, BicubicBD, EGVSRLite
+from edgevsr.models.rrn import RRN, RRNLite
 from edgevsr.models.sofvsr import SOFVSR
 from edgevsr.models.vespcn import VESPCN
 
@@ -16,6 +17,8 @@ ARCHITECTURES: dict[str, Callable[[], VSRModel]] = {
     "egvsr-lite": EGVSRLite,
     "frvsr": FRVSR,
     "tecogan": FRVSR,  # same generator; TecoGAN differs only in training
+    "rrn": RRN,  # flow-free recurrent, edge-native (DLA, INT8)
+    "rrn-lite": RRNLite,
     "bicubic": Bicubic,
     "bicubic-bd": BicubicBD,
     "vespcn": VESPCN,

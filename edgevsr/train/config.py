@@ -162,6 +162,12 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"freeze_fnet needs a recurrent model (an FNet); {cfg.model!r} is {kind}")
         if kind == "single":
             problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
+        if kind == "recurrent" and not hasattr(ARCHITECTURES[cfg.model](), "fnet"):  # flow-free (RRN)
+            flow_parts = [name for name, on in [("stage 0", cfg.stage == 0), ("stage 2", cfg.stage == 2),
+                                                ("freeze_fnet", cfg.freeze_fnet), ("reinit_fnet", cfg.reinit_fnet),
+                                                ("flow_teacher_weight > 0", cfg.flow_teacher_weight > 0)] if on]
+            if flow_parts:
+                problems.append(f"model {cfg.model!r} has no FNet (flow-free); {', '.join(flow_parts)} needs one")
     if cfg.iterations < 1 or cfg.lr <= 0:
         problems.append("iterations must be >= 1 and lr > 0")
     for where, (window, crop, batch) in [("data", (cfg.data.window, cfg.data.crop, cfg.data.batch))] + [

@@ -165,16 +165,21 @@ class Trainer:
         if self.gan is not None:
             return self.gan.step(self.opt, lr, hr, self.amp)
         extra = {}
+        has_flow = self.model.kind == "recurrent" and hasattr(self.model, "fnet")
         teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
-        if teach and self.model.kind == "recurrent":  # full precision, outside autocast
+        teach = teach if has_flow else 0.0
+        if teach:  # full precision, outside autocast
             target, valid = teacher_flows(hr, self.model.scale, preset=self.cfg.flow_teacher_preset,
                                           workers=self.cfg.threads)
         with torch.autocast(self.device.type, enabled=self.amp):
-            if self.model.kind == "recurrent":
+            if has_flow:
                 out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())
                 if teach:
                     extra["teacher"] = teacher_loss(flows.float(), target, valid)
+            elif self.model.kind == "recurrent":  # flow-free (RRN): the streaming loop itself, no flow to teach
+                out = self.model.forward_sequence(lr)
+                wrp = lr.new_zeros(())
             else:  # windowed (SOF-VSR, VESPCN): the same windows as inference, plus the model's flow loss
                 out = self.model.forward_sequence(lr)
                 wrp = windowed_flow_loss(self.model, lr, hr).float()

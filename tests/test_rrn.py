@@ -1,0 +1,133 @@
+"""The flow-free recurrent model (RRN-style): bicubic at start, edge budget, whole-graph DLA and INT8, trains."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+import torch.nn.functional as F
+import yaml
+from conftest import moving_clip
+from test_train import _config, dataset  # noqa: F401  (the module-scoped tiny dataset fixture)
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.models import build_model
+from edgevsr.models.ops import aligned_bicubic_upsample
+from edgevsr.train.config import load_config
+from edgevsr.train.trainer import Trainer
+
+DLA_GRAPH_OPS = {"Conv", "ConvTranspose", "Relu", "Add", "Concat"}
+
+
+def test_untrained_model_is_bd_bicubic_away_from_the_border():
+    m = build_model("rrn")
+    lr, hr_prev = torch.rand(1, 3, 16, 20), torch.rand(1, 3, 64, 80)
+    with torch.no_grad():
+        out = m.core(lr, lr, hr_prev)
+    ref = aligned_bicubic_upsample(lr, 4)
+    assert torch.allclose(out[..., 8:-8, 8:-8], ref[..., 8:-8, 8:-8], atol=1e-5)
+
+
+def test_fixed_convolutions_are_exactly_pixel_shuffle_and_unshuffle():
+    m = build_model("rrn-lite")
+    x = torch.rand(2, 3, 32, 40)
+    assert torch.equal(m.fold(x), F.pixel_unshuffle(x, 4))
+    p = torch.rand(2, 48, 8, 10)
+    assert torch.equal(m.unfold(p), F.pixel_shuffle(p, 4))
+    assert not any(k.startswith(("fold.", "unfold.")) for k in m.state_dict())  # not in weight files
+
+
+def test_edge_budget_against_egvsr():
+    macs = {n: build_model(n).macs_per_lr_pixel() for n in ("rrn", "rrn-lite", "egvsr", "egvsr-lite")}
+    assert macs["rrn"] <= 0.6 * macs["egvsr"]
+    assert macs["rrn-lite"] <= macs["egvsr-lite"]
+
+
+def test_previous_output_reaches_the_current_one():
+    """The recurrence is real: a trained-looking model (non-zero residual) reads hr_prev."""
+    torch.manual_seed(0)
+    m = build_model("rrn-lite")
+    torch.nn.init.normal_(m.conv_out.weight, std=0.01)
+    lr = torch.rand(1, 3, 8, 8)
+    with torch.no_grad():
+        a = m.core(lr, lr, torch.zeros(1, 3, 32, 32))
+        b = m.core(lr, lr, torch.ones(1, 3, 32, 32))
+    assert (a - b).abs().max() > 1e-4
+
+
+@pytest.fixture(scope="module")
+def exports(tmp_path_factory):
+    """FP32 export of a (perturbed) rrn-lite and its INT8 form with no float fallback at all."""
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+    from edgevsr.calibration.calibrators import collect_stats
+    from edgevsr.calibration.reader import record_steps
+    from edgevsr.quantize import export as X
+    from edgevsr.quantize.int8 import quantize_qdq
+    from edgevsr.quantize.optimize import resize_to_conv
+
+    torch.manual_seed(0)
+    net = build_model("rrn-lite")
+    torch.nn.init.normal_(net.conv_out.weight, std=0.01)
+    d = tmp_path_factory.mktemp("rrn")
+    proto, _ = resize_to_conv(X.to_onnx(net, (32, 48)))
+    X.set_metadata(proto, X.edgevsr_metadata(net, "rrn-lite", "fp32"))
+    paths = {"fp32": d / "fp32.onnx"}
+    onnx.save(proto, str(paths["fp32"]))
+    frames = moving_clip(4, 32, 48)  # LR frames, the export's fixed size
+    with OnnxRuntimeRunner(paths["fp32"]) as r:
+        steps = record_steps(r, frames)
+    ranges = collect_stats(proto, steps, histograms=False).ranges("minmax")
+    int8 = quantize_qdq(proto, ranges, set())  # every layer INT8: nothing kept in float
+    X.set_metadata(int8, {**{p.key: p.value for p in proto.metadata_props}, X.PRECISION_KEY: "int8"})
+    paths["int8"] = d / "int8.onnx"
+    onnx.save(int8, str(paths["int8"]))
+    return net, paths, steps
+
+
+def test_graph_is_only_dla_layers(exports):
+    _, paths, _ = exports
+    ops = {n.op_type for n in onnx.load(str(paths["fp32"])).graph.node} - {"Constant", "Identity"}
+    assert ops <= DLA_GRAPH_OPS, ops - DLA_GRAPH_OPS
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_build_check_puts_every_layer_on_the_dla(exports, precision):
+    from edgevsr.deploy.trt_check import check_onnx
+
+    _, paths, _ = exports
+    r = check_onnx(paths[precision], "10.3", dla=True, precision="fp16" if precision == "fp32" else None)
+    assert r.ok, r.refusal
+    assert r.nodes and all(n.dla == "yes" for n in r.nodes), [(n.name, n.dla) for n in r.nodes if n.dla != "yes"]
+    if precision == "int8":
+        weighted = [n for n in r.nodes if n.op in ("Conv", "ConvTranspose")]
+        assert weighted and all(n.precisions == "int8" for n in weighted)
+
+
+def test_full_int8_stays_close_to_fp32_in_onnxruntime(exports):
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+
+    _, paths, steps = exports
+    with OnnxRuntimeRunner(paths["fp32"]) as a, OnnxRuntimeRunner(paths["int8"]) as b:
+        outs = [(np.asarray(a.infer(*s)), np.asarray(b.infer(*s))) for s in steps]
+    mse = np.mean([np.mean((x - y) ** 2) for x, y in outs])
+    assert 0 < mse and 10 * np.log10(1 / mse) > 35  # INT8 noise, not a broken graph
+
+
+def test_trains_without_flow_and_refuses_flow_options(tmp_path, dataset):  # noqa: F811
+    cfg = load_config(_config(tmp_path, dataset, model="rrn-lite", iterations=2))
+    tr = Trainer(cfg)
+    tr.fit()
+    torch.manual_seed(1)
+    fixed = tr.batch()
+    tr.batch = lambda: fixed
+    first = tr.step()
+    for _ in range(15):
+        last = tr.step()
+    assert last["pixel"] < 0.95 * first["pixel"] and first["warp"] == 0.0
+    assert {"psnr_y", "tof"} <= set(tr.validate())
+    for extra, word in [({"stage": 2}, "stage 2"), ({"flow_teacher_weight": 0.1}, "flow_teacher_weight")]:
+        path = _config(tmp_path / word.replace(" ", "_"), dataset, model="rrn", **extra)
+        with pytest.raises(EdgeVSRError, match=f"no FNet.*{word}"):
+            load_config(path)
+    assert yaml.safe_load(path.read_text())["model"] == "rrn"
