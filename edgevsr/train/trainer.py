@@ -53,6 +53,7 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
         self.amp = cfg.amp and self.device.type == "cuda"
+        self.cpu_bf16 = cfg.cpu_bf16 and self.device.type == "cpu"
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = build_model(cfg.model).to(self.device).train()
@@ -171,7 +172,8 @@ class Trainer:
         if teach:  # full precision, outside autocast
             target, valid = teacher_flows(hr, self.model.scale, preset=self.cfg.flow_teacher_preset,
                                           workers=self.cfg.threads)
-        with torch.autocast(self.device.type, enabled=self.amp):
+        with torch.autocast(self.device.type, dtype=torch.bfloat16 if self.cpu_bf16 else None,
+                            enabled=self.amp or self.cpu_bf16):
             if has_flow:
                 out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())

@@ -1,0 +1,117 @@
+"""Iterations per second of the real training step on this CPU: FP32 vs bf16 autocast, channels_last,
+torch.compile and thread counts, measured side by side in one run (variants interleaved round by round, so a
+busy machine slows them alike; ratios to FP32 are the figures to read).
+
+    python benchmarks/train_step_speed.py --config edgevsr/configs/egvsr/campaign-stage1.yaml \
+        --config edgevsr/configs/rrn/pilot-stage1.yaml --rounds 3 --steps 4 -o benchmarks/results/train_step_speed.json
+
+The step is ``Trainer.step`` itself (sample, degrade, unroll, losses, backward, Adam), on the config's data,
+window, crop and batch. Prints a table and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.train.config import load_config
+from edgevsr.train.trainer import Trainer
+
+VARIANTS = {  # name: (threads, bf16 autocast (config cpu_bf16), channels_last, compile)
+    "fp32 2 threads": (2, False, False, False),
+    "fp32 1 thread": (1, False, False, False),
+    "bf16 autocast": (2, True, False, False),
+    "channels_last": (2, False, True, False),
+    "bf16 + channels_last": (2, True, True, False),
+    "torch.compile": (2, False, False, True),
+}
+
+
+def _shared_samplers() -> None:
+    """Every variant draws from one in-memory copy of the training clips (loading them is minutes, not the step)."""
+    import edgevsr.train.trainer as T
+
+    cache: dict = {}
+    make = T.WindowSampler
+
+    def sampler(*args):
+        if args not in cache:
+            cache[args] = make(*args)
+        return cache[args]
+
+    T.WindowSampler = sampler
+
+
+def _trainer(config: Path, run_dir: Path, variant: tuple) -> Trainer:
+    threads, _, channels_last, compiled = variant
+    cfg = load_config(config, {"run_dir": str(run_dir), "threads": threads, "cpu_bf16": variant[1],
+                               "val_every": 10**9})
+    tr = Trainer(cfg)
+    if channels_last:
+        tr.model.to(memory_format=torch.channels_last)
+    if compiled:
+        for name in ("srnet", "fnet", "blocks"):
+            if hasattr(tr.model, name):
+                setattr(tr.model, name, torch.compile(getattr(tr.model, name)))
+    return tr
+
+
+def _time(tr: Trainer, variant: tuple, steps: int) -> float:
+    torch.set_num_threads(variant[0])
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        tr.step()
+    return steps / (time.perf_counter() - t0)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, action="append", required=True)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--steps", type=int, default=4, help="timed steps per variant per round")
+    ap.add_argument("--variant", action="append", choices=list(VARIANTS), help="default: all")
+    ap.add_argument("-o", "--output", type=Path)
+    args = ap.parse_args(argv)
+    names = args.variant or list(VARIANTS)
+    _shared_samplers()
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for config in args.config:
+            trainers = {}
+            for n in names:
+                trainers[n] = _trainer(config, Path(tmp) / f"{config.stem}-{len(trainers)}", VARIANTS[n])
+                _time(trainers[n], VARIANTS[n], 1)  # warm-up (and compilation)
+            speeds: dict[str, list[float]] = {n: [] for n in names}
+            for r in range(args.rounds):
+                for n in names:
+                    speeds[n].append(_time(trainers[n], VARIANTS[n], args.steps))
+                print(f"{config.stem}: round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
+            base = statistics.median(speeds[names[0]])
+            model = trainers[names[0]].cfg.model
+            for n in names:
+                med = statistics.median(speeds[n])
+                results.append({"config": str(config), "model": model, "variant": n, "it_per_s": round(med, 4),
+                                "ratio": round(med / base, 3), "runs": [round(x, 4) for x in speeds[n]]})
+    print(f"{'model':<12} {'variant':<22} {'it/s':>7} {'x ' + names[0]:>18}")
+    for r in results:
+        print(f"{r['model']:<12} {r['variant']:<22} {r['it_per_s']:>7.3f} {r['ratio']:>18.2f}")
+    if args.output:
+        meta = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "rounds": args.rounds,
+                "steps": args.steps, "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        args.output.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except EdgeVSRError as exc:
+        sys.exit(f"error: {exc}")

@@ -1,0 +1,59 @@
+"""Keep a training line's current candidate in the repository: ``runs/`` lives only as long as the machine.
+
+``python -m edgevsr.train.candidate RUN_DIR OUT.safetensors`` writes the run's ``best.safetensors`` rounded to
+FP16 (a few MB) to ``OUT`` and a ``.json`` beside it (run, model, stage, iteration, the best validation row,
+SHA-256 of the file), replacing the previous candidate. A new machine starts the next run from it
+(``init: training/candidates/<line>.safetensors``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import yaml
+
+from edgevsr.errors import EdgeVSRError
+
+
+def write_candidate(run_dir: Path, out: Path) -> dict:
+    from safetensors.torch import save_file
+
+    from edgevsr.io.atomic import atomic_path
+    from edgevsr.weights import file_sha256, read_state_dict
+
+    run_dir, out = Path(run_dir), Path(out)
+    best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
+    if not best.is_file() or not cfg.is_file():
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
+    config = yaml.safe_load(cfg.read_text())
+    row = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").is_file() else {}
+    sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in read_state_dict(best).items()}
+    with atomic_path(out, overwrite=True) as tmp:
+        save_file(sd, str(tmp))
+    card = {"run": str(run_dir), "model": config["model"], "stage": config["stage"],
+            "iteration": row.get("iteration"), "data": config["data"]["root"],
+            "val_clips": config["data"]["val_clips"], "best_validation": row, "sha256": file_sha256(out)}
+    with atomic_path(out.with_suffix(".json"), overwrite=True) as tmp:
+        Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
+    return card
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_dir", type=Path)
+    ap.add_argument("output", type=Path)
+    args = ap.parse_args(argv)
+    try:
+        card = write_candidate(args.run_dir, args.output)
+    except EdgeVSRError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{args.output}: {card['model']} stage {card['stage']} iteration {card['iteration']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
