@@ -31,12 +31,13 @@ def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights
              gt_frames: int = 8, search: bool = True, cache: str | Path | None = None,
              trt_cache: str | Path | None = None, trt_version: str = "10.3.0",
              speed_size: SizeLike | None = "480x272", speed_runs: int = 5, allow_random: bool = False,
-             status=None):
+             float_fallback: bool = True, status=None):
     """Write ``output`` (.onnx) at ``precision``; returns the QuantizeReport (``export`` filled for fp32).
 
     ``model`` is a zoo name or an FP32 edgevsr .onnx export; ``status`` gets one line per step. ``budget``
     (default: PSNR-Y >= 40 dB vs the FP32 output) is checked; limits vs ground truth need ``gt``. The
     report's ``budget_met`` is False when the budget was not met (the model is still written).
+    ``float_fallback=False``: every layer INT8 (no search, no default float groups), as a DLA-only graph needs.
     """
     from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
@@ -48,6 +49,6 @@ def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights
         method=method, percentile=percentile, target=target, shape=_hw(size, "size"), gt=Path(gt) if gt else None,
         gt_frames=gt_frames, cache=Path(cache) if cache else output.with_name(output.stem + ".calib.npz"),
         trt_cache=Path(trt_cache) if trt_cache else None, trt_version=trt_version,
-        speed_shape=_hw(speed_size, "speed-size"), speed_runs=speed_runs)
+        speed_shape=_hw(speed_size, "speed-size"), speed_runs=speed_runs, keep_default_float=float_fallback)
     return quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
-                          search=search, options=opts, status=status, allow_random=allow_random)
+                          search=search and float_fallback, options=opts, status=status, allow_random=allow_random)

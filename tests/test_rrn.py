@@ -131,3 +131,26 @@ def test_trains_without_flow_and_refuses_flow_options(tmp_path, dataset):  # noq
         with pytest.raises(EdgeVSRError, match=f"no FNet.*{word}"):
             load_config(path)
     assert yaml.safe_load(path.read_text())["model"] == "rrn"
+
+
+def test_quantize_all_int8_leaves_nothing_in_float(tmp_path):
+    """`quantize --int8 --all-int8` (API: float_fallback=False): a DLA-only, INT8-only engine plan."""
+    from conftest import write_video
+    from safetensors.torch import save_file
+
+    from edgevsr.deploy.trt_check import check_onnx
+    from edgevsr.quantize.entry import quantize
+
+    torch.manual_seed(0)
+    net = build_model("rrn-lite")
+    torch.nn.init.normal_(net.conv_out.weight, std=0.01)
+    weights = tmp_path / "w.safetensors"
+    save_file(net.state_dict(), str(weights))
+    video = write_video(tmp_path / "calib.mp4", moving_clip(6, 32, 48), fps=10)
+    out = tmp_path / "q.onnx"
+    quantize("rrn-lite", out, precision="int8", weights=str(weights), calib=video, calib_frames=4, size="48x32",
+             speed_size=None, float_fallback=False)
+    r = check_onnx(out, "10.3", dla=True)
+    assert r.ok, r.refusal
+    assert all(n.dla == "yes" for n in r.nodes)
+    assert all(n.precisions == "int8" for n in r.nodes if n.op in ("Conv", "ConvTranspose"))

@@ -91,6 +91,8 @@ def register(app: typer.Typer) -> None:
         gt_frames: int = typer.Option(8, help="Frames of the --gt clip used."),
         search: bool = typer.Option(True, help="Measure sensitivity and search the float fallback "
                                                "(--no-search: keep the default float groups)."),
+        all_int8: bool = typer.Option(False, "--all-int8", help="With --int8: every layer INT8, no float "
+                                      "fallback at all (no search, no default float groups; DLA-only graphs)."),
         cache: Path = typer.Option(None, help="Calibration statistics cache (.npz; default: OUTPUT.calib.npz)."),
         trt_cache: Path = typer.Option(None, help="Also write a TensorRT <= 10 calibration cache here."),
         trt_version: str = typer.Option("10.3.0", help="TensorRT version in the cache header (JetPack 6.1: 10.3.0)."),
@@ -124,7 +126,11 @@ def register(app: typer.Typer) -> None:
             method=method, percentile=percentile, target=target, shape=fixed.hw if fixed else None, gt=gt,
             gt_frames=gt_frames,
             cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
-            trt_version=trt_version, speed_shape=speed_wh.hw if speed_wh else None, speed_runs=speed_runs)
+            trt_version=trt_version, speed_shape=speed_wh.hw if speed_wh else None, speed_runs=speed_runs,
+            keep_default_float=not all_int8)
+        if all_int8 and not int8:
+            raise EdgeVSRError("--all-int8 needs --int8")
+        search = search and not all_int8
         budget = QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
                                max_psnr_drop=max_psnr_drop)
         t0 = time.perf_counter()

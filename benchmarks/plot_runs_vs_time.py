@@ -1,0 +1,105 @@
+"""Validation curves of training runs against wall-clock hours, side by side (the rrn pilot beside egvsr).
+
+    python benchmarks/plot_runs_vs_time.py rrn=runs/rrn-stage1 egvsr=runs/egvsr-campaign-stage1 \
+        -o docs/img/rrn_pilot_vs_egvsr.png --json benchmarks/results/rrn_pilot_vs_egvsr.json
+
+Hours come from each run's ``train.csv`` timestamps (validation at iteration i is placed at the time iteration
+i was logged); PSNR-Y is drawn as the gain over bicubic on BD's grid (the fair baseline) and tOF as the ratio
+to bicubic-bd's, both averaged over the validation clips, with each clip as a thin line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+
+def _rows(path: Path) -> list[dict]:
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: no such file (is this a run directory?)")
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def curve(run: Path) -> dict:
+    """Per validation: hours since the run started, mean and per-clip PSNR-Y gain and tOF ratio vs bicubic-bd."""
+    train, val = _rows(run / "train.csv"), _rows(run / "val.csv")
+    it = np.array([int(r["iteration"]) for r in train], float)
+    t = np.array([float(r["time"]) for r in train])
+    start = t[0] - 1 / max(float(train[0]["it_per_s"]), 1e-6)  # the first row is iteration 1
+    it, t = np.concatenate([[0], it]), np.concatenate([[start], t])
+    clips = sorted({k.split("@")[1] for k in val[0] if k.startswith("psnr_y@")})
+    out = {"run": str(run), "clips": clips, "points": []}
+    for r in val:
+        i = int(r["iteration"])
+        if i > it[-1]:
+            continue  # validated after the last logged row (a time-limit stop): no timestamp to place it by
+        p = {"iteration": i, "hours": float(np.interp(i, it, t) - start) / 3600}
+        for c in clips:
+            p[f"gain_db@{c}"] = float(r[f"psnr_y@{c}"]) - float(r[f"psnr_y_bicubic_bd@{c}"])
+            p[f"tof_ratio@{c}"] = float(r[f"tof@{c}"]) / float(r[f"tof_bicubic_bd@{c}"])
+        p["gain_db"] = float(np.mean([p[f"gain_db@{c}"] for c in clips]))
+        p["tof_ratio"] = float(np.mean([p[f"tof_ratio@{c}"] for c in clips]))
+        out["points"].append(p)
+    return out
+
+
+def plot(curves: dict[str, dict], output: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for (label, c), colour in zip(curves.items(), ["tab:blue", "tab:orange", "tab:green", "tab:red"], strict=False):
+        h = [p["hours"] for p in c["points"]]
+        for ax, key in zip(axes, ["gain_db", "tof_ratio"], strict=True):
+            ax.plot(h, [p[key] for p in c["points"]], "o-", color=colour, label=f"{label} (mean)")
+            for clip in c["clips"]:
+                ax.plot(h, [p[f"{key}@{clip}"] for p in c["points"]], "-", color=colour, alpha=0.25, lw=0.8)
+    axes[0].set_ylabel("PSNR-Y gain over bicubic-bd (dB)")
+    axes[1].set_ylabel("tOF / bicubic-bd's (lower is better)")
+    for ax in axes:
+        ax.set_xlabel("wall-clock hours (2 shared CPU cores)")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    clips = ", ".join(next(iter(curves.values()))["clips"])
+    fig.suptitle(f"validation clips: {clips} (first 30 frames; thin lines: each clip)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    if args.output.suffix.lower() != ".png":
+        print(f"error: {args.output}: the figure is written as PNG (.png)", file=sys.stderr)
+        return 2
+    curves = {}
+    for spec in args.runs:
+        label, sep, run = spec.partition("=")
+        if not sep or not label or not run:
+            print(f"error: {spec!r}: expected LABEL=RUN_DIR", file=sys.stderr)
+            return 2
+        curves[label] = curve(Path(run))
+    plot(curves, args.output)
+    if args.json:
+        args.json.write_text(json.dumps(curves, indent=2) + "\n")
+    for label, c in curves.items():
+        last = c["points"][-1]
+        print(f"{label}: {last['iteration']} it in {last['hours']:.2f} h, gain {last['gain_db']:+.2f} dB, "
+              f"tOF {last['tof_ratio']:.2f}x bicubic-bd")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
