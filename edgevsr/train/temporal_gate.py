@@ -1,0 +1,74 @@
+"""The rule that protects time: GAN weights become a model's default only if they flicker no more than the
+stage-1 weights they came from, nor than bicubic on BD's grid, on every validation and test clip.
+
+A viewer sees temporal error (shimmering detail on fine texture) before a small PSNR or LPIPS difference, and
+an average over clips hides the one clip that shimmers. So the gate is per clip, per temporal metric (tOF and
+tLP100), with no tolerance: the measurements are deterministic for given weights and frames.
+
+    python -m edgevsr.train.temporal_gate benchmarks/results/temporal_gate_egvsr.json --candidate egvsr-stage2
+
+reads a ``benchmarks/compare_weights.py`` report (the reference there is the stage-1 weights) and prints each
+violation; exit status 0 when the candidate passes, 1 when it does not, 2 on a bad report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from edgevsr.errors import EdgeVSRError
+
+TEMPORAL = ("tof", "tlp100")
+BD = "bicubic-bd"
+
+
+def violations(report: dict, candidate: str, reference: str | None = None) -> list[str]:
+    """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd."""
+    rows = report.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise EdgeVSRError("report has no rows (expected benchmarks/compare_weights.py JSON)")
+    reference = reference or report.get("reference")
+    by = {(r["weights"], r["clip"]): r for r in rows}
+    clips = [r["clip"] for r in rows if r["weights"] == candidate]
+    if not clips:
+        raise EdgeVSRError(f"no rows for {candidate!r}; weights in the report: "
+                           f"{', '.join(sorted({r['weights'] for r in rows}))}")
+    out = []
+    for clip in clips:
+        cand = by[(candidate, clip)]
+        for base_name in (reference, BD):
+            base = by.get((base_name, clip))
+            if base is None:
+                raise EdgeVSRError(f"no {base_name!r} row for clip {clip!r}")
+            for k in TEMPORAL:
+                if cand.get(k) is None or base.get(k) is None:
+                    raise EdgeVSRError(f"clip {clip!r}: {k} missing (measure with LPIPS weights for tlp100)")
+                if cand[k] > base[k]:
+                    out.append(f"{clip}: {k} {cand[k]:.3f} > {base_name} {base[k]:.3f} "
+                               f"(+{100 * (cand[k] / base[k] - 1):.0f} %)")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("report", type=Path, help="benchmarks/compare_weights.py JSON")
+    ap.add_argument("--candidate", required=True, help="the GAN weights (a --weights value of the report)")
+    ap.add_argument("--reference", help="the stage-1 weights (default: the report's reference)")
+    args = ap.parse_args(argv)
+    try:
+        report = json.loads(args.report.read_text())
+        found = violations(report, args.candidate, args.reference)
+    except (OSError, ValueError, EdgeVSRError) as exc:
+        print(f"error: {args.report}: {exc}", file=sys.stderr)
+        return 2
+    for v in found:
+        print(v)
+    verdict = "passes" if not found else f"fails on {len(found)} clip/metric pairs"
+    print(f"{args.candidate}: {verdict} the temporal gate")
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
