@@ -276,5 +276,6 @@ def plan_record(facts: OnnxFacts, plan: BuildPlan, opts: BuildOptions, env) -> E
              "fp32_layers": list(plan.constrain_fp32), "gpu_only_layers": list(plan.gpu_only_nodes),
              "calibration_cache_sha256": file_sha256(plan.calibration_cache) if plan.calibration_cache else None}
     return EngineRecord(trt_version=env.trt_version, gpu_name=env.gpu_name, compute_capability=env.compute_capability,
-                        precision=plan.precision, path=plan.path, profile=opts.profile.to_dict(),
+                        sm_count=env.sm_count, memory_gib=env.memory_gib, precision=plan.precision, path=plan.path,
+                        profile=opts.profile.to_dict(),
                         onnx_sha256=facts.sha256, spec=facts.spec.to_dict(), flags=flags)

@@ -72,8 +72,12 @@ def current_env(device: str = "cuda") -> RuntimeEnv:
     trt = require_tensorrt()
     torch = require_cuda()
     index = torch.device(device).index or 0
-    major, minor = torch.cuda.get_device_capability(index)
-    return RuntimeEnv(trt.__version__, torch.cuda.get_device_name(index), f"{major}.{minor}")
+    from edgevsr.deploy.devices import jetson_model
+
+    p = torch.cuda.get_device_properties(index)
+    # the module name on Jetson (every Orin GPU calls itself "Orin"); SMs and memory tell modules apart too
+    return RuntimeEnv(trt.__version__, jetson_model() or p.name, f"{p.major}.{p.minor}", int(p.multi_processor_count),
+                      round(p.total_memory / 2**30))
 
 
 def torch_dtype(trt, dtype):
