@@ -30,8 +30,8 @@ from edgevsr.errors import EdgeVSRError
 
 from .engine_record import EngineRecord, RuntimeEnv, ShapeProfile, check_compatible, read_record
 
-INSTALL_HINT = ("pip install 'edgevsr[tensorrt]' on a desktop with an NVIDIA GPU; on Jetson use JetPack's "
-                "python3-libnvinfer")
+INSTALL_HINT = ("pip install 'edgevsr[tensorrt]' on a desktop with an NVIDIA GPU and a CUDA 12 torch "
+                "('edgevsr[tensorrt-cu13]' for a CUDA 13 torch); on Jetson use JetPack's python3-libnvinfer")
 
 
 def available_backends() -> list[str]:
