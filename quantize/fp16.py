@@ -3,8 +3,9 @@
 Nodes inside weighted layer groups (conv stacks, residual blocks: see
 :func:`edgevsr.quantize.int8.layer_groups`) run in FP16 unless their op type is
 in ``block_ops``; everything else - the flow scaling (``tanh * 24``, ``x4``), the
-warp grid arithmetic and GridSample, the bicubic skip connection, the final add -
-stays FP32, with Cast nodes at every boundary. Graph inputs and outputs stay FP32
+warp grid arithmetic and GridSample - stays FP32, with Cast nodes at every
+boundary. The bicubic skip (a conv after ``resize_to_conv``) and the final add
+belong to the SR group, so they run FP16. Graph inputs and outputs stay FP32
 by default so runtimes and the streaming loop see the same interface.
 """
 
