@@ -254,6 +254,12 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
         plan.notes.append(f"precision taken from the ONNX ({facts.precision}); strongly typed network")
         if facts.float_nodes:
             plan.notes.append(f"{len(facts.float_nodes)} compute layers stay in float by the graph's own types")
+        if facts.precision == "int8":  # issue 24, finding 6: no INT8 form on the FP16 graph yet
+            alt = ("--path implicit runs them FP16 (INT8 + FP16 flags)" if implicit_ok else
+                   "TensorRT 11 has no implicit path to run them FP16")
+            plan.notes.append(f"strongly typed INT8: the {len(facts.float_nodes)} float compute layers and all "
+                              f"elementwise work outside Q/DQ run FP32, as the ONNX types them; {alt} "
+                              "(docs/deploy.md, second review, finding 6)")
     else:  # weakly typed network + builder flags
         if not implicit_ok or opts.path == "explicit":
             raise EdgeVSRError(f"{onnx}: is a {facts.precision.upper()} export; TensorRT {trt_version} "

@@ -82,9 +82,15 @@ def test_finding3_shape_arithmetic_is_never_pinned(exports):
     assert pinnable_outputs(["INT64"], [True]) == [] and pinnable_outputs(["FLOAT"], [True]) == []
 
 
-def test_finding6_weakly_typed_int8_sets_fp16_too(exports):
-    plan = plan_build("8.6.2", inspect_onnx(exports["int8"]), BuildOptions())
+def test_finding6_weakly_typed_int8_sets_fp16_too_and_strongly_typed_says_fp32(exports):
+    facts = inspect_onnx(exports["int8"])
+    plan = plan_build("8.6.2", facts, BuildOptions())
     assert plan.path == "implicit" and {"INT8", "FP16"} <= set(plan.builder_flags)
+    strong = plan_build("10.3.0", facts, BuildOptions())
+    note = next(n for n in strong.notes if n.startswith("strongly typed INT8"))
+    assert f"the {len(facts.float_nodes)} float compute layers" in note and "--path implicit runs them FP16" in note
+    assert "no implicit path" in next(n for n in plan_build("11.1", facts, BuildOptions()).notes
+                                      if n.startswith("strongly typed INT8"))
 
 
 def test_finding7_check_dla_counts_subgraphs_and_gpu_layers(exports):
