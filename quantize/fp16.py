@@ -18,12 +18,33 @@ DEFAULT_BLOCK_OPS = ("GridSample", "Tanh", "Range", "Resize")
 _FIXED_INPUTS = {"Resize": {1, 2}, "Pad": {1, 2}, "Clip": set()}
 
 
-def fp16_nodes(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS) -> set[str]:
-    """Names of the nodes that would run in FP16."""
+# Elementwise / joining ops that run FP16 when every float input already is: no cast is added, and the
+# DLA (FP16/INT8 only) keeps the residual adds and activations between FP16 convs instead of splitting there.
+CLOSURE_OPS = ("Add", "Relu", "LeakyRelu", "Concat", "Clip", "MaxPool", "Sigmoid")
+
+
+def fp16_nodes(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, closure: bool = True) -> set[str]:
+    """Names of the nodes that would run in FP16: weighted layer groups, then (``closure``) the
+    :data:`CLOSURE_OPS` nodes whose float inputs all come from FP16 nodes (issue 24, finding 7)."""
     from edgevsr.quantize.int8 import layer_groups
 
     members = {n for g in layer_groups(proto).values() for n in g.nodes}
-    return {n.name for n in proto.graph.node if n.name in members and n.op_type not in block_ops}
+    half = {n.name for n in proto.graph.node if n.name in members and n.op_type not in block_ops}
+    if not closure:
+        return half
+    inits = {i.name for i in proto.graph.initializer}
+    producer = {o: n.name for n in proto.graph.node for o in n.output}
+    changed = True
+    while changed:  # to a fixed point: a closed Add can make the Relu after it closable
+        changed = False
+        for n in proto.graph.node:
+            if n.name in half or n.op_type not in CLOSURE_OPS or n.op_type in block_ops:
+                continue
+            act = [i for i in n.input if i and i not in inits]
+            if act and all(producer.get(i) in half for i in act):
+                half.add(n.name)
+                changed = True
+    return half
 
 
 def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_fp32: bool = True):

@@ -126,3 +126,34 @@ def _static():
     from edgevsr.backends.tensorrt.engine_record import ShapeProfile
 
     return ShapeProfile((48, 32), (48, 32), (48, 32))
+
+
+@pytest.mark.parametrize("model", ["rrn-lite", "egvsr-lite"])
+def test_finding7_fp16_form_keeps_residual_adds_on_the_dla_at_equal_quality(model, tmp_path):
+    """The FP16 closure (adds / ReLUs fed only by FP16 nodes run FP16) removes the casts that split the DLA."""
+    import numpy as np
+    import onnxruntime as ort
+
+    import edgevsr.quantize.fp16 as F
+    from edgevsr.quantize import export as X
+    from edgevsr.quantize.reference import load_reference
+
+    proto, _, _ = load_reference(model, None, (64, 96), allow_random=True)
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert F.fp16_nodes(proto, closure=False) < F.fp16_nodes(proto)
+    paths = {}
+    for key, graph in (("fp32", proto), ("fp16", F.convert_fp16(proto))):
+        X.set_metadata(graph, {**meta, X.PRECISION_KEY: key})
+        paths[key] = tmp_path / f"{key}.onnx"
+        onnx.save(graph, str(paths[key]))
+    r = check_onnx(paths["fp16"], "10.3", dla=True)
+    assert r.ok and r.dla_subgraphs <= DLA_LOADABLES
+    if model == "rrn-lite":  # built for the DLA: one or two subgraphs, a handful of GPU layers (was 15 / 43)
+        assert r.dla_subgraphs <= 3 and r.gpu_layers <= 10
+    rng = np.random.default_rng(1)
+    shapes = {"lr_curr": (1, 3, 64, 96), "lr_prev": (1, 3, 64, 96), "hr_prev": (1, 3, 256, 384)}
+    feed = {n: rng.random(s, dtype=np.float32) for n, s in shapes.items()}
+    out = {k: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+           for k, p in paths.items()}
+    psnr = 10 * np.log10(1.0 / np.mean((out["fp16"] - out["fp32"]) ** 2))
+    assert psnr > 60, psnr  # measured 80-82 dB, as without the closure
