@@ -71,10 +71,15 @@ main() {
     run wheels 90 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
       --target "$WORK/site" .whl/*.whl && export PYTHONPATH="$WORK/site${PYTHONPATH:+:$PYTHONPATH}"
   fi
-  if ! run install 120 "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e .; then
-    # a read-only site-packages: a plain install into a folder of our own (no .pth needed there)
+  if [ "${RUN_ALL_INSTALL:-}" = target ] \
+     || ! run install 120 "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e .; then
+    # site-packages not writable: the editable install into a folder of our own, made a site dir at start-up
+    # by a sitecustomize (its .pth installs the finder that maps edgevsr.deploy & co to their folders)
     run install-target 120 "$PY" -m pip install -q --no-index --no-deps --no-build-isolation \
-      --target "$WORK/edgevsr-site" . && export PYTHONPATH="$WORK/edgevsr-site${PYTHONPATH:+:$PYTHONPATH}"
+      --target "$WORK/edgevsr-site" -e . \
+      && mkdir -p "$WORK/sc" \
+      && echo "import site; site.addsitedir('$WORK/edgevsr-site')" > "$WORK/sc/sitecustomize.py" \
+      && export PYTHONPATH="$WORK/sc${PYTHONPATH:+:$PYTHONPATH}" PATH="$WORK/edgevsr-site/bin:$PATH"
   fi
   # every package-dir subpackage, imported from outside the tree: what a bare checkout lacked (issue 24)
   run imports 30 bash -c "cd '$WORK' && '$PY' -c 'import edgevsr.deploy, edgevsr.edge, edgevsr.quantize, \
