@@ -87,6 +87,7 @@ class OnnxFacts:
     # float-producing nodes a weakly typed FP16/INT8 build must keep FP32: in an FP32 ONNX, those `quantize
     # --fp16` keeps FP32 (warp grid, flow scaling); in an FP16 ONNX, those the export left FP32
     fp32_islands: tuple[str, ...] = ()
+    int8_fp16_floats: bool = False  # an INT8 Q/DQ graph whose float parts are FP16 (quantize.int8_fp16)
     shape_nodes: tuple[str, ...] = ()  # nodes with no float output (INT64 shape arithmetic): never pinned
 
 
@@ -134,7 +135,7 @@ def inspect_onnx(path: str | Path) -> OnnxFacts:
     return OnnxFacts(path, spec, precision, tuple(float_nodes),
                      tuple(n.name for n in nodes if n.op_type == "GridSample"), file_sha256(path),
                      props.get("edgevsr.precision", ""), tuple(trt_qdq_problems(proto)) if has_qdq else (),
-                     islands, shape)
+                     islands, precision == "int8" and has_fp16, shape)
 
 
 def layer_matches(layer_name: str, node_names: set[str] | tuple[str, ...]) -> bool:
@@ -248,18 +249,23 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
         raise EdgeVSRError(f"{onnx}: is an FP16 export; build it with --precision fp16, or use the "
                            f"{'FP32 export' if want == 'fp32' else 'Q/DQ export'} for --precision {want}")
 
+    if facts.int8_fp16_floats and not use_explicit:
+        raise EdgeVSRError(f"{onnx}: INT8 on the FP16 graph has FP16 Q/DQ scales, which need TensorRT 10+ "
+                           "(strongly typed); for this TensorRT quantize without fp16_floats (the FP32-float form)")
     plan = BuildPlan(path="explicit", precision=want)
     if want == facts.precision and use_explicit:
         plan.network_flags = ["STRONGLY_TYPED"]
         plan.notes.append(f"precision taken from the ONNX ({facts.precision}); strongly typed network")
         if facts.float_nodes:
             plan.notes.append(f"{len(facts.float_nodes)} compute layers stay in float by the graph's own types")
-        if facts.precision == "int8":  # issue 24, finding 6: no INT8 form on the FP16 graph yet
+        if facts.precision == "int8" and facts.int8_fp16_floats:
+            plan.notes.append("INT8 on the FP16 graph: the float parts run FP16 by the graph's own types")
+        elif facts.precision == "int8":  # issue 24, finding 6: the FP32-float form
             alt = ("--path implicit runs them FP16 (INT8 + FP16 flags)" if implicit_ok else
                    "TensorRT 11 has no implicit path to run them FP16")
             plan.notes.append(f"strongly typed INT8: the {len(facts.float_nodes)} float compute layers and all "
-                              f"elementwise work outside Q/DQ run FP32, as the ONNX types them; {alt} "
-                              "(docs/deploy.md, second review, finding 6)")
+                              f"elementwise work outside Q/DQ run FP32, as the ONNX types them; {alt}, or "
+                              "quantize the FP16-graph form (docs/deploy.md, second review, finding 6)")
     else:  # weakly typed network + builder flags
         if not implicit_ok or opts.path == "explicit":
             raise EdgeVSRError(f"{onnx}: is a {facts.precision.upper()} export; TensorRT {trt_version} "

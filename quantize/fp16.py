@@ -47,8 +47,10 @@ def fp16_nodes(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, closure: b
     return half
 
 
-def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_fp32: bool = True):
-    """A copy of ``proto`` with the :func:`fp16_nodes` in half precision (Casts inserted at boundaries)."""
+def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_fp32: bool = True,
+                 half: set[str] | None = None):
+    """A copy of ``proto`` with the :func:`fp16_nodes` (or the ``half`` named) in half precision (Casts inserted
+    at boundaries)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -59,7 +61,7 @@ def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_
     inferred = onnx.shape_inference.infer_shapes(model)
     types = {v.name: v.type.tensor_type.elem_type for v in [*inferred.graph.value_info, *g.input, *g.output]}
     inits = {i.name: i for i in g.initializer}
-    half = fp16_nodes(model, block_ops)
+    half = set(half) if half is not None else fp16_nodes(model, block_ops)
     consumers: dict[str, list] = {}
     for n in g.node:
         for i in n.input:

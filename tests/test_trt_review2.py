@@ -157,3 +157,67 @@ def test_finding7_fp16_form_keeps_residual_adds_on_the_dla_at_equal_quality(mode
            for k, p in paths.items()}
     psnr = 10 * np.log10(1.0 / np.mean((out["fp16"] - out["fp32"]) ** 2))
     assert psnr > 60, psnr  # measured 80-82 dB, as without the closure
+
+
+def test_finding6_int8_form_on_the_fp16_graph(exports, tmp_path):
+    """The INT8 deploy form written on the FP16 graph: convs still INT8 (fed by DQ), float parts FP16, same quality."""
+    import numpy as np
+    import onnxruntime as ort
+
+    from edgevsr.quantize import export as X
+    from edgevsr.quantize.int8_fp16 import FP16_FLOATS_KEY, int8_on_fp16
+
+    fp32, qdq = onnx.load(str(exports["fp32"])), onnx.load(str(exports["int8"]))
+    half = int8_on_fp16(qdq, fp32)
+    X.set_metadata(half, {FP16_FLOATS_KEY: "fp16"})
+    path = tmp_path / "int8-fp16.onnx"
+    onnx.save(half, str(path))
+    types = elem_types(half)
+    convs = [n for n in half.graph.node if n.op_type == "Conv"]
+    before = sum(elem_types(qdq).get(n.output[0]) == onnx.TensorProto.FLOAT for n in qdq.graph.node
+                 if n.op_type == "Conv")
+    fp32_convs = sum(types.get(n.output[0]) == onnx.TensorProto.FLOAT for n in convs)
+    assert before == len(convs) and fp32_convs <= len(convs) // 4  # measured 31 -> 4 (flow head, conv_out)
+    ops = {n.name: n.op_type for n in half.graph.node}
+    assert all(types.get(n.output[0]) == onnx.TensorProto.FLOAT for n in half.graph.node
+               if ops[n.name] == "GridSample")  # the warp stays FP32
+    facts = inspect_onnx(path)
+    assert facts.precision == "int8" and facts.int8_fp16_floats
+    r = check_onnx(path, "10.3")
+    assert r.ok, r.refusal
+    assert sum(n.precisions == "int8" for n in r.nodes if n.op == "Conv") == \
+        sum(n.precisions == "int8" for n in check_onnx(exports["int8"], "10.3").nodes if n.op == "Conv")
+    assert any("float parts run FP16" in n for n in plan_build("10.3.0", facts, BuildOptions()).notes)
+    with pytest.raises(EdgeVSRError, match="FP16 Q/DQ scales, which need TensorRT 10"):
+        plan_build("8.6.2", facts, BuildOptions())
+    rng = np.random.default_rng(2)
+    shapes = {"lr_curr": (1, 3, 64, 96), "lr_prev": (1, 3, 64, 96), "hr_prev": (1, 3, 256, 384)}
+    feed = {n: rng.random(s, dtype=np.float32) for n, s in shapes.items()}
+    out = {k: ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feed)[0]
+           for k, p in (("fp32", exports["fp32"]), ("int8", exports["int8"]), ("half", path))}
+
+    def psnr(a, b):
+        return 10 * np.log10(1.0 / np.mean((a - b) ** 2))
+
+    assert psnr(out["half"], out["fp32"]) > psnr(out["int8"], out["fp32"]) - 1.0  # no worse than the FP32 form
+
+
+def test_finding6_quantize_writes_the_fp16_graph_form_when_asked(tmp_path):
+    import cv2
+    from conftest import moving_clip
+
+    from edgevsr.quantize.export import read_metadata
+    from edgevsr.quantize.int8_fp16 import FP16_FLOATS_KEY
+    from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
+
+    frames = tmp_path / "calib"
+    frames.mkdir()
+    for i, f in enumerate(moving_clip(3, 32, 48)):
+        cv2.imwrite(str(frames / f"{i:03d}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "lite-int8.onnx"
+    report = quantize_model("egvsr-lite", out, "int8", calibration=frames, search=False,
+                            options=QuantizeOptions(calib_frames=3, shape=(32, 48), speed_shape=None,
+                                                    fp16_floats=True))
+    assert read_metadata(out)[FP16_FLOATS_KEY] == "fp16" and any("TensorRT 10+" in n for n in report.notes)
+    facts = inspect_onnx(out)
+    assert facts.precision == "int8" and facts.int8_fp16_floats and not facts.qdq_problems
