@@ -8,6 +8,7 @@ background thread (~10 Hz) between :meth:`PowerSampler.start` and ``stop``.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 
 
@@ -18,10 +19,37 @@ class PowerReading:
     max_w: float
     temp_c: float | None
     samples: int
+    updates: int = 0  # distinct readings: the sensor's own refreshes (jtop's service may ignore our interval)
+    update_interval_s: float | None = None  # seconds between refreshes actually seen
+    asked_interval_s: float | None = None
+
+    @property
+    def note(self) -> str | None:
+        """What the sampling rate really was, when it was not what was asked (e.g. another jtop client runs)."""
+        if self.update_interval_s is None or self.asked_interval_s is None:
+            return None
+        if self.update_interval_s <= 1.5 * self.asked_interval_s:
+            return None
+        return (f"{self.source} refreshed every {self.update_interval_s:.2f} s, not the {self.asked_interval_s:.2f} s "
+                f"asked ({self.updates} distinct readings in {self.samples} samples; with jtop another client may "
+                "have set the service's interval): power is averaged over fewer points")
 
     def to_dict(self) -> dict:
         return {"source": self.source, "avg_w": round(self.avg_w, 2), "max_w": round(self.max_w, 2),
-                "temp_c": self.temp_c, "samples": self.samples}
+                "temp_c": self.temp_c, "samples": self.samples, "updates": self.updates,
+                "update_interval_s": None if self.update_interval_s is None else round(self.update_interval_s, 3),
+                "asked_interval_s": self.asked_interval_s, "note": self.note}
+
+
+def refresh_stats(times: list[float], watts: list[float]) -> tuple[list[float], float | None]:
+    """The distinct readings (a repeated value is the sensor not having refreshed) and their mean spacing (s)."""
+    fresh_t, fresh_w = [], []
+    for t, w in zip(times, watts):
+        if not fresh_w or w != fresh_w[-1]:
+            fresh_t.append(t)
+            fresh_w.append(w)
+    interval = (fresh_t[-1] - fresh_t[0]) / (len(fresh_t) - 1) if len(fresh_t) > 1 else None
+    return fresh_w, interval
 
 
 class _NvmlProbe:
@@ -108,6 +136,7 @@ class PowerSampler:
     def __init__(self, probe, interval: float = 0.1):
         self.probe, self.interval = probe, interval
         self.watts: list[float] = []
+        self.times: list[float] = []
         self.temp: float | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -117,6 +146,7 @@ class PowerSampler:
             try:
                 w, t = self.probe.read()
                 self.watts.append(w)
+                self.times.append(time.monotonic())
                 self.temp = t if t is not None else self.temp
             except Exception:
                 pass
@@ -137,5 +167,6 @@ class PowerSampler:
             pass
         if not self.watts:
             return None
+        fresh, interval = refresh_stats(self.times, self.watts)
         return PowerReading(self.probe.name, sum(self.watts) / len(self.watts), max(self.watts), self.temp,
-                            len(self.watts))
+                            len(self.watts), len(fresh), interval, self.interval)

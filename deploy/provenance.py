@@ -23,8 +23,8 @@ from edgevsr.backends.tensorrt.engine_record import EngineRecord, RuntimeEnv, mi
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import atomic_path
 
-KEY_FIELDS = ("trt_version", "gpu_name", "compute_capability", "precision", "path", "profile", "onnx_sha256",
-              "flags")
+KEY_FIELDS = ("trt_version", "gpu_name", "compute_capability", "sm_count", "memory_gib", "precision", "path",
+              "profile", "onnx_sha256", "flags")
 
 
 def file_sha256(path: str | Path) -> str:
@@ -100,7 +100,8 @@ class EngineCache:
 def timing_cache_path(env: RuntimeEnv, root: Path | None = None) -> Path:
     """One timing cache per GPU + TensorRT version, shared by every build on this machine."""
     root = root if root is not None else default_cache_dir()
-    tag = "".join(c if c.isalnum() else "-" for c in f"{env.gpu_name}-sm{env.compute_capability}-trt{env.trt_version}")
+    gpu = f"{env.gpu_name}-sm{env.compute_capability}-{env.sm_count}sms-{env.memory_gib}gib"
+    tag = "".join(c if c.isalnum() else "-" for c in f"{gpu}-trt{env.trt_version}")
     return root / "timing" / f"{tag}.cache"
 
 

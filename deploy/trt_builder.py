@@ -35,6 +35,7 @@ from .trt_plan import (
     calibration_cache_kind,
     inspect_onnx,
     layer_matches,
+    pinnable_outputs,
     plan_build,
     plan_record,
     rebuild_command,
@@ -76,6 +77,17 @@ def _calibrator(trt, cache: bytes):
     return CacheCalibrator()
 
 
+def _check_cuda_match(torch) -> None:
+    from importlib.metadata import distributions
+
+    from .trt_plan import tensorrt_cuda_mismatch
+
+    names = [d.metadata["Name"] or "" for d in distributions() if "tensorrt" in (d.metadata["Name"] or "").lower()]
+    problem = tensorrt_cuda_mismatch(names, torch.version.cuda)
+    if problem:
+        raise EdgeVSRError(problem)
+
+
 def _flag(trt, enum, name):
     member = getattr(enum, name, None)
     if member is None:
@@ -93,7 +105,8 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, opts: Build
     facts = inspect_onnx(onnx)
     opts.profile.validate(facts.spec.size_multiple)
     trt = require_tensorrt("edgevsr build")
-    require_cuda("edgevsr build")
+    torch = require_cuda("edgevsr build")
+    _check_cuda_match(torch)
     env = current_env()
     plan = plan_build(env.trt_version, facts, opts)
     record = plan_record(facts, plan, opts, env)
@@ -148,15 +161,23 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, opts: Build
 
     if plan.constrain_fp32:
         wanted = set(plan.constrain_fp32)
-        pinned = 0
+        pinned = skipped = 0
         for i in range(network.num_layers):
             layer = network.get_layer(i)
-            if layer_matches(layer.name, wanted):
-                layer.precision = trt.float32
-                for j in range(layer.num_outputs):
-                    layer.set_output_type(j, trt.float32)
-                pinned += 1
-        log(f"  - pinned {pinned} TensorRT layers to FP32 ({len(wanted)} ONNX nodes kept in float)")
+            if not layer_matches(layer.name, wanted):
+                continue
+            outs = [layer.get_output(j) for j in range(layer.num_outputs)]
+            idx = pinnable_outputs([getattr(t.dtype, "name", str(t.dtype)) for t in outs],
+                                   [bool(getattr(t, "is_shape_tensor", False)) for t in outs])
+            if not idx or layer.type == trt.LayerType.SHAPE:
+                skipped += 1
+                continue
+            layer.precision = trt.float32
+            for j in idx:
+                layer.set_output_type(j, trt.float32)
+            pinned += 1
+        log(f"  - pinned {pinned} TensorRT layers to FP32 ({len(wanted)} ONNX nodes kept in float; "
+            f"{skipped} shape layers left as typed)")
 
     if opts.dla_core is not None:
         if builder.num_DLA_cores <= opts.dla_core:

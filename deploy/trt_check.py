@@ -26,6 +26,7 @@ PARSED_OPS = {
 # Layers the DLA runs (FP16/INT8), as the ops that map to them; everything else runs on the GPU (GPU fallback).
 DLA_OPS = {"Conv", "ConvTranspose", "Relu", "LeakyRelu", "Sigmoid", "Tanh", "Clip", "MaxPool", "AveragePool",
            "Add", "Sub", "Mul", "Concat"}
+DLA_LOADABLES = 16  # "only 16 DLA loadables can be loaded concurrently per core" (DLA layer restrictions)
 NOT_INT8 = {"GridSample", "Resize", "Tanh", "Sigmoid"}  # no INT8 kernels: float even in an INT8 build
 DATA_MOVEMENT = {"Reshape", "Transpose", "DepthToSpace", "SpaceToDepth", "Squeeze", "Unsqueeze", "Concat",
                  "Gather", "Slice", "Split", "Shape", "Expand", "Identity", "Constant", "Cast", "Range"}
@@ -49,6 +50,8 @@ class CheckReport:
     nodes: list[NodeVerdict] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     refusal: str | None = None
+    dla_subgraphs: int | None = None  # --dla: connected runs of DLA layers (each one DLA loadable)
+    gpu_layers: int | None = None  # --dla: layers that fall back to the GPU
 
     @property
     def ok(self) -> bool:
@@ -86,9 +89,11 @@ def check_onnx(path: str | Path, trt_version: str = "10.3", dla: bool = False, p
         report.notes.extend(plan.notes)
         strongly_typed = "STRONGLY_TYPED" in plan.network_flags
         want = plan.precision
+        pinned = set(plan.constrain_fp32)
     except EdgeVSRError as exc:
         report.refusal = str(exc)
-        strongly_typed, want = v >= (10, 0), precision or facts.precision
+        strongly_typed, want, pinned = v >= (10, 0), precision or facts.precision, set()
+    shape_nodes = set(facts.shape_nodes)
 
     producer = {o: n for n in proto.graph.node for o in n.output}
     for n in proto.graph.node:
@@ -97,8 +102,12 @@ def check_onnx(path: str | Path, trt_version: str = "10.3", dla: bool = False, p
         problems = []
         if n.op_type not in PARSED_OPS:
             problems.append(f"{n.op_type} is not in edgevsr's table of onnx-tensorrt operators")
-        if n.op_type == "GridSample" and v < (8, 4):
-            problems.append("GridSample needs TensorRT 8.4+")
+        if n.op_type == "GridSample" and v < (8, 5):
+            problems.append("GridSample needs TensorRT 8.5+")
+        if n.name in shape_nodes:  # INT64 shape arithmetic: as typed, never a float precision
+            report.nodes.append(NodeVerdict(n.name, n.op_type, "int64/int32 (shape, as typed)",
+                                            _dla_where(n.op_type, dla), problems))
+            continue
         fed_by_dq = bool(n.input) and n.input[0] in producer and producer[n.input[0]].op_type == "DequantizeLinear"
         if facts.precision == "int8":
             if n.op_type in ("Conv", "ConvTranspose", "MatMul", "Gemm"):
@@ -115,16 +124,87 @@ def check_onnx(path: str | Path, trt_version: str = "10.3", dla: bool = False, p
                 prec = "fp32|fp16 (no INT8 kernel)"
             elif want == "int8" and n.name in facts.float_nodes:
                 prec = "fp32 (pinned: kept in float by the quantizer)"
-        if not dla:
-            where = "-"
-        elif n.op_type in DLA_OPS:
-            where = "yes"
-        elif n.op_type in DATA_MOVEMENT:
-            where = "gpu? (TensorRT decides: can_run_on_DLA)"
-        else:
-            where = f"gpu ({n.op_type} is not a DLA layer)"
-        report.nodes.append(NodeVerdict(n.name, n.op_type, prec, where, problems))
+        if not strongly_typed and n.name in pinned:
+            prec = "fp32 (pinned)"
+        report.nodes.append(NodeVerdict(n.name, n.op_type, prec, _dla_where(n.op_type, dla), problems))
+    if dla:
+        on_dla = dla_layers(proto, report.nodes, pinned, strongly_typed)
+        n_sub = dla_subgraphs(proto, on_dla)
+        gpu = len(report.nodes) - len(on_dla)
+        report.dla_subgraphs, report.gpu_layers = n_sub, gpu
+        report.notes.append(
+            f"DLA (estimated from the graph; the build's per-layer report decides): {len(on_dla)} layers in {n_sub} "
+            f"DLA subgraphs, {gpu} layers on the GPU (GridSample, FP32-typed or pinned layers, casts, shape ops)"
+            + (f"; over the {DLA_LOADABLES} loadables a DLA core holds: the subgraphs past it run on the GPU, and "
+               "every subgraph boundary is a DLA<->GPU copy" if n_sub > DLA_LOADABLES else ""))
     unparsed = [f"{x.name}: {p}" for x in report.nodes for p in x.problems]
     if unparsed and report.refusal is None:
         report.refusal = f"{path}: TensorRT {trt_version} would reject {unparsed[0]} ({len(unparsed)} problems)"
     return report
+
+
+def _dla_where(op: str, dla: bool) -> str:
+    if not dla:
+        return "-"
+    if op in DLA_OPS:
+        return "yes"
+    if op in DATA_MOVEMENT:
+        return "gpu? (TensorRT decides: can_run_on_DLA)"
+    return f"gpu ({op} is not a DLA layer)"
+
+
+def dla_layers(proto, verdicts: list[NodeVerdict], pinned: set[str], strongly_typed: bool) -> set[str]:
+    """Nodes the DLA would run: a DLA layer type, and FP16/INT8 (DLA has no FP32).
+
+    Strongly typed, a node whose float output is FP32 in the ONNX stays FP32 (unless only a QuantizeLinear reads
+    it: then it runs INT8 fused with it); weakly typed, a node pinned to FP32 does.
+    """
+    import onnx
+
+    from edgevsr.deploy.trt_plan import elem_types
+
+    types = elem_types(proto)
+    readers: dict[str, list[str]] = {}
+    for n in proto.graph.node:
+        for i in n.input:
+            readers.setdefault(i, []).append(n.op_type)
+    node = {n.name: n for n in proto.graph.node}
+    out = set()
+    for v in verdicts:
+        if v.dla != "yes":
+            continue
+        if strongly_typed:
+            fp32 = [o for o in node[v.name].output if types.get(o) == onnx.TensorProto.FLOAT]
+            if any(set(readers.get(o, [])) != {"QuantizeLinear"} for o in fp32):
+                continue
+        elif v.name in pinned:
+            continue
+        out.add(v.name)
+    return out
+
+
+def dla_subgraphs(proto, on_dla: set[str]) -> int:
+    """Connected components of the DLA nodes (edges: a tensor one writes and another reads, Q/DQ passed through)."""
+    producer = {o: n.name for n in proto.graph.node for o in n.output}
+    through = {n.name: list(n.input) for n in proto.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")}
+    parent = {n: n for n in on_dla}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def sources(tensor: str, depth: int = 0) -> list[str]:
+        p = producer.get(tensor)
+        if p in through and depth < 4:
+            return [s for i in through[p][:1] for s in sources(i, depth + 1)]
+        return [p] if p in on_dla else []
+
+    for n in proto.graph.node:
+        if n.name not in on_dla:
+            continue
+        for i in n.input:
+            for src in sources(i):
+                parent[find(src)] = find(n.name)
+    return len({find(n) for n in on_dla})

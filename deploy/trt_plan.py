@@ -25,7 +25,9 @@ PATHS = ("auto", "explicit", "implicit")
 COMPUTE_OPS = ("Conv", "ConvTranspose", "MatMul", "Gemm")
 MIN_VERSION = (8, 5)  # execute_async_v3 / set_tensor_address
 OPT_LEVEL_VERSION = (8, 6)  # IBuilderConfig.builder_optimization_level appeared in 8.6 (JetPack 5's 8.5 lacks it)
-DLA_RESTORED = (11, 4)  # TensorRT 11.0-11.3 dropped the DLA; 11.4.1 brings it back (JetPack >= 7.2.2)
+DLA_GONE = (10, 8, 0)  # TensorRT 10.8 to 11.4.0 ship no DLA support (JetPack 6 has 10.3)
+DLA_RESTORED = (11, 4, 1)  # 11.4.1 brings it back (JetPack >= 7.2.2)
+FLOAT_ELEM = (1, 10, 16)  # onnx.TensorProto FLOAT, FLOAT16, BFLOAT16
 OOM_PATTERN = re.compile(r"out of memory|outofmemory|could not be allocated|insufficient memory|"
                          r"cudaErrorMemoryAllocation|memory allocation failed", re.IGNORECASE)
 
@@ -35,6 +37,40 @@ def parse_version(text: str) -> tuple[int, int]:
     if not m:
         raise EdgeVSRError(f"cannot read TensorRT version {text!r}")
     return int(m.group(1)), int(m.group(2))
+
+
+def parse_version3(text: str) -> tuple[int, int, int]:
+    """``10.3.0.30`` -> (10, 3, 0); a missing patch counts as 0 (the DLA gate needs 11.4.0 vs 11.4.1)."""
+    major, minor = parse_version(text)
+    m = re.match(r"\s*\d+\.\d+\.(\d+)", str(text))
+    return major, minor, int(m.group(1)) if m else 0
+
+
+def has_dla(trt_version: str) -> bool:
+    """Whether this TensorRT version builds for the DLA at all (not 10.8 to 11.4.0)."""
+    return not DLA_GONE <= parse_version3(trt_version) < DLA_RESTORED
+
+
+def elem_types(proto) -> dict[str, int]:
+    """ONNX element type of every tensor (inferred), so float layers can be told from INT64 shape arithmetic."""
+    import onnx
+
+    try:
+        inferred = onnx.shape_inference.infer_shapes(proto)
+    except Exception:  # a graph the checker cannot type: fall back to what is declared
+        inferred = proto
+    g = inferred.graph
+    types = {v.name: v.type.tensor_type.elem_type for v in [*g.value_info, *g.input, *g.output]}
+    types.update({i.name: i.data_type for i in g.initializer})
+    for n in g.node:
+        if n.op_type == "Cast":  # declared by the node itself
+            types.update({o: a.i for a in n.attribute if a.name == "to" for o in n.output})
+    return types
+
+
+def float_outputs(node, types: dict[str, int]) -> list[str]:
+    """The outputs of ``node`` that hold floats; [] for shape arithmetic (sym_size, Concat/Sub on INT64)."""
+    return [o for o in node.output if types.get(o) in FLOAT_ELEM]
 
 
 # What the ONNX carries -------------------------------------------------------------------------------
@@ -48,7 +84,11 @@ class OnnxFacts:
     sha256: str = ""
     metadata_precision: str = ""
     qdq_problems: tuple[str, ...] = ()  # why TensorRT's parser would reject the Q/DQ (ONNX Runtime form)
-    fp32_islands: tuple[str, ...] = ()  # FP32 ONNX: nodes an FP16 build must keep FP32 (warp grid, flow scaling)
+    # float-producing nodes a weakly typed FP16/INT8 build must keep FP32: in an FP32 ONNX, those `quantize
+    # --fp16` keeps FP32 (warp grid, flow scaling); in an FP16 ONNX, those the export left FP32
+    fp32_islands: tuple[str, ...] = ()
+    int8_fp16_floats: bool = False  # an INT8 Q/DQ graph whose float parts are FP16 (quantize.int8_fp16)
+    shape_nodes: tuple[str, ...] = ()  # nodes with no float output (INT64 shape arithmetic): never pinned
 
 
 def inspect_onnx(path: str | Path) -> OnnxFacts:
@@ -82,14 +122,20 @@ def inspect_onnx(path: str | Path) -> OnnxFacts:
     from edgevsr.quantize.fp16 import fp16_nodes
     from edgevsr.quantize.int8_trt import trt_qdq_problems
 
+    types = elem_types(proto)
+    floaty = {n.name for n in nodes if float_outputs(n, types) and n.op_type != "Constant"}
     islands: tuple[str, ...] = ()
     if precision == "fp32":  # the same FP32 islands `quantize --fp16` keeps, for implicit FP16 builds
         half = fp16_nodes(proto)
-        islands = tuple(n.name for n in nodes if n.name not in half and n.op_type not in ("Constant", "Shape"))
+        islands = tuple(n.name for n in nodes if n.name in floaty and n.name not in half)
+    elif precision == "fp16":  # the export's own FP32 nodes (grid, warp, GridSample): the FP16 flag may not touch
+        islands = tuple(n.name for n in nodes if n.name in floaty
+                        and any(types.get(o) == onnx.TensorProto.FLOAT for o in n.output))
+    shape = tuple(n.name for n in nodes if n.name not in floaty and n.op_type not in ("Constant", "QuantizeLinear"))
     return OnnxFacts(path, spec, precision, tuple(float_nodes),
                      tuple(n.name for n in nodes if n.op_type == "GridSample"), file_sha256(path),
                      props.get("edgevsr.precision", ""), tuple(trt_qdq_problems(proto)) if has_qdq else (),
-                     islands)
+                     islands, precision == "int8" and has_fp16, shape)
 
 
 def layer_matches(layer_name: str, node_names: set[str] | tuple[str, ...]) -> bool:
@@ -100,6 +146,36 @@ def layer_matches(layer_name: str, node_names: set[str] | tuple[str, ...]) -> bo
     ``node_conv2d_1`` + ``_`` is a prefix of ``node_conv2d_10`` .. ``node_conv2d_19``.
     """
     return layer_name in node_names
+
+
+TRT_FLOAT_TYPES = ("FLOAT", "HALF", "BF16")
+
+
+def pinnable_outputs(output_types: list[str], shape_tensors: list[bool]) -> list[int]:
+    """Indices of a TensorRT layer's outputs that may take an FP32 output type: float data, not shape tensors.
+
+    TensorRT rejects output types on shape layers (INT64 ``sym_size`` / ``Concat`` / ``Sub``), and under
+    OBEY_PRECISION_CONSTRAINTS such a pin can fail the build; a layer with no such output is not pinned at all.
+    """
+    return [j for j, (t, shape) in enumerate(zip(output_types, shape_tensors)) if t in TRT_FLOAT_TYPES and not shape]
+
+
+def tensorrt_cuda_mismatch(trt_dists: list[str], torch_cuda: str | None) -> str | None:
+    """Why the installed TensorRT wheel cannot share buffers with this torch (CUDA majors differ), else None.
+
+    ``trt_dists``: installed distribution names (``tensorrt-cu12``, ``tensorrt_cu13_libs``...); apt's TensorRT
+    (JetPack) has none of them and is not judged.
+    """
+    majors = {int(m.group(1)) for d in trt_dists if (m := re.match(r"tensorrt[-_]cu(\d+)", d.lower()))}
+    if not majors or not torch_cuda:
+        return None
+    want = int(str(torch_cuda).split(".")[0])
+    if want in majors:
+        return None
+    have = "/".join(f"cu{m}" for m in sorted(majors))
+    extra = "tensorrt" if want == 12 else f"tensorrt-cu{want}"
+    return (f"TensorRT is the CUDA {have.replace('cu', '')} build ({have}) but torch is built for CUDA {torch_cuda}; "
+            f"install the matching one: pip install \"edgevsr[{extra}]\"")
 
 
 # The plan: which path, which flags -------------------------------------------------------------------
@@ -173,12 +249,23 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
         raise EdgeVSRError(f"{onnx}: is an FP16 export; build it with --precision fp16, or use the "
                            f"{'FP32 export' if want == 'fp32' else 'Q/DQ export'} for --precision {want}")
 
+    if facts.int8_fp16_floats and not use_explicit:
+        raise EdgeVSRError(f"{onnx}: INT8 on the FP16 graph has FP16 Q/DQ scales, which need TensorRT 10+ "
+                           "(strongly typed); for this TensorRT quantize without fp16_floats (the FP32-float form)")
     plan = BuildPlan(path="explicit", precision=want)
     if want == facts.precision and use_explicit:
         plan.network_flags = ["STRONGLY_TYPED"]
         plan.notes.append(f"precision taken from the ONNX ({facts.precision}); strongly typed network")
         if facts.float_nodes:
             plan.notes.append(f"{len(facts.float_nodes)} compute layers stay in float by the graph's own types")
+        if facts.precision == "int8" and facts.int8_fp16_floats:
+            plan.notes.append("INT8 on the FP16 graph: the float parts run FP16 by the graph's own types")
+        elif facts.precision == "int8":  # issue 24, finding 6: the FP32-float form
+            alt = ("--path implicit runs them FP16 (INT8 + FP16 flags)" if implicit_ok else
+                   "TensorRT 11 has no implicit path to run them FP16")
+            plan.notes.append(f"strongly typed INT8: the {len(facts.float_nodes)} float compute layers and all "
+                              f"elementwise work outside Q/DQ run FP32, as the ONNX types them; {alt}, or "
+                              "quantize the FP16-graph form (docs/deploy.md, second review, finding 6)")
     else:  # weakly typed network + builder flags
         if not implicit_ok or opts.path == "explicit":
             raise EdgeVSRError(f"{onnx}: is a {facts.precision.upper()} export; TensorRT {trt_version} "
@@ -188,8 +275,8 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
         plan.path = "implicit"
         if v < (10, 0):
             plan.network_flags = ["EXPLICIT_BATCH"]
-        if facts.precision == "int8":  # Q/DQ graph on a weakly typed network
-            plan.builder_flags = ["INT8"]
+        if facts.precision == "int8":  # Q/DQ graph on a weakly typed network: FP16 for what Q/DQ leaves float
+            plan.builder_flags = ["INT8", "FP16"]
         elif want == "fp16":
             plan.builder_flags = ["FP16"]
         elif want == "int8":
@@ -215,18 +302,20 @@ def plan_build(trt_version: str, facts: OnnxFacts, opts: BuildOptions) -> BuildP
             plan.constrain_fp32 = facts.float_nodes
             plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
             plan.notes.append(f"{len(facts.float_nodes)} layers the quantizer kept in float are pinned to FP32")
-        if want != "fp32" and facts.precision == "fp32" and facts.fp32_islands:
+        if want != "fp32" and facts.precision in ("fp32", "fp16") and facts.fp32_islands:
             plan.constrain_fp32 = tuple(dict.fromkeys([*plan.constrain_fp32, *facts.fp32_islands]))
             if "OBEY_PRECISION_CONSTRAINTS" not in plan.builder_flags:
                 plan.builder_flags.append("OBEY_PRECISION_CONSTRAINTS")
-            plan.notes.append(f"{len(facts.fp32_islands)} warp / flow-scaling / skip layers pinned to FP32 "
-                              "(the FP32 islands of `quantize --fp16`: a half warp grid is 1.9 px off at 4K)")
+            what = ("the FP32 islands of `quantize --fp16`" if facts.precision == "fp32" else
+                    "the FP16 export's FP32 nodes, which the FP16 flag would otherwise halve")
+            plan.notes.append(f"{len(facts.fp32_islands)} warp / flow-scaling layers pinned to FP32 ({what}: "
+                              "a half warp grid is 1.9 px off at 4K); INT64 shape layers are not pinned")
     if want == "fp32":
         plan.cleared_flags = ["TF32"]  # FP32 means FP32, not TensorFloat-32 convolutions
     if opts.dla_core is not None:
-        if (11, 0) <= v < DLA_RESTORED:
-            raise EdgeVSRError(f"--dla-core: TensorRT {trt_version} has no DLA; use JetPack 6 (TensorRT 10) or "
-                               "TensorRT 11.4.1+ on JetPack 7.2.2+")
+        if not has_dla(trt_version):
+            raise EdgeVSRError(f"--dla-core: TensorRT {trt_version} has no DLA (10.8 to 11.4.0 ship none); use "
+                               "JetPack 6 (TensorRT 10.3) or TensorRT 11.4.1+ on JetPack 7.2.2+")
         if facts.precision == "int8" and v < (10, 0):
             raise EdgeVSRError(f"--dla-core: the DLA on TensorRT {trt_version} does not take explicit quantization "
                                "(Q/DQ); build the FP32 ONNX with --precision int8 --calibration-cache FILE")
@@ -276,5 +365,6 @@ def plan_record(facts: OnnxFacts, plan: BuildPlan, opts: BuildOptions, env) -> E
              "fp32_layers": list(plan.constrain_fp32), "gpu_only_layers": list(plan.gpu_only_nodes),
              "calibration_cache_sha256": file_sha256(plan.calibration_cache) if plan.calibration_cache else None}
     return EngineRecord(trt_version=env.trt_version, gpu_name=env.gpu_name, compute_capability=env.compute_capability,
-                        precision=plan.precision, path=plan.path, profile=opts.profile.to_dict(),
+                        sm_count=env.sm_count, memory_gib=env.memory_gib, precision=plan.precision, path=plan.path,
+                        profile=opts.profile.to_dict(),
                         onnx_sha256=facts.sha256, spec=facts.spec.to_dict(), flags=flags)

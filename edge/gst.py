@@ -98,31 +98,55 @@ def rtsp_capture(url: str, latency_ms: int = 200, codec: str = "h264", jetson: b
             f"video/x-raw, format=BGR ! {_APPSINK}")
 
 
-def encoder(codec: str, bitrate: int, fps: float, jetson: bool) -> str:
-    """Low-latency H.264/H.265 encoder: NVENC-class hardware on Jetson, x264/x265 on a desktop.
+def has_hw_encoder(model: str | None) -> bool:
+    """Whether a Jetson module has the NVENC hardware encoder: every one but the Orin Nano, which encodes in
+    software (NVIDIA's Orin Nano documentation). ``model``: the device-tree name; None (unknown) counts as yes."""
+    return not (model and "orin nano" in model.lower())
 
-    ``bitrate`` is in bits per second (nvv4l2 takes bit/s, x264enc kbit/s).
+
+def _jetson_hw_encoder() -> bool:
+    from edgevsr.deploy.devices import jetson_model
+
+    return has_hw_encoder(jetson_model())
+
+
+def encoder_label(codec: str, jetson: bool, hw: bool | None = None) -> str:
+    """Which encoder a network output uses, in words (the run's header says it)."""
+    if jetson and (hw if hw is not None else _jetson_hw_encoder()):
+        return f"nvv4l2{codec}enc, Jetson hardware encoder"
+    soft = f"x{codec[-3:]}enc, software"
+    return f"{soft}: this Jetson (Orin Nano) has no hardware encoder" if jetson else soft
+
+
+def encoder(codec: str, bitrate: int, fps: float, jetson: bool, hw: bool | None = None) -> str:
+    """Low-latency H.264/H.265 encoder: NVENC-class hardware on Jetson, x264/x265 on a desktop and on Jetsons
+    without an encoder (Orin Nano; ``hw`` None: decided from the module name).
+
+    OpenCV's appsrc delivers packed BGR, which nvvidconv does not take: it gets BGRx from videoconvert first,
+    as the display path does. ``bitrate`` is in bits per second (nvv4l2 takes bit/s, x264enc kbit/s).
     """
     if codec not in ("h264", "h265"):
         raise EdgeVSRError(f"network output codec must be h264 or h265, got {codec!r}")
-    if jetson:
-        return (f"nvvidconv ! video/x-raw(memory:NVMM), format=NV12 ! nvv4l2{codec}enc bitrate={bitrate} "
-                f"insert-sps-pps=true idrinterval={max(1, round(fps))} ! {codec}parse")
+    if jetson and (hw if hw is not None else _jetson_hw_encoder()):
+        return (f"videoconvert ! video/x-raw, format=BGRx ! nvvidconv ! video/x-raw(memory:NVMM), format=NV12 ! "
+                f"nvv4l2{codec}enc bitrate={bitrate} insert-sps-pps=true idrinterval={max(1, round(fps))} ! "
+                f"{codec}parse")
     kbps = max(1, bitrate // 1000)
     return (f"videoconvert ! video/x-raw, format=I420 ! x{codec[-3:]}enc tune=zerolatency speed-preset=ultrafast "
             f"bitrate={kbps} key-int-max={max(1, round(fps))} ! {codec}parse")
 
 
-def rtp_output(host: str, port: int, codec: str, bitrate: int, fps: float, jetson: bool) -> str:
+def rtp_output(host: str, port: int, codec: str, bitrate: int, fps: float, jetson: bool,
+               hw: bool | None = None) -> str:
     """RTP/UDP to one receiver (e.g. a ground station running a GStreamer/ffplay receiver)."""
     pay = "rtph264pay" if codec == "h264" else "rtph265pay"
-    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson)} ! {pay} config-interval=1 pt=96 ! "
+    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson, hw)} ! {pay} config-interval=1 pt=96 ! "
             f"udpsink host={host} port={port} sync=false async=false")
 
 
-def rtsp_output(url: str, codec: str, bitrate: int, fps: float, jetson: bool) -> str:
+def rtsp_output(url: str, codec: str, bitrate: int, fps: float, jetson: bool, hw: bool | None = None) -> str:
     """Publish to an RTSP server (e.g. mediamtx) with rtspclientsink; viewers then connect to that server."""
-    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson)} ! "
+    return (f"appsrc is-live=true ! {encoder(codec, bitrate, fps, jetson, hw)} ! "
             f"rtspclientsink location={url} latency=0")
 
 

@@ -345,7 +345,9 @@ def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | 
     codec, bitrate, jetson = o.get("codec", "h264"), o.get("bitrate", 4_000_000), gst.is_jetson()
     if uri.scheme == "rtp":
         host, port = uri.location.rsplit(":", 1)
-        return GstSink(str(uri), lambda fps: gst.rtp_output(host, int(port), codec, bitrate, fps, jetson))
+        return GstSink(f"{uri} ({gst.encoder_label(codec, jetson)})",
+                       lambda fps: gst.rtp_output(host, int(port), codec, bitrate, fps, jetson))
     if uri.scheme == "rtsp":
-        return GstSink(str(uri), lambda fps: gst.rtsp_output(uri.location, codec, bitrate, fps, jetson))
+        return GstSink(f"{uri} ({gst.encoder_label(codec, jetson)})",
+                       lambda fps: gst.rtsp_output(uri.location, codec, bitrate, fps, jetson))
     raise EdgeVSRError(f"{uri}: not a sink")

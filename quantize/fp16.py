@@ -3,8 +3,9 @@
 Nodes inside weighted layer groups (conv stacks, residual blocks: see
 :func:`edgevsr.quantize.int8.layer_groups`) run in FP16 unless their op type is
 in ``block_ops``; everything else - the flow scaling (``tanh * 24``, ``x4``), the
-warp grid arithmetic and GridSample, the bicubic skip connection, the final add -
-stays FP32, with Cast nodes at every boundary. Graph inputs and outputs stay FP32
+warp grid arithmetic and GridSample - stays FP32, with Cast nodes at every
+boundary. The bicubic skip (a conv after ``resize_to_conv``) and the final add
+belong to the SR group, so they run FP16. Graph inputs and outputs stay FP32
 by default so runtimes and the streaming loop see the same interface.
 """
 
@@ -17,16 +18,39 @@ DEFAULT_BLOCK_OPS = ("GridSample", "Tanh", "Range", "Resize")
 _FIXED_INPUTS = {"Resize": {1, 2}, "Pad": {1, 2}, "Clip": set()}
 
 
-def fp16_nodes(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS) -> set[str]:
-    """Names of the nodes that would run in FP16."""
+# Elementwise / joining ops that run FP16 when every float input already is: no cast is added, and the
+# DLA (FP16/INT8 only) keeps the residual adds and activations between FP16 convs instead of splitting there.
+CLOSURE_OPS = ("Add", "Relu", "LeakyRelu", "Concat", "Clip", "MaxPool", "Sigmoid")
+
+
+def fp16_nodes(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, closure: bool = True) -> set[str]:
+    """Names of the nodes that would run in FP16: weighted layer groups, then (``closure``) the
+    :data:`CLOSURE_OPS` nodes whose float inputs all come from FP16 nodes (issue 24, finding 7)."""
     from edgevsr.quantize.int8 import layer_groups
 
     members = {n for g in layer_groups(proto).values() for n in g.nodes}
-    return {n.name for n in proto.graph.node if n.name in members and n.op_type not in block_ops}
+    half = {n.name for n in proto.graph.node if n.name in members and n.op_type not in block_ops}
+    if not closure:
+        return half
+    inits = {i.name for i in proto.graph.initializer}
+    producer = {o: n.name for n in proto.graph.node for o in n.output}
+    changed = True
+    while changed:  # to a fixed point: a closed Add can make the Relu after it closable
+        changed = False
+        for n in proto.graph.node:
+            if n.name in half or n.op_type not in CLOSURE_OPS or n.op_type in block_ops:
+                continue
+            act = [i for i in n.input if i and i not in inits]
+            if act and all(producer.get(i) in half for i in act):
+                half.add(n.name)
+                changed = True
+    return half
 
 
-def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_fp32: bool = True):
-    """A copy of ``proto`` with the :func:`fp16_nodes` in half precision (Casts inserted at boundaries)."""
+def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_fp32: bool = True,
+                 half: set[str] | None = None):
+    """A copy of ``proto`` with the :func:`fp16_nodes` (or the ``half`` named) in half precision (Casts inserted
+    at boundaries)."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -37,7 +61,7 @@ def convert_fp16(proto, block_ops: tuple[str, ...] = DEFAULT_BLOCK_OPS, keep_io_
     inferred = onnx.shape_inference.infer_shapes(model)
     types = {v.name: v.type.tensor_type.elem_type for v in [*inferred.graph.value_info, *g.input, *g.output]}
     inits = {i.name: i for i in g.initializer}
-    half = fp16_nodes(model, block_ops)
+    half = set(half) if half is not None else fp16_nodes(model, block_ops)
     consumers: dict[str, list] = {}
     for n in g.node:
         for i in n.input:

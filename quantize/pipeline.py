@@ -53,6 +53,7 @@ class QuantizeOptions:
     trt_version: str = "10.3.0"
     speed_shape: tuple[int, int] | None = (272, 480)
     speed_runs: int = 5
+    fp16_floats: bool = False  # target tensorrt: the INT8 form on the FP16 graph (int8_fp16; TensorRT 10+)
 
 
 @dataclass
@@ -262,6 +263,12 @@ def _int8(proto, steps, judge: QualityJudge, search: bool, o: QuantizeOptions, r
     final = trials.candidates.model(frozenset(plan.float_groups))
     float_nodes, int8_tensors = float_decisions(proto, frozenset(plan.float_groups))
     X.set_metadata(final, {FLOAT_NODES_KEY: json.dumps(float_nodes)})
+    if o.fp16_floats and o.target == "tensorrt":
+        from edgevsr.quantize.int8_fp16 import FP16_FLOATS_KEY, int8_on_fp16
+
+        final = int8_on_fp16(final, proto)
+        X.set_metadata(final, {FP16_FLOATS_KEY: "fp16"})
+        report.notes.append("float parts in FP16 (INT8 form on the FP16 graph, opset 19): TensorRT 10+ only")
     if o.trt_cache:  # implicit TensorRT path: scales only where the plan runs INT8, the float layers listed
         from edgevsr.calibration.trt_cache import write_cache
 

@@ -152,7 +152,7 @@ def test_qdq_onnx_is_explicit_on_trt10_and_11(qdq):
 
 def test_qdq_onnx_on_weakly_typed_paths_pins_float_layers(qdq):
     plan = plan_build("10.3.0", qdq, BuildOptions(path="implicit"))
-    assert plan.path == "implicit" and plan.builder_flags == ["INT8", "OBEY_PRECISION_CONSTRAINTS"]
+    assert plan.path == "implicit" and plan.builder_flags == ["INT8", "FP16", "OBEY_PRECISION_CONSTRAINTS"]
     assert plan.constrain_fp32 == ("/srnet/conv_out/Conv",) and plan.network_flags == []
     old = plan_build("8.6.1", qdq, BuildOptions())  # JetPack 5: no strong typing yet
     assert old.path == "implicit" and old.network_flags == ["EXPLICIT_BATCH"] and "INT8" in old.builder_flags
@@ -226,7 +226,7 @@ def test_dla_plan(qdq, fp32):
         plan_build("10.3.0", qdq, BuildOptions(dla_core=0))
     with pytest.raises(EdgeVSRError, match="FP16 or INT8 only"):
         plan_build("10.3.0", fp32, BuildOptions(dla_core=0, profile=static))
-    with pytest.raises(EdgeVSRError, match="has no DLA; use JetPack 6"):
+    with pytest.raises(EdgeVSRError, match="has no DLA .* use JetPack 6"):
         plan_build("11.0.0", qdq, BuildOptions(dla_core=1, profile=static))
     plan = plan_build("11.4.1", qdq, BuildOptions(dla_core=0, profile=static))  # 11.4.1 restores the DLA
     assert "GPU_FALLBACK" in plan.builder_flags
@@ -282,7 +282,7 @@ def test_build_cli_dry_run_and_one_line_errors(tmp_path):
     cmd = [sys.executable, "-m", "edgevsr.cli.main", "build", str(path), "--dry-run"]
     ok = subprocess.run([*cmd, "--trt-version", "10.3.0", "--path", "implicit"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
-    assert "implicit path (int8; flags: INT8, OBEY_PRECISION_CONSTRAINTS)" in " ".join(ok.stderr.split())
+    assert "implicit path (int8; flags: INT8, FP16, OBEY_PRECISION_CONSTRAINTS)" in " ".join(ok.stderr.split())
     bad = subprocess.run([*cmd, "--trt-version", "10.3.0", "--max", "1921x1080"], capture_output=True, text=True)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
     assert bad.stderr.startswith("edgevsr: error: --max 1921x1080")

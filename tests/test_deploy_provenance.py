@@ -59,6 +59,21 @@ def test_foreign_engine_refused_with_rebuild_command(field, value, words):
     assert "edgevsr build egvsr.onnx -o egvsr.engine --precision fp16" in msg
 
 
+def test_orin_modules_with_one_name_are_told_apart_by_sms_and_memory():
+    """Every Orin module reports "Orin" and sm 8.7: an AGX Orin 64 GB engine must not load on a 32 GB one."""
+    agx64 = RuntimeEnv("10.3.0", "Orin", "8.7", sm_count=16, memory_gib=61)
+    agx32 = RuntimeEnv("10.3.0", "Orin", "8.7", sm_count=14, memory_gib=30)
+    built = record(gpu_name="Orin", compute_capability="8.7", sm_count=16, memory_gib=61)
+    check_compatible(built, agx64, "m.engine")
+    with pytest.raises(EdgeVSRError, match="16 SMs vs 14 here; 61 GiB vs 30 here"):
+        check_compatible(built, agx32, "m.engine")
+    assert cache_key(built) != cache_key(dataclasses.replace(built, sm_count=14, memory_gib=30))
+    assert timing_cache_path(agx64) != timing_cache_path(agx32)
+    old = record(gpu_name="Orin", compute_capability="8.7")  # a sidecar from before: SMs unknown
+    with pytest.raises(EdgeVSRError, match="SMs not recorded"):
+        check_compatible(old, agx64, "m.engine")
+
+
 def test_engine_without_sidecar_is_refused(tmp_path):
     engine = tmp_path / "m.engine"
     with pytest.raises(EdgeVSRError, match="engine file not found"):
@@ -75,7 +90,8 @@ def test_cache_key_covers_every_field_that_changes_an_engine():
     base = cache_key(record())
     assert base == cache_key(record())
     assert cache_key(record(build_seconds=99.0, built_at="2030-01-01", rebuild="x")) == base
-    changes = {"trt_version": "10.4.0", "gpu_name": "Orin", "compute_capability": "8.7", "precision": "int8",
+    changes = {"trt_version": "10.4.0", "gpu_name": "Orin", "compute_capability": "8.7", "sm_count": 14,
+               "memory_gib": 32, "precision": "int8",
                "path": "explicit", "profile": {"min": [480, 272], "opt": [480, 272], "max": [480, 272]},
                "onnx_sha256": "cd" * 32, "flags": {"builder": ["FP16"], "workspace_mib": 2048}}
     assert set(changes) == set(KEY_FIELDS)

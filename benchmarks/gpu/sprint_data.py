@@ -12,6 +12,7 @@ call (64 MiB with the repository). So `pack` keeps what cannot be regenerated an
 
     python benchmarks/gpu/sprint_data.py pack data/train-v3 data/sprint --photos-from data/pkgs/x
     python3 benchmarks/gpu/sprint_data.py unpack data/sprint /tmp/sprint-ds      # on the GPU machine
+    python3 benchmarks/gpu/sprint_data.py tiny data/sprint     # a packed set of a few KiB (run_all's rehearsal)
 """
 
 from __future__ import annotations
@@ -114,6 +115,29 @@ def unpack(packed: Path, out: Path, clips_per_photo: int) -> dict:
     return build_dataset(sources, out, build, val=manifest["val"])
 
 
+def tiny(out: Path) -> dict:
+    """A packed set in the same layout from one real photograph (matplotlib's), for the CPU rehearsal.
+
+    A pan across the photo stands for the train video, the photo itself for the synthetic clips, a second
+    pan for the validation clip; no PyAV needed, as on the GPU machine.
+    """
+    import matplotlib
+
+    photo = read_image(Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg")
+    if out.exists():
+        shutil.rmtree(out)
+    for name, n, (h, w), y0 in (("pan", 8, (96, 128), 0), ("held", 6, (64, 96), 200)):
+        d = out / ("videos" if name == "pan" else "val") / name
+        d.mkdir(parents=True)
+        for i in range(n):
+            _write_jpeg(d / f"{i:06d}.jpg", photo[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w], 95)
+    (out / "photos").mkdir()
+    _write_jpeg(out / "photos" / "photo.jpg", cv2.resize(photo, (260, 200), interpolation=cv2.INTER_AREA), 95)
+    manifest = {"videos": ["pan"], "photos": ["photo"], "val": ["held"], "source_index": "tiny", "options": {}}
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    return manifest
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -127,8 +151,13 @@ def main(argv: list[str] | None = None) -> int:
     u.add_argument("packed", type=Path)
     u.add_argument("out", type=Path)
     u.add_argument("--clips-per-photo", type=int, default=6)
+    t = sub.add_parser("tiny")
+    t.add_argument("out", type=Path)
     args = ap.parse_args(argv)
-    if args.cmd == "pack":
+    if args.cmd == "tiny":
+        tiny(args.out)
+        print(f"{args.out}: tiny packed set (rehearsal)")
+    elif args.cmd == "pack":
         m = pack(args.root, args.out, args.photos_from, args.video_frames, args.val_frames)
         size = sum(f.stat().st_size for f in args.out.rglob("*") if f.is_file())
         print(f"{args.out}: {len(m['videos'])} videos, {len(m['photos'])} photos, val {m['val']}; "

@@ -1,6 +1,10 @@
 """The training half of benchmarks/gpu/train_sprint.sh: train from a config, write the FP16 generator + validation.
 
-    python3 benchmarks/gpu/sprint_train.py CONFIG OUT_DIR
+    python3 benchmarks/gpu/sprint_train.py CONFIG OUT_DIR [--minutes M] [--work DIR] [--rehearse]
+
+``--minutes`` replaces the config's time limit (run_all.sh gives the sprint what its 9 minutes leave);
+``--work`` moves the config's /tmp paths (run dir, data, init) under DIR; ``--rehearse`` trains 2 iterations
+of a tiny window on the CPU (run_all.sh's CPU rehearsal: the same path in seconds).
 
 A stage-0 config (FNet alone vs the flow teacher) writes only ``OUT_DIR/stage0-{val.csv,val.png,train.csv}``:
 its best file is the next config's ``init``. Otherwise it
@@ -34,8 +38,39 @@ class _Print:
         print(text, flush=True)
 
 
-def main(config: str, out: str) -> int:
-    cfg = load_config(config)
+REHEARSAL = {"device": "cpu", "threads": 1, "amp": False, "iterations": 2, "val_every": 2, "log_every": 1,
+             "warmup": 0, "flow_teacher_preset": "ultrafast", "data.window": 4, "data.crop": 32, "data.batch": 1,
+             "data.val_frames": 4, "data.curriculum": []}
+
+
+def overrides(config: str, minutes: float | None, work: str | None, rehearse: bool) -> dict:
+    """Dotted-key overrides of the sprint config for this run (see the module docstring)."""
+    import yaml
+
+    raw = yaml.safe_load(Path(config).read_text()) or {}
+    out: dict = {}
+    if minutes is not None:
+        out["time_limit_minutes"] = round(max(0.05, minutes), 2)
+    if work:
+        for key, value in (("run_dir", raw.get("run_dir")), ("init", raw.get("init")),
+                           ("data.root", (raw.get("data") or {}).get("root"))):
+            if isinstance(value, str) and value.startswith("/tmp/"):
+                out[key] = str(Path(work) / value[len("/tmp/"):])
+    if rehearse:
+        out.update(REHEARSAL)
+        val = (raw.get("data") or {}).get("val_clips")
+        root = Path(out.get("data.root") or raw["data"]["root"])
+        try:  # the tiny set's own validation clip(s)
+            index = json.loads((root / "index.json").read_text())
+            out["data.val_clips"] = [c["name"] for c in index["clips"] if c["split"] == "val"] or val
+        except (OSError, ValueError, KeyError):
+            pass
+    return out
+
+
+def main(config: str, out: str, minutes: float | None = None, work: str | None = None,
+         rehearse: bool = False) -> int:
+    cfg = load_config(config, overrides(config, minutes, work, rehearse))
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not torch.cuda.is_available() and cfg.device != "cpu":  # a device: cpu config is the pipeline's own test
@@ -74,10 +109,21 @@ def main(config: str, out: str) -> int:
     return 0
 
 
+def cli(argv: list[str]) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(usage=__doc__.strip().splitlines()[2].strip())
+    ap.add_argument("config")
+    ap.add_argument("out")
+    ap.add_argument("--minutes", type=float, default=None)
+    ap.add_argument("--work", default=None)
+    ap.add_argument("--rehearse", action="store_true")
+    a = ap.parse_args(argv)
+    return main(a.config, a.out, a.minutes, a.work, a.rehearse)
+
+
 if __name__ == "__main__":
-    if len(sys.argv) != 3:
-        sys.exit(__doc__.strip().splitlines()[2].strip())
     try:
-        sys.exit(main(sys.argv[1], sys.argv[2]))
+        sys.exit(cli(sys.argv[1:]))
     except EdgeVSRError as exc:
         sys.exit(f"error: {exc}")

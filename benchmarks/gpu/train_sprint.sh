@@ -8,7 +8,8 @@
 # model of $SPRINT_CONFIG (default EGVSR stage 1 from that FNet, TecoGAN settings, AMP) for its time limit,
 # and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
 # val.csv / val.png (PSNR-Y, tOF, warp error vs bicubic-bd on the held-out clips), train.csv and the log.
-# Without a CUDA GPU it says so in one line and exits 0 (CI, laptops).
+# Without a CUDA GPU it says so in one line and exits 0 (CI, laptops). run_all.sh runs the same two trainings
+# after the benchmarks, in the minutes its 9 left; this script is the sprint alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 PY=${PYTHON:-python3}
@@ -22,7 +23,10 @@ CONFIG=${SPRINT_CONFIG:-benchmarks/gpu/sprint_egvsr.yaml}
 # stage-1 config starts from stage 0's file).
 STAGE0=${SPRINT_STAGE0-benchmarks/gpu/sprint_egvsr_stage0.yaml}
 PACKED=${SPRINT_DATA:-data/sprint}
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
+export PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
+# a bare checkout has no edgevsr.deploy & co (pyproject package-dir): install it, without a registry
+(cd /tmp && "$PY" -c 'import edgevsr.deploy' 2>/dev/null) \
+  || "$PY" -m pip install -q --no-index --no-deps --no-build-isolation -e . >/dev/null
 mkdir -p "$OUT"
 {
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true

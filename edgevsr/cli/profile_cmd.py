@@ -102,6 +102,9 @@ def register(app: typer.Typer) -> None:
         for run in runs:
             if run["layers"]:
                 out.print(layers_table(run))
+        for note in dict.fromkeys((r["power"] or {}).get("note") for r in runs):
+            if note:
+                console.print(f"power: {note}", markup=False, highlight=False)
         if not result.on_gpu:
             load, cpus = runs[-1]["environment"]["loadavg_after"][0], os.cpu_count() or 1
             busy = " (other work shared the CPU: figures are a lower bound)" if load > 0.75 * cpus else ""

@@ -91,11 +91,18 @@ def input_shapes(spec: ModelSpec, size: Size) -> dict[str, tuple[int, int, int, 
 
 @dataclass(frozen=True)
 class RuntimeEnv:
-    """The facts an engine depends on: TensorRT version and GPU (name, compute capability)."""
+    """The facts an engine depends on: TensorRT version and GPU (name, compute capability, SMs, memory).
+
+    The name alone does not identify a GPU: every Jetson Orin module reports "Orin" (AGX Orin 64 GB has 16 SMs,
+    32 GB 14, Orin NX 8, Orin Nano 4 GB 4), so the SM count and memory (GiB, rounded) are part of the identity.
+    0 means unknown (an environment described by hand).
+    """
 
     trt_version: str
     gpu_name: str
     compute_capability: str  # "8.7"
+    sm_count: int = 0
+    memory_gib: int = 0
 
 
 @dataclass
@@ -116,6 +123,8 @@ class EngineRecord:
     rebuild: str = ""
     cache_key: str = ""
     format: int = RECORD_FORMAT
+    sm_count: int = 0  # 0: a record written before edgevsr keyed engines by SMs and memory
+    memory_gib: int = 0
 
     def __post_init__(self) -> None:  # JSON-normal (tuples -> lists) so a record equals its reloaded self
         self.profile, self.spec, self.flags = json.loads(json.dumps([self.profile, self.spec, self.flags]))
@@ -170,6 +179,10 @@ def mismatches(record: EngineRecord, env: RuntimeEnv) -> list[str]:
         out.append(f"compute capability {record.compute_capability} vs {env.compute_capability} here")
     if record.gpu_name != env.gpu_name:
         out.append(f"GPU {record.gpu_name!r} vs {env.gpu_name!r} here")
+    for what, have, here in (("SMs", record.sm_count, env.sm_count), ("GiB", record.memory_gib, env.memory_gib)):
+        if here and have != here:
+            out.append(f"{have or 'unrecorded'} {what} vs {here} here" if have else
+                       f"{what} not recorded (engine built before edgevsr keyed engines by SMs and memory)")
     return out
 
 

@@ -30,8 +30,8 @@ from edgevsr.errors import EdgeVSRError
 
 from .engine_record import EngineRecord, RuntimeEnv, ShapeProfile, check_compatible, read_record
 
-INSTALL_HINT = ("pip install 'edgevsr[tensorrt]' on a desktop with an NVIDIA GPU; on Jetson use JetPack's "
-                "python3-libnvinfer")
+INSTALL_HINT = ("pip install 'edgevsr[tensorrt]' on a desktop with an NVIDIA GPU and a CUDA 12 torch "
+                "('edgevsr[tensorrt-cu13]' for a CUDA 13 torch); on Jetson use JetPack's python3-libnvinfer")
 
 
 def available_backends() -> list[str]:
@@ -72,8 +72,12 @@ def current_env(device: str = "cuda") -> RuntimeEnv:
     trt = require_tensorrt()
     torch = require_cuda()
     index = torch.device(device).index or 0
-    major, minor = torch.cuda.get_device_capability(index)
-    return RuntimeEnv(trt.__version__, torch.cuda.get_device_name(index), f"{major}.{minor}")
+    from edgevsr.deploy.devices import jetson_model
+
+    p = torch.cuda.get_device_properties(index)
+    # the module name on Jetson (every Orin GPU calls itself "Orin"); SMs and memory tell modules apart too
+    return RuntimeEnv(trt.__version__, jetson_model() or p.name, f"{p.major}.{p.minor}", int(p.multi_processor_count),
+                      round(p.total_memory / 2**30))
 
 
 def torch_dtype(trt, dtype):
