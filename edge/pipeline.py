@@ -3,9 +3,9 @@
 Three threads joined by bounded queues, so latency stays bounded:
 - *capture* reads the source, stamps each frame with its capture time
   (flip / resize happen in the source as pre-processing);
-- *upscale* runs :class:`edgevsr.stream.FrameUpscaler` and resets its recurrent
-  state when frames were dropped or the scene cut (warping from a frame that
-  is not the previous one creates ghosting);
+- *upscale* runs :class:`edgevsr.stream.FrameUpscaler`, which resets its recurrent
+  state when frames were dropped, the size changed or the scene cut (the reasons
+  live there alone; the pipeline counts them);
 - the *calling* thread draws the split view and stats (post-processing), writes
   to the sink and handles keys: GUI toolkits want the main thread.
 
@@ -30,7 +30,7 @@ from edgevsr.edge.sinks import Sink, make_sink
 from edgevsr.edge.sources import FileSource, Source, make_source
 from edgevsr.edge.uri import parse_uri
 from edgevsr.errors import EdgeVSRError
-from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (the runtime's detector, shared with batch)
+from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (re-exported: the one detector)
 from edgevsr.stream import FrameUpscaler
 
 POLICIES = ("auto", "drop", "block")
@@ -193,37 +193,28 @@ class Pipeline:
 
     def _upscale(self) -> None:
         up, pending = self.upscaler, deque()
-        last, prev_thumb, size = None, None, None
+        up.scene_cut = self.scene_cut
+        size = None
         try:
             while True:
                 item = self._get(self.in_q)
                 if item is _END:
                     break
                 h, w = item.lr.shape[:2]
-                thumb = thumbnail(item.lr) if self.scene_cut > 0 else None
-                reason = None
-                if size is not None and (h, w) != size:
-                    if not self.sink.resizable:
-                        raise EdgeVSRError(f"{self.source.name}: frame size changed from {size[1]}x{size[0]} to "
-                                           f"{w}x{h} at frame {item.index}; {self.sink.name} cannot change size "
-                                           "mid-stream (restart, or pick a fixed input size with width/height)")
-                    reason = "resize"
-                elif last is not None and item.index != last + 1:
-                    reason = "drop"
-                elif is_scene_cut(prev_thumb, thumb, self.scene_cut):
-                    reason = "scene-cut"
-                if reason:
-                    for out in up.flush():  # windowed models still owe the previous scene's last frames
-                        self._emit(pending.popleft(), out)
-                    up.reset()
-                    item.reset = reason
-                    with self._lock:
-                        self.stats.resets[reason] += 1
-                        self.stats.reset_log.append((item.index, reason))
+                if size is not None and (h, w) != size and not self.sink.resizable:
+                    raise EdgeVSRError(f"{self.source.name}: frame size changed from {size[1]}x{size[0]} to "
+                                       f"{w}x{h} at frame {item.index}; {self.sink.name} cannot change size "
+                                       "mid-stream (restart, or pick a fixed input size with width/height)")
+                size = (h, w)
                 pending.append(item)
-                for out in up.push(item.lr):
+                outs = up.push(item.lr, item.index)  # the upscaler decides resets (resize, drop, scene cut)
+                if up.last_reset:
+                    item.reset = up.last_reset
+                    with self._lock:
+                        self.stats.resets[up.last_reset] += 1
+                        self.stats.reset_log.append((item.index, up.last_reset))
+                for out in outs:
                     self._emit(pending.popleft(), out)
-                last, prev_thumb, size = item.index, thumb, (h, w)
             if not self._stop.is_set():
                 for out in up.flush():
                     self._emit(pending.popleft(), out)

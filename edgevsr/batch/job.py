@@ -172,7 +172,7 @@ class BatchJob:
         tmp = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
         try:
             segs = [inp.segments[c.index] for c in inp.chunks]
-            inp.streams = stitch(segs, inp.item.source, inp.plan.time_base, tmp)
+            inp.streams = stitch(segs, inp.item.source, inp.plan.time_base, tmp, inp.plan)
             if inp.streams["packets"] != inp.plan.frames:
                 raise EdgeVSRError(f"{dst}: stitched {inp.streams['packets']} frames, expected {inp.plan.frames}")
             os.replace(tmp, dst)

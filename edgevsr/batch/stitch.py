@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.batch.chunks import COLOUR_FIELDS, VideoPlan
+from edgevsr.batch.chunks import VideoPlan
 from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.io.frames import COLOUR_FIELDS
 
 
 def encode_segment(frames: Iterable[tuple[int, np.ndarray]], plan: VideoPlan, crf: int) -> tuple[bytes, list]:
@@ -65,10 +66,24 @@ def _copyable(out, src_stream) -> bool:
     return True
 
 
-def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int, int], tmp: Path) -> dict:
+def frame_durations(plan: VideoPlan) -> dict[int, int]:
+    """pts -> the frame's duration in the source time base: up to the next frame, the last one as decoded.
+
+    Without them the muxer guesses the last frame's length, and the container then declares the wrong
+    duration and average frame rate (and audio outlasts video)."""
+    tb = Fraction(*plan.time_base)
+    last = plan.last_duration or max(1, round(1 / (plan.fps * tb)))
+    return {a: b - a for a, b in zip(plan.pts, plan.pts[1:])} | {plan.pts[-1]: last}
+
+
+def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int, int], tmp: Path,
+           plan: VideoPlan | None = None) -> dict:
     """Write ``tmp``: the segments' video packets in order (with their recorded (pts, dts) in
-    ``time_base``) plus the source's audio/subtitles, copied."""
+    ``time_base``, and with ``plan`` each frame's duration and the display rotation) plus the source's
+    audio/subtitles, copied."""
     import av
+
+    durations = frame_durations(plan) if plan is not None else {}
 
     copied, dropped = [], []
     try:
@@ -81,6 +96,8 @@ def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int
             template = first.streams.video[0]
             extradata = template.codec_context.extradata
             vout = out.add_stream_from_template(template)
+        if plan is not None and plan.rotation:
+            vout.set_display_rotation(plan.rotation)
         src = av.open(str(source))
         mapping = {}
         for st in src.streams:
@@ -104,6 +121,8 @@ def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int
                     raise EdgeVSRError(f"{seg}: holds {len(packets)} packets, the journal says {len(stamps)}")
                 for packet, (pts, dts) in zip(packets, stamps):
                     packet.pts, packet.dts, packet.time_base = pts, dts, tb
+                    if pts in durations:
+                        packet.duration = durations[pts]
                     packet.stream = vout
                     out.mux(packet)
                     frames += 1

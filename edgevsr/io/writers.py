@@ -14,7 +14,7 @@ import numpy as np
 
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.io.atomic import check_output, commit, discard, make_temp, write_bytes, write_error
-from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS
+from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS, SourceInfo
 
 # container -> encoders it may hold (first = default)
 CONTAINERS = {".mp4": ("libx264", "libx265"), ".m4v": ("libx264", "libx265"), ".mov": ("libx264", "libx265"),
@@ -28,7 +28,12 @@ FORMATS = ".mp4/.mkv/.mov (H.264, H.265 with --codec h265), .webm (VP9), .y4m, o
 
 
 def output_kind(path: Path) -> str:
-    """'video', 'image' (one frame to one file) or 'folder' (PNG frames), from the name; others refused."""
+    """'video', 'image' (one frame to one file) or 'folder' (PNG frames), from the name; others refused.
+
+    A folder is a name without an extension (or an existing folder): ``out.mp5`` is a typo, not a folder.
+    """
+    if str(path) == "-":
+        raise EdgeVSRError("-o -: edgevsr does not write to stdout; give a file (.mp4, .y4m ...) or a folder name")
     suffix = path.suffix.lower()
     if suffix in CONTAINERS:
         return "video"
@@ -36,6 +41,9 @@ def output_kind(path: Path) -> str:
         return "image"
     if suffix in UNWRITABLE:
         raise EdgeVSRError(f"{path}: edgevsr does not write {suffix} files; write {FORMATS}")
+    if suffix and not path.is_dir():
+        raise EdgeVSRError(f"{path}: unknown extension {suffix}; write {FORMATS} (a new folder's name has no "
+                           "extension)")
     return "folder"
 
 
@@ -60,10 +68,16 @@ def choose_encoder(path: Path, codec: str | None = None, crf: int = 18) -> str:
 
 
 def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, frames: int | None = None,
-               inputs: Iterable[str | Path | None] = (), overwrite: bool = False) -> str:
+               inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+               names: list[str] | None = None) -> str:
     """Everything about a frame output that can fail, checked before any model loads; returns its kind."""
     path = Path(path)
     kind = output_kind(path)
+    if kind == "folder" and names:
+        stems = [Path(n).stem.lower() for n in names]
+        if len(set(stems)) != len(stems):
+            dup = next(n for n in names if stems.count(Path(n).stem.lower()) > 1)
+            raise EdgeVSRError(f"{path}: two input frames would be written as {Path(dup).stem}.png; rename one")
     if kind == "video":
         choose_encoder(path, codec, crf)
     if kind == "image" and frames is not None and frames > 1:
@@ -78,14 +92,18 @@ class FrameSink:
     Everything is written under a unique temporary name beside ``path`` and renamed onto it by
     :meth:`close`; :meth:`abort` (or an exception inside ``with``) removes that temp and nothing else.
     ``write(frame, time)`` takes the frame's presentation time in seconds (variable frame rate and audio
-    sync are kept); without it frames are spaced at ``fps``.
+    sync are kept); without it frames are spaced at ``fps``. ``like``: the source's
+    :class:`~edgevsr.io.frames.SourceInfo`, whose rotation and colour tags the video keeps. uint16 frames
+    (deep sources) are written 10-bit (video) or 16-bit (PNG/TIFF).
     """
 
     def __init__(self, path: str | Path, fps: float = 25.0, codec: str | None = None, crf: int = 18,
                  audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
-                 inputs: Iterable[str | Path | None] = ()):
+                 inputs: Iterable[str | Path | None] = (), like: SourceInfo | None = None):
         self.path = Path(path)
-        self.kind = check_sink(self.path, codec=codec, crf=crf, inputs=inputs, overwrite=overwrite)
+        self.kind = check_sink(self.path, codec=codec, crf=crf, inputs=inputs, overwrite=overwrite, names=names)
+        self.rotation = like.rotation if like is not None else 0
+        self.colour = dict(like.colour) if like is not None else {}
         self.is_video = self.kind == "video"
         self.codec = choose_encoder(self.path, codec, crf) if self.is_video else None
         self.fps, self.crf, self.overwrite = fps, crf, overwrite
@@ -114,6 +132,8 @@ class FrameSink:
         self.count += 1
 
     def _write_image(self, target: Path, ext: str, frame: np.ndarray) -> None:
+        if frame.dtype == np.uint16 and ext.lower() not in (".png", ".tif", ".tiff"):
+            frame = (frame >> 8).astype(np.uint8)  # formats without 16-bit samples
         ok, data = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         if not ok:
             raise EdgeVSRError(f"{self.path}: could not encode frame {self.count} as {ext}")
@@ -129,7 +149,11 @@ class FrameSink:
             self._stream = self._container.add_stream(self.codec, rate=rate)
             h, w = frame.shape[:2]
             self._stream.width, self._stream.height = w - w % 2, h - h % 2
-            self._stream.pix_fmt = "yuv420p"
+            self._stream.pix_fmt = "yuv420p10le" if frame.dtype == np.uint16 else "yuv420p"
+            for k, v in self.colour.items():
+                setattr(self._stream.codec_context, k, v)
+            if self.rotation:
+                self._stream.set_display_rotation(self.rotation)
             if self.codec != "rawvideo":
                 self._stream.codec_context.time_base = TIME_BASE
                 self._stream.time_base = TIME_BASE
@@ -158,7 +182,8 @@ class FrameSink:
         if self._container is None:
             self._open_video(frame)
         h, w = self._stream.height, self._stream.width
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]),
+                                        format="rgb48le" if frame.dtype == np.uint16 else "rgb24")
         vf.pts = self._pts(time)
         if self.codec != "rawvideo":
             vf.time_base = TIME_BASE
