@@ -89,7 +89,11 @@ class PipelineStats:
                 f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; stopped: {self.stop_reason}")
 
 
-def check_options(policy: str, queue_size: int) -> None:
+def check_options(policy: str, queue_size: int, scene_cut: float = 0.1, stall_timeout: float = 10.0) -> None:
+    from edgevsr import checks
+
+    checks.scene_cut(scene_cut)
+    checks.positive(stall_timeout, "--stall-timeout")
     if policy not in POLICIES:
         raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     if queue_size < 1:
@@ -110,7 +114,7 @@ class Pipeline:
                  queue_size: int = 2, scene_cut: float = 0.1, stall_timeout: float = 10.0,
                  max_frames: int | None = None, overlay: bool | None = None, split: bool = False,
                  label: str | None = None, on_frame: Callable[[np.ndarray, FrameMeta], None] | None = None):
-        check_options(policy, queue_size)
+        check_options(policy, queue_size, scene_cut, stall_timeout)
         self.source = make_source(parse_uri(source, "source")) if isinstance(source, str) else source
         if isinstance(sink, str):
             sink = make_sink(parse_uri(sink, "sink"))

@@ -66,11 +66,13 @@ def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, fr
              progress=None) -> DemoResult:
     """Build the clip, degrade it (BD x4), upscale with bicubic and ``model``, write the comparison and scores."""
     from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.checks import count
     from edgevsr.errors import EdgeVSRError
     from edgevsr.io.atomic import atomic_path, check_output
     from edgevsr.io.writers import FrameSink
     from edgevsr.stream import FrameUpscaler
 
+    count(frames, "--frames")
     out_dir = check_output(out_dir, is_dir=True, flag=None)  # a new or empty folder: the demo never mixes in
     from edgevsr.quality.paired import PairedClip
 

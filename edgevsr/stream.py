@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from edgevsr import checks
 from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.scene import is_scene_cut, thumbnail
@@ -52,6 +53,19 @@ def check_frame(frame: Any) -> None:
         raise EdgeVSRError(f"FrameUpscaler.push: empty frame {frame.shape}")
 
 
+def _finite(out: Any) -> bool:
+    """Whether a raw model output (torch tensor or numpy array) holds only finite values."""
+    if hasattr(out, "detach"):
+        import torch
+
+        return bool(torch.isfinite(out).all())
+    try:
+        arr = np.asarray(out)
+    except Exception:  # a device buffer we cannot look into cheaply: trust it
+        return True
+    return arr.dtype.kind != "f" or bool(np.isfinite(arr).all())
+
+
 class FrameUpscaler:
     """Feed LR frames one at a time, get HR frames out in order.
 
@@ -68,8 +82,7 @@ class FrameUpscaler:
     """
 
     def __init__(self, runner: Runner, scene_cut: float = 0.0):
-        if not scene_cut >= 0:  # also NaN
-            raise EdgeVSRError(f"scene_cut {scene_cut}: must be 0 (off) or a positive threshold")
+        checks.scene_cut(scene_cut, "scene_cut")
         self.runner = runner
         self.spec = runner.spec
         self.scene_cut = scene_cut
@@ -77,6 +90,7 @@ class FrameUpscaler:
         self._deep: HighDepthRunner | None = None
         self._index: int | None = None
         self._thumb: np.ndarray | None = None
+        self._checked = False  # the first output is checked to be finite
         self.reset()
 
     def reset(self) -> None:
@@ -100,6 +114,11 @@ class FrameUpscaler:
     def _finish(self, out: Any) -> np.ndarray:
         h, w = self._size
         s = self.spec.scale
+        if not self._checked:  # NaN/Inf weights (a diverged run, a broken export) would be written as black frames
+            if not _finite(out):
+                raise EdgeVSRError(f"{self.spec.name} ({self.runner.describe()}): the model's output is not finite "
+                                   "(NaN or Inf): its weights are broken; nothing written")
+            self._checked = True
         hr = self._runner.finish(out, h * s, w * s)
         if hr.shape[:2] != (h * s, w * s):  # e.g. a foreign ONNX carrying copied edgevsr metadata
             raise EdgeVSRError(f"{self.spec.name} ({self.runner.describe()}): the model made a {hr.shape[1]}x"
@@ -174,9 +193,7 @@ class FrameUpscaler:
     def run(self, frames: Iterable[np.ndarray], scene_cut: float | None = None) -> Iterator[np.ndarray]:
         """All outputs of ``frames``; ``scene_cut`` (default: the constructor's) > 0 resets at each detected cut."""
         if scene_cut is not None:
-            if not scene_cut >= 0:
-                raise EdgeVSRError(f"scene_cut {scene_cut}: must be 0 (off) or a positive threshold")
-            self.scene_cut = scene_cut
+            self.scene_cut = checks.scene_cut(scene_cut, "scene_cut")
         self._thumb = self._index = None  # a new clip: nothing to compare its first frame with
         for frame in frames:
             yield from self.push(frame)

@@ -50,8 +50,14 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live runtime
     and `edgevsr batch`, so all three give the same pictures.
     """
-    src = src if isinstance(src, FrameSource) else FrameSource(src)
+    src = src if isinstance(src, FrameSource) else FrameSource(src, deep=True)
     info = src.info
+    if src.format == "rgb48le" and runner.name in ("tensorrt", "opencv"):
+        import warnings
+
+        warnings.warn(f"{info.path}: {info.bits}-bit input decoded to 8 bits: the {runner.name} runner takes 8-bit "
+                      "frames only (torch and onnxruntime keep the depth)", stacklevel=2)
+        src.format = "rgb24"
     audio = info.path if info.kind == "video" and info.has_audio else None
     sink = FrameSink(dst_path, fps=info.fps, codec=codec, crf=crf, audio_from=audio, names=info.names,
                      overwrite=overwrite, inputs=[info.path], like=info)
@@ -88,8 +94,11 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
     (``cuda_graph``, ``compile``, ``channels_last``: see RunnerConfig). ``log`` gets one line naming what runs.
     """
+    from edgevsr import checks
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.io.writers import check_sink
+
+    checks.scene_cut(scene_cut)
 
     source, dst = FrameSource(Path(src), allow_partial=allow_partial, deep=True), Path(dst)
     check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite,

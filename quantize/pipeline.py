@@ -54,6 +54,13 @@ class QuantizeOptions:
     speed_shape: tuple[int, int] | None = (272, 480)
     speed_runs: int = 5
 
+    def __post_init__(self) -> None:
+        from edgevsr import checks
+
+        checks.count(self.calib_frames, "--calib-frames")
+        checks.count(self.gt_frames, "--gt-frames", minimum=2)
+        checks.count(self.speed_runs, "--speed-runs")
+
 
 @dataclass
 class QuantizeReport:

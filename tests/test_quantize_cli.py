@@ -84,7 +84,7 @@ def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
     assert json.loads(read_metadata(out2)["edgevsr.quantization"])["budget_met"] is False
     # a damaged cache is a one-line error and no output
     cache.write_bytes(cache.read_bytes()[:100])
-    r3 = _run(*args, "-o", tmp_path / "q3.onnx")
+    r3 = _run(*[tmp_path / "r3.json" if a == report else a for a in args], "-o", tmp_path / "q3.onnx")
     assert r3.returncode == 2 and len(r3.error_lines) == 1 and "s.npz: corrupted" in r3.stderr
     assert "Traceback" not in r3.stderr
     assert not (tmp_path / "q3.onnx").exists()

@@ -46,6 +46,21 @@ class BatchOptions:
     in_flight_per_worker: int = 2
     start_timeout: float = 300.0  # seconds for every actor to be placed and load its model
 
+    def __post_init__(self) -> None:
+        """Every number in range before anything starts (the CLI and run_batch share this)."""
+        from edgevsr import checks
+
+        checks.optional_count(self.workers, "--workers")
+        checks.positive(self.gpus_per_worker, "--gpus-per-worker")
+        checks.positive(self.cpus_per_worker, "--cpus-per-worker")
+        checks.positive(self.chunk_seconds, "--chunk-seconds")
+        checks.count(self.lead_in, "--lead-in", minimum=0)
+        checks.scene_cut(self.scene_cut)
+        checks.crf(self.crf)
+        checks.count(self.max_retries, "max_retries", minimum=0)
+        checks.count(self.in_flight_per_worker, "in_flight_per_worker")
+        checks.positive(self.start_timeout, "start_timeout")
+
 
 @dataclass
 class BatchProgress:

@@ -64,7 +64,11 @@ def register(app: typer.Typer) -> None:
         from edgevsr.io.signals import graceful_stop
         from edgevsr.stream import FrameUpscaler
 
-        check_options(policy, queue)
+        check_options(policy, queue, scene_cut, stall_timeout)
+        if fps is not None:
+            from edgevsr.checks import positive
+
+            positive(fps, "--fps")
         if frames is not None and frames <= 0:
             raise EdgeVSRError(f"--frames {frames}: must be a positive frame count")
         sink_uri = parse_uri(sink, "sink").with_options(codec=codec, bitrate=bitrate,
