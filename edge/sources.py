@@ -241,6 +241,19 @@ class CaptureSource(Source):
             cap.release()
 
 
+def quiet_capture_logs() -> None:
+    """OpenCV and the FFmpeg inside it print their own log lines (``[tcp @ 0x..] Connection refused``,
+    ``[ WARN:0] global cap.cpp``) before our one-line error; ours names the stream and the cause."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when the FFmpeg backend opens
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # an OpenCV build without the logging module
+        pass
+
+
 def make_source(uri: MediaURI) -> Source:
     """The source a URI names; files and devices are checked here, before any model is loaded."""
     o = uri.options
@@ -249,6 +262,8 @@ def make_source(uri: MediaURI) -> Source:
         raise EdgeVSRError(f"{uri}: give both width and height, or neither")
     if w is not None:
         check_input_size(w, h, str(uri))
+    if uri.scheme in ("rtsp", "v4l2", "csi"):
+        quiet_capture_logs()
     if uri.scheme == "test":
         return TestPatternSource(w or 320, h or 180, o.get("fps", 30.0), o.get("frames"), o.get("cuts", 0),
                                  o.get("realtime", True), flip)

@@ -20,14 +20,14 @@ from tests.test_bad_inputs import run_main, truncated_video
 BICUBIC = ["--model", "bicubic"]
 
 
-def batch_locally(src: Path, out: Path, max_frames: int, model: str = "bicubic") -> dict:
+def batch_locally(src: Path, out: Path, max_frames: int, model: str = "bicubic", scene_cut: float = 0.0) -> dict:
     """The batch path without Ray: probe, plan, upscale each chunk on a worker's code, stitch."""
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.batch.chunks import plan_chunks, probe_video
     from edgevsr.batch.stitch import stitch
     from edgevsr.batch.workers import upscale_chunk
 
-    plan = probe_video(src, 0.0)
+    plan = probe_video(src, scene_cut)
     runner, _ = make_runner(RunnerConfig(model=model))
     segs = []
     with runner:
@@ -71,6 +71,16 @@ def test_stitched_output_declares_the_source_duration_and_rate(tmp_path, max_fra
     assert got["video_s"] == pytest.approx(1.2, abs=1e-3)
     assert got["last_s"] == pytest.approx(want["last_s"], abs=1e-4) == pytest.approx(0.04, abs=1e-4)
     assert abs(got["audio_s"] - got["video_s"]) <= 0.04
+
+
+def test_segments_of_every_length_stitch_with_rising_decode_times(tmp_path):
+    """Cuts at most frames give one-frame segments beside longer ones whose encoder used B-frames: each
+    segment's decode times start early, so copied as recorded they stepped backwards at the seams."""
+    src = write_video(tmp_path / "a.mp4", moving_clip(30, 48, 64), fps=25)
+    batch_locally(src, tmp_path / "o.mp4", 6, scene_cut=0.1)
+    with av.open(str(tmp_path / "o.mp4")) as c:
+        times = [f.time for f in c.decode(video=0)]
+    assert times == pytest.approx([i / 25 for i in range(30)], abs=1e-3)
 
 
 def rotated_clip(path: Path, degrees: int, n: int = 6) -> Path:

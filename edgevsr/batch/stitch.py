@@ -8,6 +8,7 @@ timestamps and A/V sync are the source's.
 
 from __future__ import annotations
 
+import contextlib
 import io
 from collections.abc import Iterable
 from fractions import Fraction
@@ -76,6 +77,18 @@ def frame_durations(plan: VideoPlan) -> dict[int, int]:
     return {a: b - a for a, b in zip(plan.pts, plan.pts[1:])} | {plan.pts[-1]: last}
 
 
+def continuous_dts(pts: list[int]) -> list[int]:
+    """Decode timestamps for packets (given in decode order by their pts) as one encoder would have made them.
+
+    Each segment's encoder starts its dts a B-frame delay before its first pts, so concatenated as recorded
+    they step backwards at every seam (the muxer refuses that). The k-th packet decoded gets the k-th
+    smallest pts, shifted by the largest reorder delay: increasing, and never after its own pts.
+    """
+    order = sorted(pts)
+    shift = max((o - p for o, p in zip(order, pts)), default=0)
+    return [o - max(0, shift) for o in order]
+
+
 def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int, int], tmp: Path,
            plan: VideoPlan | None = None) -> dict:
     """Write ``tmp``: the segments' video packets in order (with their recorded (pts, dts) in
@@ -112,6 +125,7 @@ def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int
             except Exception:
                 dropped.append(f"{st.type} #{st.index} ({st.codec_context.name})")
         frames = 0
+        dts_of = iter(continuous_dts([pts for _, stamps in segments for pts, _ in stamps]))
         for seg, stamps in segments:
             with av.open(str(seg)) as s:
                 if s.streams.video[0].codec_context.extradata != extradata:
@@ -119,8 +133,8 @@ def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int
                 packets = [p for p in s.demux(s.streams.video[0]) if p.size]
                 if len(packets) != len(stamps):
                     raise EdgeVSRError(f"{seg}: holds {len(packets)} packets, the journal says {len(stamps)}")
-                for packet, (pts, dts) in zip(packets, stamps):
-                    packet.pts, packet.dts, packet.time_base = pts, dts, tb
+                for packet, (pts, _) in zip(packets, stamps):
+                    packet.pts, packet.dts, packet.time_base = pts, next(dts_of), tb
                     if pts in durations:
                         packet.duration = durations[pts]
                     packet.stream = vout
@@ -133,6 +147,10 @@ def stitch(segments: list[tuple[Path, list]], source: Path, time_base: tuple[int
                 packet.stream = mapping[packet.stream.index]
                 out.mux(packet)
         src.close()
-    finally:
         out.close()
+    except av.FFmpegError as exc:
+        raise EdgeVSRError(f"{tmp}: cannot write the stitched output ({first_line(exc)})") from None
+    finally:
+        with contextlib.suppress(Exception):
+            out.close()
     return {"packets": frames, "copied_streams": copied, "dropped_streams": dropped}

@@ -71,7 +71,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             sd = load_file(str(path))
         else:
-            sd = torch.load(str(path), map_location="cpu", weights_only=True)
+            import warnings
+
+            with warnings.catch_warnings():  # torch's advice about pickle protocols is not the user's business
+                warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+                sd = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, pickle with forbidden globals, ...
         raise EdgeVSRError(f"{path}: cannot read weights: {torch_load_reason(exc)}") from None
     for key in _WRAPPERS:
