@@ -47,6 +47,7 @@ class FrameMeta:
     t_upscaled: float = 0.0
     t_shown: float = 0.0
     reset: str | None = None  # why the recurrent state was reset before this frame
+    time: float | None = None  # presentation time in the source (files), kept by file sinks
 
 
 @dataclass
@@ -188,7 +189,7 @@ class Pipeline:
                     self._read_since = None
                 with self._lock:
                     self.stats.captured += 1
-                self._put(self.in_q, FrameMeta(i, time.perf_counter(), frame))
+                self._put(self.in_q, FrameMeta(i, time.perf_counter(), frame, time=self.source.last_time))
                 i += 1
         except BaseException as exc:  # reported by run() in the calling thread
             self._fail(exc)
@@ -300,7 +301,7 @@ class Pipeline:
                     s.in_size, s.out_size = meta.lr.shape[1::-1], hr.shape[1::-1]
                     self.sink.open(hr.shape[1], hr.shape[0], self.source.fps)
                     opened = True
-                self.sink.write(self._compose(meta, hr))
+                self.sink.write(self._compose(meta, hr), meta.time)
                 meta.t_shown = time.perf_counter()
                 s.shown += 1
                 s.latencies.append(meta.t_shown - meta.t_capture)

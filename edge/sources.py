@@ -30,6 +30,7 @@ class Source:
     live = False
     fps = 25.0
     name = "source"
+    last_time: float | None = None  # presentation time (s) of the frame last yielded, where the input has one
 
     def __init__(self) -> None:
         self.stop_event = threading.Event()  # set by the pipeline to end waits (pacing, reconnect backoff)
@@ -163,15 +164,18 @@ class FileSource(Source):
 
     def frames(self) -> Iterator[np.ndarray]:
         pacer = _Pacer(self.fps, self.stop_event) if self.live else None
-        i, rounds = 0, 0
+        i, rounds, offset = 0, 0, 0.0
         while True:
             for frame in self.reader:
                 if self.stop_event.is_set():
                     return
                 if pacer:
                     pacer.wait(i)
+                t = self.reader.last_time
+                self.last_time = None if t is None else offset + t  # a loop goes on after the last frame
                 yield adjust(frame, *self.size, self.flip)
                 i += 1
+            offset = (self.last_time or 0.0) + 1.0 / self.fps
             rounds += 1
             if self.loop != -1 and rounds > self.loop:
                 return

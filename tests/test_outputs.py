@@ -75,10 +75,10 @@ def test_a_stale_temp_of_another_run_is_never_adopted(tmp_path):
 def test_two_runs_to_one_output_end_with_one_complete_output(tmp_path, name):
     out = tmp_path / name
     a, b = FrameSink(out, fps=25), FrameSink(out, fps=25)
-    assert a.tmp != b.tmp
     for f in frames(4):
         a.write(f)
         b.write(f[::-1].copy())
+    assert a.tmp != b.tmp
     a.close()
     with pytest.raises(EdgeVSRError, match="another run"):  # the second keeps the first's complete output
         b.close()

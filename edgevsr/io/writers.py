@@ -87,17 +87,23 @@ def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, fra
 
 
 class FrameSink:
-    """Collects RGB uint8 frames into ``path`` (video by container, one image by image suffix, else PNGs).
+    """Collects RGB frames into ``path`` (video by container, one image by image suffix, else PNGs).
 
-    Everything is written under a unique temporary name beside ``path`` and renamed onto it by
-    :meth:`close`; :meth:`abort` (or an exception inside ``with``) removes that temp and nothing else.
+    The one file writer of edgevsr: `upscale`, `degrade`, `eval --save-outputs`, the demo and `edgevsr run`'s
+    ``file://`` sink all write through it (it is also a live pipeline sink: ``check``/``open``/``write``/
+    ``poll``/``close``/``abort``). Everything is written under a unique temporary name beside ``path``, made
+    at the first frame, and renamed onto it by :meth:`close`; :meth:`abort` (or an exception inside ``with``)
+    removes that temp and nothing else.
     ``write(frame, time)`` takes the frame's presentation time in seconds (variable frame rate and audio
     sync are kept); without it frames are spaced at ``fps``. ``like``: the source's
     :class:`~edgevsr.io.frames.SourceInfo`, whose rotation and colour tags the video keeps. uint16 frames
     (deep sources) are written 10-bit (video) or 16-bit (PNG/TIFF).
     """
 
-    def __init__(self, path: str | Path, fps: float = 25.0, codec: str | None = None, crf: int = 18,
+    resizable = False  # a file cannot change its frame size mid-stream
+    is_display = False
+
+    def __init__(self, path: str | Path, fps: float | None = 25.0, codec: str | None = None, crf: int = 18,
                  audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
                  inputs: Iterable[str | Path | None] = (), like: SourceInfo | None = None):
         self.path = Path(path)
@@ -107,14 +113,31 @@ class FrameSink:
         self.is_video = self.kind == "video"
         self.codec = choose_encoder(self.path, codec, crf) if self.is_video else None
         self.fps, self.crf, self.overwrite = fps, crf, overwrite
+        self.inputs, self.name = tuple(inputs), str(path)
         self.audio_from, self.names = audio_from, names
         self.count = 0
         self._container = self._stream = self._audio = None
         self._last_pts: int | None = None
-        self.tmp = make_temp(self.path, is_dir=self.kind == "folder")
+        self.tmp: Path | None = None  # made at the first frame: a run that fails before it leaves nothing
+
+    # the live pipeline's sink protocol (edgevsr.edge.sinks.Sink) ------------------------------------
+    def check(self) -> None:
+        """Everything that can fail before the model loads (checked again: the path may have changed)."""
+        check_sink(self.path, codec=self.codec, crf=self.crf, inputs=self.inputs, overwrite=self.overwrite,
+                   names=self.names)
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        """The first frame's size is known: frames are spaced at the source's rate unless one was given."""
+        if self.fps is None:
+            self.fps = fps
+
+    def poll(self) -> list[str]:
+        return []
 
     def write(self, frame: np.ndarray, time: float | None = None) -> None:
         try:
+            if self.tmp is None:
+                self.tmp = make_temp(self.path, is_dir=self.kind == "folder")
             if self.is_video:
                 self._write_video(frame, time)
             elif self.kind == "image":
@@ -145,7 +168,7 @@ class FrameSink:
         try:
             self._container = av.open(str(self.tmp), mode="w", format="yuv4mpegpipe" if self.codec == "rawvideo"
                                       else None)
-            rate = Fraction(self.fps).limit_denominator(1001)
+            rate = Fraction(self.fps or 25.0).limit_denominator(1001)
             self._stream = self._container.add_stream(self.codec, rate=rate)
             h, w = frame.shape[:2]
             self._stream.width, self._stream.height = w - w % 2, h - h % 2
@@ -170,7 +193,7 @@ class FrameSink:
     def _pts(self, time: float | None) -> int | None:
         if self.codec == "rawvideo":
             return self.count
-        pts = round((time if time is not None else self.count / self.fps) / TIME_BASE)
+        pts = round((time if time is not None else self.count / (self.fps or 25.0)) / TIME_BASE)
         if self._last_pts is not None and pts <= self._last_pts:  # timestamps must rise
             pts = self._last_pts + 1
         self._last_pts = pts
@@ -254,7 +277,9 @@ class FrameSink:
             with contextlib.suppress(Exception):
                 self._container.close()
             self._container = None
-        discard(self.tmp)
+        if self.tmp is not None:
+            discard(self.tmp)
+            self.tmp = None
 
     def __enter__(self) -> FrameSink:
         return self
