@@ -57,3 +57,12 @@ def test_local_run_despite_ray_address_and_sigterm_is_one_line_143(tmp_path):
     assert "Traceback" not in err and " INFO " not in err and "WARNING" not in err and "\x1b[" not in err, err
     assert not (out / "v.mp4").exists() and not list(out.rglob(".*partial*"))
     assert Path(out / ".edgevsr-batch" / "journal.jsonl").exists()  # what finished can be resumed
+
+
+def test_a_worker_error_is_our_line_not_rays_dump():
+    from edgevsr.batch.job import _cause
+
+    dump = ("The actor died because of an error raised in its creation task, ray::UpscaleWorker.__init__() "
+            "(pid=1, ip=127.0.0.1)\n  File \"workers.py\", line 60, in __init__\n    self.runner, self.source = "
+            "make_runner(cfg)\nedgevsr.errors.EdgeVSRError: m.engine: TensorRT engine built for another GPU\n")
+    assert _cause(RuntimeError(dump)) == "m.engine: TensorRT engine built for another GPU"

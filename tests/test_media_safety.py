@@ -154,3 +154,14 @@ def test_a_file_that_appears_while_the_run_works_is_kept(tmp_path):
         sink.close()
     assert out.read_bytes() == PRECIOUS
     assert [p.name for p in tmp_path.iterdir()] == ["o.mp4"]
+
+
+def test_the_quantize_api_keeps_an_existing_file(tmp_path):
+    import edgevsr
+    from edgevsr.errors import EdgeVSRError
+
+    out = tmp_path / "mine.onnx"
+    out.write_bytes(PRECIOUS)
+    with pytest.raises(EdgeVSRError, match="exists"):
+        edgevsr.quantize("bicubic", out)
+    assert out.read_bytes() == PRECIOUS

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -101,8 +102,13 @@ def _retryable(ray) -> tuple:
 
 
 def _cause(exc: BaseException) -> str:
+    """The worker's own one-line reason, not Ray's actor-death dump (an actor that fails in ``__init__`` carries
+    our EdgeVSRError only inside the text of its traceback)."""
     cause = getattr(exc, "cause", None) or exc
-    return str(cause) if isinstance(cause, EdgeVSRError) else first_line(cause, 300)
+    if isinstance(cause, EdgeVSRError):
+        return str(cause)
+    ours = re.findall(r"EdgeVSRError: ([^\n]+)", str(exc))
+    return ours[-1].strip() if ours else first_line(cause, 300)
 
 
 class BatchJob:
