@@ -1,5 +1,8 @@
 """Encoded segments in, one output file out, without re-encoding the video.
 
+Segments are encoded with the media layer's encoder set-up (:func:`edgevsr.io.writers.add_video_stream`, as
+`upscale` writes) and the output is committed through :mod:`edgevsr.io.atomic` by the job.
+
 Each chunk is encoded on its worker into a NUT segment (NUT keeps the source's exact time
 base) with the source's own timestamps and colour tags. Stitching copies the segments'
 packets in order, then the source's audio and subtitle packets, into the final container:
@@ -18,7 +21,7 @@ import numpy as np
 
 from edgevsr.batch.chunks import VideoPlan
 from edgevsr.errors import EdgeVSRError, first_line
-from edgevsr.io.frames import COLOUR_FIELDS
+from edgevsr.io.writers import add_video_stream
 
 
 def encode_segment(frames: Iterable[tuple[int, np.ndarray]], plan: VideoPlan, crf: int) -> tuple[bytes, list]:
@@ -32,18 +35,9 @@ def encode_segment(frames: Iterable[tuple[int, np.ndarray]], plan: VideoPlan, cr
     with av.open(buf, "w", format="nut") as c:
         stream = None
         for index, frame in frames:
-            if stream is None:
-                stream = c.add_stream("libx264", rate=Fraction(plan.fps).limit_denominator(1001))
-                h, w = frame.shape[:2]
-                stream.width, stream.height = w - w % 2, h - h % 2
+            if stream is None:  # the media layer's encoder set-up; rotation is set on the stitched output
+                stream = add_video_stream(c, "libx264", plan.fps, frame, crf, tb, plan.colour)
                 deep = frame.dtype == np.uint16
-                stream.pix_fmt = "yuv420p10le" if deep else "yuv420p"  # 10-bit in, 10-bit out
-                stream.codec_context.time_base = tb
-                stream.time_base = tb
-                for k in COLOUR_FIELDS:
-                    if plan.colour.get(k):
-                        setattr(stream.codec_context, k, plan.colour[k])
-                stream.options = {"crf": str(crf), "preset": "medium"}
             vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:stream.height, :stream.width]),
                                             format="rgb48le" if deep else "rgb24")
             vf.pts, vf.time_base = plan.pts[index], tb

@@ -86,6 +86,31 @@ def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, fra
     return kind
 
 
+def add_video_stream(container, codec: str, fps: float, first: np.ndarray, crf: int, time_base: Fraction | None,
+                     colour: dict[str, int] | None = None, rotation: int = 0):
+    """The one encoder set-up (FrameSink's files and batch segments): size from the first frame (even), 10-bit
+    for uint16 frames, colour tags, display rotation, quality by encoder."""
+    stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+    h, w = first.shape[:2]
+    stream.width, stream.height = w - w % 2, h - h % 2
+    stream.pix_fmt = "yuv420p10le" if first.dtype == np.uint16 else "yuv420p"  # 10-bit in, 10-bit out
+    for k, v in (colour or {}).items():
+        if v:
+            setattr(stream.codec_context, k, v)
+    if rotation:
+        stream.set_display_rotation(rotation)
+    if time_base is not None:
+        stream.codec_context.time_base = time_base
+        stream.time_base = time_base
+    if codec in ("libx264", "libx265"):
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        if codec == "libx265":
+            stream.options |= {"x265-params": "log-level=error"}
+    elif codec == "libvpx-vp9":
+        stream.options = {"crf": str(crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+    return stream
+
+
 class FrameSink:
     """Collects RGB frames into ``path`` (video by container, one image by image suffix, else PNGs).
 
@@ -168,24 +193,9 @@ class FrameSink:
         try:
             self._container = av.open(str(self.tmp), mode="w", format="yuv4mpegpipe" if self.codec == "rawvideo"
                                       else None)
-            rate = Fraction(self.fps or 25.0).limit_denominator(1001)
-            self._stream = self._container.add_stream(self.codec, rate=rate)
-            h, w = frame.shape[:2]
-            self._stream.width, self._stream.height = w - w % 2, h - h % 2
-            self._stream.pix_fmt = "yuv420p10le" if frame.dtype == np.uint16 else "yuv420p"
-            for k, v in self.colour.items():
-                setattr(self._stream.codec_context, k, v)
-            if self.rotation:
-                self._stream.set_display_rotation(self.rotation)
-            if self.codec != "rawvideo":
-                self._stream.codec_context.time_base = TIME_BASE
-                self._stream.time_base = TIME_BASE
-            if self.codec in ("libx264", "libx265"):
-                self._stream.options = {"crf": str(self.crf), "preset": "medium"}
-                if self.codec == "libx265":
-                    self._stream.options |= {"x265-params": "log-level=error"}
-            elif self.codec == "libvpx-vp9":
-                self._stream.options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+            self._stream = add_video_stream(self._container, self.codec, self.fps or 25.0, frame, self.crf,
+                                            None if self.codec == "rawvideo" else TIME_BASE, self.colour,
+                                            self.rotation)
         except (OSError, av.FFmpegError) as exc:
             raise EdgeVSRError(f"{self.path}: cannot create video ({first_line(exc)})") from None
         self._audio = self._add_audio()
