@@ -25,8 +25,12 @@ class Size(_WH):
     __slots__ = ()
 
     def __new__(cls, width: int, height: int) -> Size:
-        if isinstance(width, bool) or isinstance(height, bool) or int(width) != width or int(height) != height \
-                or width <= 0 or height <= 0:
+        try:
+            ok = not isinstance(width, bool | str) and not isinstance(height, bool | str) and \
+                int(width) == width and int(height) == height and width > 0 and height > 0
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
             raise EdgeVSRError(f"Size({width!r}, {height!r}): width and height must be positive whole numbers")
         return super().__new__(cls, int(width), int(height))
 

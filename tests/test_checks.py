@@ -48,7 +48,7 @@ def test_out_of_range_numbers_are_one_line_naming_the_flag(name, tmp_path, capsy
     assert list(out.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4", "out"]
 
 
-@pytest.mark.parametrize("w, h", [(-4, 3), (0, 5), (3, 0), (2.5, 3)])
+@pytest.mark.parametrize("w, h", [(-4, 3), (0, 5), (3, 0), (2.5, 3), ("a", 3), (float("nan"), 3)])
 def test_size_refuses_what_is_not_a_frame_size(w, h):
     from edgevsr import Size
 
