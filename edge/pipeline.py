@@ -3,9 +3,9 @@
 Three threads joined by bounded queues, so latency stays bounded:
 - *capture* reads the source, stamps each frame with its capture time
   (flip / resize happen in the source as pre-processing);
-- *upscale* runs :class:`edgevsr.stream.FrameUpscaler` and resets its recurrent
-  state when frames were dropped or the scene cut (warping from a frame that
-  is not the previous one creates ghosting);
+- *upscale* runs :class:`edgevsr.stream.FrameUpscaler`, which resets its recurrent
+  state when frames were dropped, the size changed or the scene cut (the reasons
+  live there alone; the pipeline counts them);
 - the *calling* thread draws the split view and stats (post-processing), writes
   to the sink and handles keys: GUI toolkits want the main thread.
 
@@ -30,7 +30,7 @@ from edgevsr.edge.sinks import Sink, make_sink
 from edgevsr.edge.sources import FileSource, Source, make_source
 from edgevsr.edge.uri import parse_uri
 from edgevsr.errors import EdgeVSRError
-from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (the runtime's detector, shared with batch)
+from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (re-exported: the one detector)
 from edgevsr.stream import FrameUpscaler
 
 POLICIES = ("auto", "drop", "block")
@@ -47,6 +47,7 @@ class FrameMeta:
     t_upscaled: float = 0.0
     t_shown: float = 0.0
     reset: str | None = None  # why the recurrent state was reset before this frame
+    time: float | None = None  # presentation time in the source (files), kept by file sinks
 
 
 @dataclass
@@ -89,7 +90,11 @@ class PipelineStats:
                 f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; stopped: {self.stop_reason}")
 
 
-def check_options(policy: str, queue_size: int) -> None:
+def check_options(policy: str, queue_size: int, scene_cut: float = 0.1, stall_timeout: float = 10.0) -> None:
+    from edgevsr import checks
+
+    checks.scene_cut(scene_cut)
+    checks.positive(stall_timeout, "--stall-timeout")
     if policy not in POLICIES:
         raise EdgeVSRError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
     if queue_size < 1:
@@ -110,7 +115,7 @@ class Pipeline:
                  queue_size: int = 2, scene_cut: float = 0.1, stall_timeout: float = 10.0,
                  max_frames: int | None = None, overlay: bool | None = None, split: bool = False,
                  label: str | None = None, on_frame: Callable[[np.ndarray, FrameMeta], None] | None = None):
-        check_options(policy, queue_size)
+        check_options(policy, queue_size, scene_cut, stall_timeout)
         self.source = make_source(parse_uri(source, "source")) if isinstance(source, str) else source
         if isinstance(sink, str):
             sink = make_sink(parse_uri(sink, "sink"))
@@ -184,7 +189,7 @@ class Pipeline:
                     self._read_since = None
                 with self._lock:
                     self.stats.captured += 1
-                self._put(self.in_q, FrameMeta(i, time.perf_counter(), frame))
+                self._put(self.in_q, FrameMeta(i, time.perf_counter(), frame, time=self.source.last_time))
                 i += 1
         except BaseException as exc:  # reported by run() in the calling thread
             self._fail(exc)
@@ -193,37 +198,28 @@ class Pipeline:
 
     def _upscale(self) -> None:
         up, pending = self.upscaler, deque()
-        last, prev_thumb, size = None, None, None
+        up.scene_cut = self.scene_cut
+        size = None
         try:
             while True:
                 item = self._get(self.in_q)
                 if item is _END:
                     break
                 h, w = item.lr.shape[:2]
-                thumb = thumbnail(item.lr) if self.scene_cut > 0 else None
-                reason = None
-                if size is not None and (h, w) != size:
-                    if not self.sink.resizable:
-                        raise EdgeVSRError(f"{self.source.name}: frame size changed from {size[1]}x{size[0]} to "
-                                           f"{w}x{h} at frame {item.index}; {self.sink.name} cannot change size "
-                                           "mid-stream (restart, or pick a fixed input size with width/height)")
-                    reason = "resize"
-                elif last is not None and item.index != last + 1:
-                    reason = "drop"
-                elif is_scene_cut(prev_thumb, thumb, self.scene_cut):
-                    reason = "scene-cut"
-                if reason:
-                    for out in up.flush():  # windowed models still owe the previous scene's last frames
-                        self._emit(pending.popleft(), out)
-                    up.reset()
-                    item.reset = reason
-                    with self._lock:
-                        self.stats.resets[reason] += 1
-                        self.stats.reset_log.append((item.index, reason))
+                if size is not None and (h, w) != size and not self.sink.resizable:
+                    raise EdgeVSRError(f"{self.source.name}: frame size changed from {size[1]}x{size[0]} to "
+                                       f"{w}x{h} at frame {item.index}; {self.sink.name} cannot change size "
+                                       "mid-stream (restart, or pick a fixed input size with width/height)")
+                size = (h, w)
                 pending.append(item)
-                for out in up.push(item.lr):
+                outs = up.push(item.lr, item.index)  # the upscaler decides resets (resize, drop, scene cut)
+                if up.last_reset:
+                    item.reset = up.last_reset
+                    with self._lock:
+                        self.stats.resets[up.last_reset] += 1
+                        self.stats.reset_log.append((item.index, up.last_reset))
+                for out in outs:
                     self._emit(pending.popleft(), out)
-                last, prev_thumb, size = item.index, thumb, (h, w)
             if not self._stop.is_set():
                 for out in up.flush():
                     self._emit(pending.popleft(), out)
@@ -305,7 +301,7 @@ class Pipeline:
                     s.in_size, s.out_size = meta.lr.shape[1::-1], hr.shape[1::-1]
                     self.sink.open(hr.shape[1], hr.shape[0], self.source.fps)
                     opened = True
-                self.sink.write(self._compose(meta, hr))
+                self.sink.write(self._compose(meta, hr), meta.time)
                 meta.t_shown = time.perf_counter()
                 s.shown += 1
                 s.latencies.append(meta.t_shown - meta.t_capture)

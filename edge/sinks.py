@@ -3,8 +3,8 @@
 The life cycle is ``check()`` (before the model loads: fail fast on a bad
 path, no display, no GStreamer), ``open(width, height, fps)`` at the first
 frame, ``write(frame)``, then ``close()`` (finalise) or ``abort()`` (discard).
-Files are written by :class:`edgevsr.io.writers.FrameSink`, so an aborted or
-failed run never leaves a half-written output under the final name.
+A file sink *is* :class:`edgevsr.io.writers.FrameSink` (the media layer's writer, timestamps
+kept), so an aborted or failed run never leaves a half-written output under the final name.
 
 Windows: OpenCV highgui when this cv2 build has a GUI (JetPack's OpenCV, the
 non-headless wheels), else Tk from the standard library: the project's pip
@@ -25,7 +25,7 @@ import numpy as np
 from edgevsr.edge import gst
 from edgevsr.edge.uri import MediaURI
 from edgevsr.errors import EdgeVSRError
-from edgevsr.io.writers import FrameSink, check_sink
+from edgevsr.io.writers import FrameSink
 
 WINDOW_TITLE = "edgevsr"
 
@@ -41,7 +41,8 @@ class Sink:
     def open(self, width: int, height: int, fps: float) -> None:
         pass
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
+        """``time``: the frame's presentation time in seconds (files keep it; live outputs ignore it)."""
         raise NotImplementedError
 
     def poll(self) -> list[str]:
@@ -63,50 +64,17 @@ class NullSink(Sink):
     def __init__(self, name: str = "null"):
         self.name, self.count = name, 0
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
         self.count += 1
 
 
-class FileSink(Sink):
-    """A video file (encoder by container) or a PNG folder, written atomically; audio copied from a file source.
-
-    ``inputs`` (the source's path) and ``overwrite`` follow :mod:`edgevsr.io.atomic`'s rules.
-    """
-
-    resizable = False
-
-    def __init__(self, path: str | Path, codec: str | None = None, crf: int = 18, fps: float | None = None,
-                 audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
-                 inputs: tuple = ()):
-        self.path, self.codec, self.crf, self.fps = Path(path), codec, crf, fps
-        self.name = str(path)
-        self.audio_from, self.names = audio_from, names
-        self.overwrite, self.inputs = overwrite, inputs
-        self.writer: FrameSink | None = None
-
-    def check(self) -> None:
-        check_sink(self.path, codec=self.codec, crf=self.crf, inputs=self.inputs, overwrite=self.overwrite)
-
-    def open(self, width: int, height: int, fps: float) -> None:
-        self.writer = FrameSink(self.path, fps=self.fps or fps, codec=self.codec, crf=self.crf,
-                                audio_from=self.audio_from, names=self.names, overwrite=self.overwrite,
-                                inputs=self.inputs)
-
-    def write(self, frame: np.ndarray) -> None:
-        self.writer.write(frame)
-
-    @property
-    def count(self) -> int:
-        return self.writer.count if self.writer else 0
-
-    def close(self) -> None:
-        if self.writer is None:
-            raise EdgeVSRError(f"{self.path}: no frames were produced; nothing written")
-        self.writer.close()
-
-    def abort(self) -> None:
-        if self.writer is not None:
-            self.writer.abort()
+def FileSink(path: str | Path, codec: str | None = None, crf: int = 18, fps: float | None = None,  # noqa: N802
+             audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
+             inputs: tuple = (), like=None) -> FrameSink:
+    """A video file or PNG folder: the media layer's :class:`~edgevsr.io.writers.FrameSink` itself (timestamps,
+    audio, rotation and the atomic rules included); ``fps`` None: the source's rate."""
+    return FrameSink(path, fps=fps, codec=codec, crf=crf, audio_from=audio_from, names=names, overwrite=overwrite,
+                     inputs=inputs, like=like)
 
 
 class TerminalKeys:
@@ -176,7 +144,7 @@ class GstSink(Sink):
         if self.is_display:
             self.keys = TerminalKeys()
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
         self.writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def poll(self) -> list[str]:
@@ -220,7 +188,7 @@ class HighguiDisplay(Sink):
         cv2.namedWindow(WINDOW_TITLE, cv2.WINDOW_AUTOSIZE)
         self.opened = True
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
         cv2.imshow(WINDOW_TITLE, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
 
     def poll(self) -> list[str]:
@@ -278,7 +246,7 @@ class TkDisplay(Sink):
         self.root.focus_force()  # keys go to the new window without a click first
         self.size = (width, height)
 
-    def write(self, frame: np.ndarray) -> None:
+    def write(self, frame: np.ndarray, time: float | None = None) -> None:
         h, w = frame.shape[:2]
         ppm = b"P6 %d %d 255\n" % (w, h) + np.ascontiguousarray(frame).tobytes()
         import tkinter as tk
@@ -330,7 +298,7 @@ def make_display(uri: MediaURI) -> Sink:
 
 
 def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | None = None,
-              overwrite: bool = False, inputs: tuple = ()) -> Sink:
+              overwrite: bool = False, inputs: tuple = (), like=None) -> Sink:
     """The sink a URI names (not yet checked: call ``check()``)."""
     o = uri.options
     if uri.scheme == "null":
@@ -341,7 +309,7 @@ def make_sink(uri: MediaURI, audio_from: Path | None = None, names: list[str] | 
         return make_display(uri)
     if uri.scheme == "file":
         return FileSink(uri.path, o.get("codec"), o.get("crf", 18), o.get("fps"), audio_from, names, overwrite,
-                        inputs)
+                        inputs, like)
     codec, bitrate, jetson = o.get("codec", "h264"), o.get("bitrate", 4_000_000), gst.is_jetson()
     if uri.scheme == "rtp":
         host, port = uri.location.rsplit(":", 1)

@@ -30,6 +30,7 @@ class Source:
     live = False
     fps = 25.0
     name = "source"
+    last_time: float | None = None  # presentation time (s) of the frame last yielded, where the input has one
 
     def __init__(self) -> None:
         self.stop_event = threading.Event()  # set by the pipeline to end waits (pacing, reconnect backoff)
@@ -163,15 +164,18 @@ class FileSource(Source):
 
     def frames(self) -> Iterator[np.ndarray]:
         pacer = _Pacer(self.fps, self.stop_event) if self.live else None
-        i, rounds = 0, 0
+        i, rounds, offset = 0, 0, 0.0
         while True:
             for frame in self.reader:
                 if self.stop_event.is_set():
                     return
                 if pacer:
                     pacer.wait(i)
+                t = self.reader.last_time
+                self.last_time = None if t is None else offset + t  # a loop goes on after the last frame
                 yield adjust(frame, *self.size, self.flip)
                 i += 1
+            offset = (self.last_time or 0.0) + 1.0 / self.fps
             rounds += 1
             if self.loop != -1 and rounds > self.loop:
                 return
@@ -241,6 +245,19 @@ class CaptureSource(Source):
             cap.release()
 
 
+def quiet_capture_logs() -> None:
+    """OpenCV and the FFmpeg inside it print their own log lines (``[tcp @ 0x..] Connection refused``,
+    ``[ WARN:0] global cap.cpp``) before our one-line error; ours names the stream and the cause."""
+    import os
+
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET; read when the FFmpeg backend opens
+    os.environ.setdefault("OPENCV_LOG_LEVEL", "SILENT")
+    try:
+        cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    except AttributeError:  # an OpenCV build without the logging module
+        pass
+
+
 def make_source(uri: MediaURI) -> Source:
     """The source a URI names; files and devices are checked here, before any model is loaded."""
     o = uri.options
@@ -249,6 +266,8 @@ def make_source(uri: MediaURI) -> Source:
         raise EdgeVSRError(f"{uri}: give both width and height, or neither")
     if w is not None:
         check_input_size(w, h, str(uri))
+    if uri.scheme in ("rtsp", "v4l2", "csi"):
+        quiet_capture_logs()
     if uri.scheme == "test":
         return TestPatternSource(w or 320, h or 180, o.get("fps", 30.0), o.get("frames"), o.get("cuts", 0),
                                  o.get("realtime", True), flip)

@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from edgevsr.callable_module import make_callable
+from edgevsr.errors import EdgeVSRError
 
 MODES = ("BD", "BI")
 
@@ -38,6 +39,16 @@ def degrade_tensor(hr: torch.Tensor, mode: str = "BD", scale: int = 4) -> torch.
     raise ValueError(f"unknown degradation {mode!r}; choose BD or BI")
 
 
+MIN_SIDE = 8  # after cropping to a multiple of 4 the 9x9 blur's reflection padding needs more than 4 pixels
+
+
+def check_degradable(width: int, height: int, what: str, scale: int = 4) -> None:
+    """Frames too small to degrade are one line naming the input (not a torch padding error)."""
+    if width < max(MIN_SIDE, 2 * scale) or height < max(MIN_SIDE, 2 * scale):
+        raise EdgeVSRError(f"{what}: frames are {width}x{height}; making x{scale} LR frames needs at least "
+                           f"{max(MIN_SIDE, 2 * scale)}x{max(MIN_SIDE, 2 * scale)}")
+
+
 def degrade_frame(hr: np.ndarray, mode: str = "BD", scale: int = 4) -> np.ndarray:
     """HxWx3 uint8 -> (H/4)x(W/4)x3 uint8 (H, W cropped to multiples of the scale first)."""
     h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
@@ -55,7 +66,6 @@ def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",
     A dataset is written into one temp folder renamed onto ``lr`` when every sequence is done; ``lr`` must
     not be, hold or sit inside ``gt``, and an existing non-empty ``lr`` needs ``overwrite``.
     """
-    from edgevsr.errors import EdgeVSRError
     from edgevsr.io.atomic import atomic_path
     from edgevsr.io.frames import IMAGE_EXTS, FrameSource
     from edgevsr.io.writers import FrameSink, check_sink
@@ -73,6 +83,7 @@ def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",
 
     def degrade_one(src_path: Path, dst: Path) -> None:
         src = FrameSource(src_path)
+        check_degradable(src.info.width, src.info.height, str(src_path))
         with FrameSink(dst, fps=src.info.fps, names=src.info.names, overwrite=overwrite, inputs=[gt]) as sink:
             for frame in src:
                 sink.write(degrade_frame(frame, mode))

@@ -66,11 +66,14 @@ def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, fr
              progress=None) -> DemoResult:
     """Build the clip, degrade it (BD x4), upscale with bicubic and ``model``, write the comparison and scores."""
     from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.checks import count
     from edgevsr.errors import EdgeVSRError
+    from edgevsr.io.atomic import atomic_path, check_output
     from edgevsr.io.writers import FrameSink
     from edgevsr.stream import FrameUpscaler
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    count(frames, "--frames")
+    out_dir = check_output(out_dir, is_dir=True, flag=None)  # a new or empty folder: the demo never mixes in
     from edgevsr.quality.paired import PairedClip
 
     clip = PairedClip.from_frames("photo-pan", camera_move(sample_photo(), frames), "BD")
@@ -92,12 +95,13 @@ def run_demo(out_dir: Path, model: str = "egvsr", weights: str | None = None, fr
     res = DemoResult(lpips_note=note)
     for name, outs in results.items():
         res.scores[name] = score(outs, gts, lp) | {"weights": sources[name]}
+    with atomic_path(out_dir, is_dir=True) as tmp:  # all three files appear together, or none
+        with FrameSink(tmp / "side_by_side.mp4", fps=25, crf=16) as sink:
+            for b, m, g in zip(results["bicubic"], results[model], gts):
+                sink.write(np.concatenate([label(b, "bicubic"), label(m, model), label(g, "ground truth")], axis=1))
+        with FrameSink(tmp / "lr_input.mp4", fps=25, crf=12) as sink:
+            for lr in lrs:
+                sink.write(lr)
+        (tmp / "scores.json").write_text(json.dumps(res.scores, indent=2))
     res.video = out_dir / "side_by_side.mp4"
-    with FrameSink(res.video, fps=25, crf=16) as sink:
-        for b, m, g in zip(results["bicubic"], results[model], gts):
-            sink.write(np.concatenate([label(b, "bicubic"), label(m, model), label(g, "ground truth")], axis=1))
-    with FrameSink(out_dir / "lr_input.mp4", fps=25, crf=12) as sink:
-        for lr in lrs:
-            sink.write(lr)
-    (out_dir / "scores.json").write_text(json.dumps(res.scores, indent=2))
     return res

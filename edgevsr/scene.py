@@ -14,6 +14,8 @@ DEFAULT_THRESHOLD = 0.1
 
 def thumbnail(frame: np.ndarray) -> np.ndarray:
     """32-pixel-wide grey thumbnail in [0, 1]: what the scene-cut test compares (cheap at any size)."""
+    if frame.dtype == np.uint16:  # deep video: the same 8-bit picture the detector sees everywhere else
+        frame = (frame >> 8).astype(np.uint8)
     grey = cv2.cvtColor(frame, cv2.COLOR_RGB2GRAY)
     h, w = grey.shape
     return cv2.resize(grey, (32, max(1, round(32 * h / w))), interpolation=cv2.INTER_AREA).astype(np.float32) / 255

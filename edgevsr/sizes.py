@@ -14,11 +14,25 @@ from typing import NamedTuple
 from edgevsr.errors import EdgeVSRError
 
 
-class Size(NamedTuple):
-    """A frame size, width first (``Size(480, 272)`` is 480 pixels wide and 272 high)."""
-
+class _WH(NamedTuple):
     width: int
     height: int
+
+
+class Size(_WH):
+    """A frame size, width first (``Size(480, 272)`` is 480 pixels wide and 272 high); both positive."""
+
+    __slots__ = ()
+
+    def __new__(cls, width: int, height: int) -> Size:
+        try:
+            ok = not isinstance(width, bool | str) and not isinstance(height, bool | str) and \
+                int(width) == width and int(height) == height and width > 0 and height > 0
+        except (TypeError, ValueError, OverflowError):
+            ok = False
+        if not ok:
+            raise EdgeVSRError(f"Size({width!r}, {height!r}): width and height must be positive whole numbers")
+        return super().__new__(cls, int(width), int(height))
 
     @property
     def hw(self) -> tuple[int, int]:
@@ -33,10 +47,10 @@ def _flag(option: str) -> str:
     return option if option.startswith("-") else f"--{option}"
 
 
-def _positive(size: Size, text: object, option: str) -> Size:
-    if size.width <= 0 or size.height <= 0:
+def _positive(w: int, h: int, text: object, option: str) -> Size:
+    if w <= 0 or h <= 0:
         raise EdgeVSRError(f"{_flag(option)} {text}: width and height must be positive")
-    return size
+    return Size(w, h)
 
 
 def parse_size(text: str | Size | tuple[int, int], option: str = "size") -> Size:
@@ -46,13 +60,13 @@ def parse_size(text: str | Size | tuple[int, int], option: str = "size") -> Size
             w, h = (int(v) for v in text)
         except (TypeError, ValueError):
             raise EdgeVSRError(f"{_flag(option)} {text!r}: expected (width, height)") from None
-        return _positive(Size(w, h), f"{w}x{h}", option)
+        return _positive(w, h, f"{w}x{h}", option)
     parts = str(text).lower().replace(" ", "").split("x")
     try:
         w, h = (int(p) for p in parts)
     except ValueError:
         raise EdgeVSRError(f"{_flag(option)} {text!r}: expected WIDTHxHEIGHT of the LR input, e.g. 480x272") from None
-    return _positive(Size(w, h), text, option)
+    return _positive(w, h, text, option)
 
 
 def parse_legacy_hw(text: str, option: str = "shape") -> Size:
@@ -65,7 +79,7 @@ def parse_legacy_hw(text: str, option: str = "shape") -> Size:
         parts = parts[2:]
     if len(parts) != 2:
         raise EdgeVSRError(f"{_flag(option)} {text!r}: expected 1x3xHxW or HxW (LR input size)")
-    return _positive(Size(parts[1], parts[0]), text, option)
+    return _positive(parts[1], parts[0], text, option)
 
 
 def fmt_size(size: tuple[int, int]) -> str:

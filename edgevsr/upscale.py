@@ -50,11 +50,17 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     recurrent state resets at scene cuts (``scene_cut`` threshold, 0: never), as in the live runtime
     and `edgevsr batch`, so all three give the same pictures.
     """
-    src = src if isinstance(src, FrameSource) else FrameSource(src)
+    src = src if isinstance(src, FrameSource) else FrameSource(src, deep=True)
     info = src.info
+    if src.format == "rgb48le" and runner.name in ("tensorrt", "opencv"):
+        import warnings
+
+        warnings.warn(f"{info.path}: {info.bits}-bit input decoded to 8 bits: the {runner.name} runner takes 8-bit "
+                      "frames only (torch and onnxruntime keep the depth)", stacklevel=2)
+        src.format = "rgb24"
     audio = info.path if info.kind == "video" and info.has_audio else None
     sink = FrameSink(dst_path, fps=info.fps, codec=codec, crf=crf, audio_from=audio, names=info.names,
-                     overwrite=overwrite, inputs=[info.path])
+                     overwrite=overwrite, inputs=[info.path], like=info)
     s = runner.spec.scale
     times: deque = deque()  # presentation times of frames read but not yet written (models may lag)
 
@@ -65,7 +71,7 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
 
     t0 = time.perf_counter()
     with sink, runner:
-        for out in FrameUpscaler(runner).run(timed(), scene_cut=scene_cut):
+        for out in FrameUpscaler(runner, scene_cut).run(timed()):
             sink.write(out, times.popleft() if times else None)
             if on_frame is not None:
                 on_frame(sink.count, info.frame_count, time.perf_counter() - t0)
@@ -88,11 +94,15 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
     (``cuda_graph``, ``compile``, ``channels_last``: see RunnerConfig). ``log`` gets one line naming what runs.
     """
+    from edgevsr import checks
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.io.writers import check_sink
 
-    source, dst = FrameSource(Path(src), allow_partial=allow_partial), Path(dst)
-    check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite)
+    checks.scene_cut(scene_cut)
+
+    source, dst = FrameSource(Path(src), allow_partial=allow_partial, deep=True), Path(dst)
+    check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite,
+               names=source.info.names)
     if runner is None:
         runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
                                                       precision=precision, onnx=Path(onnx) if onnx else None,

@@ -39,11 +39,13 @@ def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights
     report's ``budget_met`` is False when the budget was not met (the model is still written).
     ``float_fallback=False``: every layer INT8 (no search, no default float groups), as a DLA-only graph needs.
     """
+    from edgevsr.io.atomic import check_output
     from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 
     output = Path(output)
     if output.suffix != ".onnx":
         raise EdgeVSRError(f"{output}: output must be a .onnx file")
+    check_output(output, inputs=[model if str(model).endswith(".onnx") else None, calib, gt, weights], flag=None)
     opts = QuantizeOptions(
         calib_frames=calib_frames if precision != "fp32" else 4, calib_shape=_hw(calib_size, "calib-size"),
         method=method, percentile=percentile, target=target, shape=_hw(size, "size"), gt=Path(gt) if gt else None,

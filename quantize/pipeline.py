@@ -55,6 +55,13 @@ class QuantizeOptions:
     speed_runs: int = 5
     fp16_floats: bool = False  # target tensorrt: the INT8 form on the FP16 graph (int8_fp16; TensorRT 10+)
 
+    def __post_init__(self) -> None:
+        from edgevsr import checks
+
+        checks.count(self.calib_frames, "--calib-frames")
+        checks.count(self.gt_frames, "--gt-frames", minimum=2)
+        checks.count(self.speed_runs, "--speed-runs")
+
 
 @dataclass
 class QuantizeReport:

@@ -43,7 +43,7 @@ def test_library_of_three_on_two_workers(local_ray, tmp_path):
                   chunk_seconds=8 / 24, crf=0)
     rows = {r["input"].rsplit("/", 1)[-1]: r for r in s["inputs"]}
     assert rows["a.mp4"]["status"] == "ok" and rows["b.mp4"]["status"] == "ok"
-    assert rows["c.mp4"]["status"] == "failed" and "c.mp4: video is damaged" in rows["c.mp4"]["error"]
+    assert rows["c.mp4"]["status"] == "failed" and "c.mp4: not a readable video" in rows["c.mp4"]["error"]
     assert s["failed"] == 1 and not (tmp_path / "out" / "c.mp4").exists()
     assert rows["b.mp4"]["scene_cuts"] == 1 and rows["a.mp4"]["chunks"] == 2
     assert {w["name"] for w in s["workers"]} == {"worker-0", "worker-1"}

@@ -84,7 +84,7 @@ def test_frames_matched_in_natural_order(tmp_path, scorer):
 def test_size_mismatch_cropped_top_left_with_warning(tmp_path):
     clip = moving_clip(3, 40, 56, seed=4)
     write_seq(tmp_path / "gt" / "s", clip)
-    bigger = [cv2.copyMakeBorder(f, 0, 5, 0, 7, cv2.BORDER_CONSTANT, value=(255, 0, 0)) for f in clip]
+    bigger = [cv2.copyMakeBorder(f, 0, 3, 0, 2, cv2.BORDER_CONSTANT, value=(255, 0, 0)) for f in clip]
     write_seq(tmp_path / "out" / "s", bigger)
     with pytest.warns(EvalWarning, match="common top-left 56x40"):
         ds = evaluate_outputs(tmp_path / "out", tmp_path / "gt", Scorer(EvalOptions(lpips=False)))

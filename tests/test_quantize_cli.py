@@ -77,13 +77,14 @@ def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
     assert rep["speed"]["speedup"] > 0 and rep["psnr_vs_fp32_calib"] > 30
     # second run: statistics from the cache; an unmeetable budget keeps the model, labelled, exit 1
     out2 = tmp_path / "q2.onnx"
-    r2 = _run(*args[:-2], "--speed-shape", "", "--min-psnr-vs-fp32", 200, "--method", "minmax", "-o", out2)
+    again = [tmp_path / "r2.json" if a == report else a for a in args[:-2]]  # an existing report is never replaced
+    r2 = _run(*again, "--speed-shape", "", "--min-psnr-vs-fp32", 200, "--method", "minmax", "-o", out2)
     assert r2.returncode == 1, r2.stderr
     assert "calibration statistics from cache" in r2.stderr and "NOT MET" in r2.stderr
     assert json.loads(read_metadata(out2)["edgevsr.quantization"])["budget_met"] is False
     # a damaged cache is a one-line error and no output
     cache.write_bytes(cache.read_bytes()[:100])
-    r3 = _run(*args, "-o", tmp_path / "q3.onnx")
+    r3 = _run(*[tmp_path / "r3.json" if a == report else a for a in args], "-o", tmp_path / "q3.onnx")
     assert r3.returncode == 2 and len(r3.error_lines) == 1 and "s.npz: corrupted" in r3.stderr
     assert "Traceback" not in r3.stderr
     assert not (tmp_path / "q3.onnx").exists()

@@ -50,9 +50,27 @@ def check_device(device: str) -> None:
         raise EdgeVSRError(f"--device {device!r}: choose cpu or cuda (cuda:N for the N-th GPU)")
 
 
+ONNX_SUFFIXES = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
+
+
+def backend_for(cfg: RunnerConfig) -> RunnerConfig:
+    """``--onnx FILE`` with the default torch backend: the backend the file needs (torch cannot run it, and
+    running the shipped weights instead would silently ignore the file); an unknown file type is refused."""
+    if cfg.onnx is None or cfg.backend != "torch":
+        return cfg
+    backend = ONNX_SUFFIXES.get(Path(cfg.onnx).suffix.lower())
+    if backend is None:
+        raise EdgeVSRError(f"--onnx {cfg.onnx}: expected an .onnx file (onnxruntime) or a TensorRT .engine/.plan; "
+                           "name the backend with --backend")
+    from dataclasses import replace
+
+    return replace(cfg, backend=backend)
+
+
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
     """Returns the runner and a one-line description of the weights it runs."""
     check_device(cfg.device)
+    cfg = backend_for(cfg)
     if cfg.precision == "fp16" and cfg.device == "cpu" and cfg.backend == "torch":
         import warnings
 

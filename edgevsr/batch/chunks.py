@@ -16,10 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from edgevsr.errors import EdgeVSRError, first_line
+from edgevsr.errors import EdgeVSRError
+from edgevsr.io.frames import COLOUR_FIELDS, FrameSource
 from edgevsr.scene import is_scene_cut, thumbnail
-
-COLOUR_FIELDS = ("color_primaries", "color_trc", "colorspace", "color_range")
 
 
 @dataclass
@@ -37,6 +36,8 @@ class VideoPlan:
     colour: dict[str, int]
     seconds: float  # probe wall time (the decode pass), for the cost model
     bits: int = 8  # bits per sample of the source; above 8 frames travel as rgb48 and stay deep
+    rotation: int = 0  # display rotation the output keeps
+    last_duration: int = 0  # the last frame's duration (time base units): the output's length and rate need it
 
     @property
     def rgb_format(self) -> str:
@@ -67,46 +68,33 @@ class Chunk:
 
 
 def probe_video(path: Path, scene_cut: float) -> VideoPlan:
-    """Decode ``path`` once: timestamps, size, pixel format, colour tags and scene cuts."""
+    """Decode ``path`` once through the media layer (damaged or truncated input is refused as `upscale` refuses
+    it): timestamps, size, pixel format, colour tags, rotation and scene cuts."""
     import time
 
-    import av
-
     t0 = time.perf_counter()
+    src = FrameSource(path, deep=True)
+    info = src.info
+    if info.kind != "video" or info.time_base is None:
+        raise EdgeVSRError(f"{path}: not a video file")
     pts: list[int] = []
     cuts: list[int] = []
     prev = None
-    try:
-        with av.open(str(path)) as c:
-            if not c.streams.video:
-                raise EdgeVSRError(f"{path}: no video stream")
-            vs = c.streams.video[0]
-            vs.thread_type = "AUTO"
-            cc = vs.codec_context
-            rate = vs.average_rate or vs.guessed_rate
-            colour = {k: int(getattr(cc, k) or 0) for k in COLOUR_FIELDS}
-            pix_fmt = cc.pix_fmt or "yuv420p"
-            bits = max(c.bits for c in av.VideoFormat(pix_fmt).components)
-            for i, frame in enumerate(c.decode(vs)):
-                if frame.pts is None:
-                    raise EdgeVSRError(f"{path}: frame {i} has no timestamp; remux it first (ffmpeg -i IN -c copy OUT)")
-                if pts and frame.pts <= pts[-1]:
-                    raise EdgeVSRError(f"{path}: timestamps go backwards at frame {i}; remux it first")
-                pts.append(int(frame.pts))
-                thumb = thumbnail(frame.to_ndarray(format="rgb24"))  # exactly what `upscale` compares
-                if is_scene_cut(prev, thumb, scene_cut):
-                    cuts.append(i)
-                prev = thumb
-            tb = vs.time_base
-            w, h = cc.width, cc.height
-    except EdgeVSRError:
-        raise
-    except Exception as exc:
-        raise EdgeVSRError(f"{path}: video is damaged or unreadable ({first_line(exc)})") from None
-    if not pts:
-        raise EdgeVSRError(f"{path}: video has no frames")
-    return VideoPlan(len(pts), pts, (tb.numerator, tb.denominator), float(rate) if rate else 25.0, w, h, cuts,
-                     pix_fmt, colour, time.perf_counter() - t0, bits)
+    for i, frame in enumerate(src):
+        if src.last_pts is None:
+            raise EdgeVSRError(f"{path}: frame {i} has no timestamp; remux it first (ffmpeg -i IN -c copy OUT)")
+        if pts and src.last_pts <= pts[-1]:
+            raise EdgeVSRError(f"{path}: timestamps go backwards at frame {i}; remux it first")
+        pts.append(int(src.last_pts))
+        thumb = thumbnail(frame)  # exactly what `upscale` compares
+        if is_scene_cut(prev, thumb, scene_cut):
+            cuts.append(i)
+        prev = thumb
+    tb = info.time_base
+    last = src.last_duration or max(1, round(tb[1] / (tb[0] * info.fps)))
+    colour = {k: int(info.colour.get(k, 0)) for k in COLOUR_FIELDS}
+    return VideoPlan(len(pts), pts, tb, info.fps, info.width, info.height, cuts, info.pix_fmt, colour,
+                     time.perf_counter() - t0, info.bits, info.rotation, int(last))
 
 
 def plan_chunks(input_index: int, plan: VideoPlan, max_frames: int, lead: int, tail: int = 0) -> list[Chunk]:
@@ -124,46 +112,32 @@ def plan_chunks(input_index: int, plan: VideoPlan, max_frames: int, lead: int, t
 
 
 def read_frames(path: Path, plan: VideoPlan, first: int, last: int) -> Iterator[tuple[int, np.ndarray]]:
-    """(index, RGB uint8 frame) for frames [first, last): seek to the keyframe before, decode forward."""
-    import av
-
+    """(index, RGB frame) for frames [first, last): seek to the keyframe before, decode forward (media layer)."""
     want = plan.pts[first]
-    try:
-        with av.open(str(path)) as c:
-            vs = c.streams.video[0]
-            vs.thread_type = "AUTO"
-            if first > 0:
-                c.seek(want, stream=vs, backward=True, any_frame=False)
-            index = None
-            for frame in c.decode(vs):
-                if index is None:
-                    if frame.pts is None or frame.pts > want:  # seek overshot: decode from the start instead
-                        yield from _read_from_start(path, plan, first, last)
-                        return
-                    if frame.pts < want:
-                        continue
-                    index = first
-                if frame.pts != plan.pts[index]:
-                    raise EdgeVSRError(f"{path}: frame {index} has timestamp {frame.pts}, the probe saw "
-                                       f"{plan.pts[index]}; the file changed or decodes differently")
-                yield index, frame.to_ndarray(format=plan.rgb_format)
-                index += 1
-                if index >= last:
-                    return
-    except EdgeVSRError:
-        raise
-    except Exception as exc:
-        raise EdgeVSRError(f"{path}: video is damaged or unreadable ({first_line(exc)})") from None
+    src = FrameSource(path, deep=plan.bits > 8)
+    index = None
+    for frame in src.decode(first, seek_pts=want):
+        if index is None:
+            if src.last_pts is None or src.last_pts > want:  # seek overshot: decode from the start instead
+                yield from _read_from_start(path, plan, first, last)
+                return
+            if src.last_pts < want:
+                continue
+            index = first
+        if src.last_pts != plan.pts[index]:
+            raise EdgeVSRError(f"{path}: frame {index} has timestamp {src.last_pts}, the probe saw "
+                               f"{plan.pts[index]}; the file changed or decodes differently")
+        yield index, frame
+        index += 1
+        if index >= last:
+            return
     raise EdgeVSRError(f"{path}: ended at frame {index} of {plan.frames}; the file changed since it was probed")
 
 
 def _read_from_start(path: Path, plan: VideoPlan, first: int, last: int) -> Iterator[tuple[int, np.ndarray]]:
-    import av
-
-    with av.open(str(path)) as c:
-        vs = c.streams.video[0]
-        for i, frame in enumerate(c.decode(vs)):
-            if i >= last:
-                return
-            if i >= first:
-                yield i, frame.to_ndarray(format=plan.rgb_format)
+    src = FrameSource(path, deep=plan.bits > 8)
+    for i, frame in enumerate(src.decode()):
+        if i >= last:
+            return
+        if i >= first:
+            yield i, frame

@@ -10,19 +10,24 @@ Ray restarts the dead actor. A failing input is recorded and the others go on.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from edgevsr.backends.registry import RunnerConfig
+from edgevsr.backends.registry import RunnerConfig, backend_for, make_runner
 from edgevsr.batch.chunks import Chunk, VideoPlan, plan_chunks
 from edgevsr.batch.inputs import WORK_DIR_NAME, BatchInput, check_outputs, collect_inputs
 from edgevsr.batch.journal import Journal, digest, file_identity, input_identity
 from edgevsr.batch.stitch import stitch
 from edgevsr.errors import EdgeVSRError, first_line, require
+from edgevsr.io import signals
+from edgevsr.io.atomic import commit, discard, make_temp
 from edgevsr.scene import DEFAULT_THRESHOLD
 
 # Lead-in frames before a mid-shot chunk, chosen by measurement (docs/batch.md: seam cost vs K).
@@ -45,6 +50,21 @@ class BatchOptions:
     max_retries: int = 3
     in_flight_per_worker: int = 2
     start_timeout: float = 300.0  # seconds for every actor to be placed and load its model
+
+    def __post_init__(self) -> None:
+        """Every number in range before anything starts (the CLI and run_batch share this)."""
+        from edgevsr import checks
+
+        checks.optional_count(self.workers, "--workers")
+        checks.positive(self.gpus_per_worker, "--gpus-per-worker")
+        checks.positive(self.cpus_per_worker, "--cpus-per-worker")
+        checks.positive(self.chunk_seconds, "--chunk-seconds")
+        checks.count(self.lead_in, "--lead-in", minimum=0)
+        checks.scene_cut(self.scene_cut)
+        checks.crf(self.crf)
+        checks.count(self.max_retries, "max_retries", minimum=0)
+        checks.count(self.in_flight_per_worker, "in_flight_per_worker")
+        checks.positive(self.start_timeout, "start_timeout")
 
 
 @dataclass
@@ -82,8 +102,13 @@ def _retryable(ray) -> tuple:
 
 
 def _cause(exc: BaseException) -> str:
+    """The worker's own one-line reason, not Ray's actor-death dump (an actor that fails in ``__init__`` carries
+    our EdgeVSRError only inside the text of its traceback)."""
     cause = getattr(exc, "cause", None) or exc
-    return str(cause) if isinstance(cause, EdgeVSRError) else first_line(cause, 300)
+    if isinstance(cause, EdgeVSRError):
+        return str(cause)
+    ours = re.findall(r"EdgeVSRError: ([^\n]+)", str(exc))
+    return ours[-1].strip() if ours else first_line(cause, 300)
 
 
 class BatchJob:
@@ -169,15 +194,16 @@ class BatchJob:
     def _write_output(self, inp: _Input, journal: Journal) -> None:
         dst = inp.dst
         dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dst.with_name(f".{dst.stem}.partial{dst.suffix}")
+        ours = journal.wrote(dst) is not None  # only an output this job wrote (and nobody changed) is replaced
+        tmp = make_temp(dst)
         try:
             segs = [inp.segments[c.index] for c in inp.chunks]
-            inp.streams = stitch(segs, inp.item.source, inp.plan.time_base, tmp)
+            inp.streams = stitch(segs, inp.item.source, inp.plan.time_base, tmp, inp.plan)
             if inp.streams["packets"] != inp.plan.frames:
                 raise EdgeVSRError(f"{dst}: stitched {inp.streams['packets']} frames, expected {inp.plan.frames}")
-            os.replace(tmp, dst)
+            commit(tmp, dst, overwrite=ours)
         except BaseException:
-            tmp.unlink(missing_ok=True)
+            discard(tmp)
             raise
         journal.record_output(inp.key, dst)
         for seg, _ in segs:  # segments are ours and now inside the output
@@ -188,34 +214,51 @@ class BatchJob:
 
     # ---------------------------------------------------------------------------------------------
     def run(self) -> dict:
+        made = [p for p in (self.seg_dir, self.work, *self.work.parents) if not p.exists()]  # deepest first
+        existed = (self.work / "journal.jsonl").exists()
         self.seg_dir.mkdir(parents=True, exist_ok=True)
         journal = Journal(self.work, self.opts.resume)
         try:
             self._prepare(journal)
             if any(i.status == "pending" for i in self.inputs):
+                self._check_model()
                 self._run_ray(journal)
         finally:
             journal.close()
+            if not existed and not journal.chunks and not journal.outputs:  # nothing to resume: leave no trace
+                journal.path.unlink(missing_ok=True)
+                for folder in made:
+                    with contextlib.suppress(OSError):
+                        folder.rmdir()  # only empty folders this run created
         return self.summary()
+
+    def _check_model(self) -> None:
+        """Load the model once here, on the CPU, so a bad --weights/--onnx is one line naming the file (a
+        worker that fails in Ray reports an actor death). TensorRT engines load on the workers only."""
+        cfg = self.opts.runner
+        if backend_for(cfg).backend in ("torch", "onnxruntime"):
+            make_runner(replace(cfg, device="cpu", precision=None if cfg.backend == "torch" else cfg.precision))
 
     def _start_ray(self):
         ray = require("ray", "cluster", "edgevsr batch")
         self.own_ray = not ray.is_initialized()
         if self.own_ray:
+            quiet = {"log_to_driver": False, "logging_level": logging.ERROR}  # no Ray INFO/WARNING lines
             if self.opts.address:
                 try:
-                    ray.init(address=self.opts.address, log_to_driver=False)
+                    ray.init(address=self.opts.address, **quiet)
                 except (ConnectionError, RuntimeError, ValueError) as exc:
                     raise EdgeVSRError(f"--address {self.opts.address}: cannot join the Ray cluster "
                                        f"({first_line(exc)}); start one with `ray start --head`") from None
             else:
                 n = self.opts.workers or 1
-                try:
-                    ray.init(num_cpus=max(1, int(n * self.opts.cpus_per_worker)), include_dashboard=False,
-                             log_to_driver=False)
+                try:  # "local": our own instance, even where a Ray head already runs (or $RAY_ADDRESS is set)
+                    ray.init(address="local", num_cpus=max(1, int(n * self.opts.cpus_per_worker)),
+                             include_dashboard=False, **quiet)
                 except Exception as exc:  # Ray raises a bare Exception when its node does not come up in 30 s
                     raise EdgeVSRError(f"could not start a local Ray ({first_line(exc)}); retry, or start one "
                                        "with `ray start --head` and pass --address auto") from None
+            signals.install()  # ray.init takes SIGTERM over; ours unwinds cleanly (one line, exit 143)
         return ray
 
     def _start_workers(self, ray) -> list:

@@ -13,40 +13,15 @@ import socket
 import time
 from pathlib import Path
 
-import numpy as np
-
 from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.batch.chunks import Chunk, VideoPlan, probe_video, read_frames
 from edgevsr.batch.stitch import encode_segment
-from edgevsr.errors import EdgeVSRError
-from edgevsr.stream import FrameUpscaler
-
-
-class HighDepthRunner:
-    """A runner seen through 16-bit frames: >8-bit sources go in as rgb48 and come out as rgb48, the model
-    running in float in between, so 10-bit input is never squeezed through 8 bits."""
-
-    def __init__(self, runner):
-        if runner.name in ("tensorrt", "opencv"):
-            raise EdgeVSRError(f"10-bit input needs --backend torch or onnxruntime (the {runner.name} runner "
-                               "takes 8-bit frames only)")
-        self._runner = runner
-
-    def __getattr__(self, name):
-        return getattr(self._runner, name)
-
-    def prepare(self, frame: np.ndarray, pad_h: int, pad_w: int):
-        return self._runner.prepare(frame.astype(np.float32) * (255.0 / 65535.0), pad_h, pad_w)
-
-    def finish(self, out, height: int, width: int) -> np.ndarray:
-        y = out[0, :, :height, :width]
-        y = y.detach().float().cpu().numpy() if hasattr(y, "detach") else np.asarray(y, dtype=np.float32)
-        return (np.clip(y, 0.0, 1.0) * 65535.0 + 0.5).astype(np.uint16).transpose(1, 2, 0)
+from edgevsr.stream import FrameUpscaler, HighDepthRunner  # noqa: F401  (moved there)
 
 
 def upscale_chunk(runner, source: Path, plan: VideoPlan, chunk: Chunk, crf: int) -> tuple[bytes, list]:
     """Decode the chunk with its lead-in/tail, upscale from a fresh state, encode the kept frames."""
-    up = FrameUpscaler(HighDepthRunner(runner) if plan.bits > 8 else runner)
+    up = FrameUpscaler(runner)  # deep (uint16) frames run through HighDepthRunner there
     first, last = chunk.start - chunk.lead, chunk.end + chunk.tail
 
     def kept():

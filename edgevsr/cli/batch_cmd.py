@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         from edgevsr.io.atomic import atomic_path, check_output
 
         if json_path is not None:
-            check_output(json_path, inputs=inputs)
+            check_output(json_path, inputs=inputs, flag=None)
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision="fp16" if fp16 else None,
                            onnx=onnx)
         with frame_progress() as progress:

@@ -45,9 +45,12 @@ def register(app: typer.Typer) -> None:
             _check(onnx, trt_version, dla, precision, calibration_cache)
             return
         if output is not None:
+            from edgevsr.backends.tensorrt.engine_record import sidecar_path
             from edgevsr.io.atomic import check_output
 
-            check_output(output, inputs=[onnx, calibration_cache, timing_cache])
+            # an engine edgevsr built (its provenance sidecar beside it) is reused or rebuilt; any other file is kept
+            check_output(output, inputs=[onnx, calibration_cache, timing_cache], flag=None,
+                         existing_file_ok=sidecar_path(Path(output)).exists())
         facts = inspect_onnx(onnx)
         opts = BuildOptions(precision=precision, path=path,
                             profile=ShapeProfile.parse(min, opt, max, facts.spec.size_multiple),

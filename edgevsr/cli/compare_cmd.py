@@ -68,7 +68,7 @@ def register(app: typer.Typer) -> None:
         if json_out is not None:
             from edgevsr.io.atomic import check_output
 
-            check_output(json_out, inputs=[input, onnx, engine])
+            check_output(json_out, inputs=[input, onnx, engine], flag=None)
         clip = list(islice(iter(FrameSource(input)), frames))  # bad input fails before any model loads
         if not clip:
             raise EdgeVSRError(f"{input}: no frames")

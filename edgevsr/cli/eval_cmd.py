@@ -144,8 +144,10 @@ def register(app: typer.Typer) -> None:
             for table in compare_tables(a, b, str(compare[0]), str(compare[1])):
                 out.print(table)
             if plot is not None:
+                from edgevsr.io.atomic import check_output
                 from edgevsr.quality.plots import plot_scores
 
+                check_output(plot, inputs=list(compare), flag=None)
                 plot_scores([(f"A {compare[0].name}", a), (f"B {compare[1].name}", b)], plot, "B vs A")
                 console.print(f"wrote {plot}")
             return
@@ -173,9 +175,9 @@ def register(app: typer.Typer) -> None:
         inputs = [outputs, gt, reference, lr_dir]
         for target in (json_out, plot):
             if target is not None:
-                check_output(target, inputs=inputs)
+                check_output(target, inputs=inputs, flag=None)
         if save_outputs is not None:
-            check_output(save_outputs, inputs=inputs, is_dir=True)
+            check_output(save_outputs, inputs=inputs, is_dir=True, flag=None)
         warnings.simplefilter("ignore", EvalWarning)  # printed from the results instead
         t0 = time.perf_counter()
         with frame_progress() as progress:

@@ -86,7 +86,7 @@ def register(app: typer.Typer) -> None:
         from edgevsr.io.atomic import check_output
 
         if json_out is not None:
-            check_output(json_out, inputs=[input, onnx, engine])
+            check_output(json_out, inputs=[input, onnx, engine], flag=None)
         if threads is not None and threads < 1:
             raise EdgeVSRError(f"--threads {threads}: must be >= 1")
         model_file = engine if backend == "tensorrt" and engine is not None else onnx

@@ -27,6 +27,14 @@ def _size(new: str | None, old: str | None, name: str, old_name: str):
     return parse_size(new, name) if new else None
 
 
+def _is_trt_cache(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            return f.read(4) == b"TRT-"
+    except OSError:
+        return False
+
+
 def _print_report(r) -> None:
     from rich.table import Table
 
@@ -115,8 +123,9 @@ def register(app: typer.Typer) -> None:
 
         inputs = [model if model.endswith(".onnx") else None, calib, gt, weights]
         for written in (output, report, trt_cache):
-            if written is not None:
-                check_output(written, inputs=inputs)
+            if written is not None:  # a TensorRT calibration cache is rewritten; any other existing file is kept
+                check_output(written, inputs=inputs, flag=None,
+                             existing_file_ok=written is trt_cache and _is_trt_cache(Path(written)))
         from edgevsr.quality.gate import QualityBudget
         from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
 

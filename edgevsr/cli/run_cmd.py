@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.cli.progress import console, frame_progress
 
 
@@ -56,60 +55,36 @@ def register(app: typer.Typer) -> None:
                                        "once the new one is complete)."),
     ) -> None:
         """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
-        from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
-        from edgevsr.edge.sinks import make_sink
-        from edgevsr.edge.sources import make_source
         from edgevsr.edge.uri import parse_uri
-        from edgevsr.errors import EdgeVSRError
-        from edgevsr.io.signals import graceful_stop
-        from edgevsr.stream import FrameUpscaler
+        from edgevsr.live import run as run_live
 
-        check_options(policy, queue)
-        if frames is not None and frames <= 0:
-            raise EdgeVSRError(f"--frames {frames}: must be a positive frame count")
-        sink_uri = parse_uri(sink, "sink").with_options(codec=codec, bitrate=bitrate,
-                                                        headless=True if headless else None)
-        src_uri = parse_uri(source, "source")
-        if realtime is None and src_uri.scheme == "file" and sink_uri.scheme == "display":
-            realtime = True
-        src_uri = src_uri.with_options(width=width, height=height, fps=fps, loop=loop, flip=flip,
-                                       realtime=realtime)
-        src = make_source(src_uri)
-        src.on_report = lambda message: console.print(message, markup=False, soft_wrap=True)  # reconnects, live
-        info = getattr(src, "info", None)  # file sources: frame names, count, audio
-        out = make_sink(sink_uri, audio_from=audio_source(src) if policy != "drop" else None,
-                        names=info.names if info else None, overwrite=overwrite,
-                        inputs=(src_uri.path,) if src_uri.scheme == "file" else ())
-        out.check()  # a bad output fails before the model loads
+        sink_uri = parse_uri(sink, "sink")
+        with frame_progress(transient=sink_uri.scheme == "display" and not headless) as progress:
+            task = progress.add_task("run", total=frames, rate="")
+            state = {}
 
-        runner, weights_from = make_runner(RunnerConfig(model=model, weights=weights, backend=backend,
-                                                        device=device, precision=precision, onnx=onnx,
-                                                        allow_random=allow_random, cuda_graph=cuda_graph,
-                                                        compile=compile, channels_last=channels_last))
-        label = f"{runner.spec.name} {runner.describe()}"
-        console.print(f"[bold]{runner.spec.name}[/] ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
-        if "RANDOM" in weights_from:
-            console.print("[yellow]untrained weights: the picture is meaningless (plumbing test only)[/]")
-        total = frames or (info.frame_count if info and not getattr(src, "loop", 0) else None)
-        with frame_progress(transient=out.is_display) as progress:
-            task = progress.add_task("run", total=total, rate="")
+            def started(pipe) -> None:
+                state["pipe"] = pipe
+                info = getattr(pipe.source, "info", None)
+                if frames is None and info is not None and not getattr(pipe.source, "loop", 0):
+                    progress.update(task, total=info.frame_count)
 
             def tick(hr, meta) -> None:
-                s = pipe.stats
+                s = state["pipe"].stats
                 progress.update(task, advance=1, rate=f"{s.fps_now():.1f} fps, {s.latency_ms(50):.0f} ms, "
                                                       f"{s.dropped} dropped")
 
-            pipe = Pipeline(src, FrameUpscaler(runner), out, policy=policy, queue_size=queue, scene_cut=scene_cut,
-                            stall_timeout=stall_timeout, max_frames=frames, overlay=overlay, split=split,
-                            label=label, on_frame=tick)
-            def on_signal(name: str) -> None:
-                pipe.stop("interrupted (Ctrl-C)" if name == "SIGINT" else f"stopped by {name}")
-
-            with graceful_stop(on_signal):  # SIGTERM/SIGINT/SIGHUP: finish and keep what was recorded
-                stats = pipe.run()
+            stats = run_live(source, sink, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
+                             precision=precision, allow_random=allow_random, cuda_graph=cuda_graph, compile=compile,
+                             channels_last=channels_last, width=width, height=height, fps=fps, loop=loop, flip=flip,
+                             realtime=realtime, codec=codec, bitrate=bitrate, headless=headless, policy=policy,
+                             queue=queue, scene_cut=scene_cut, stall_timeout=stall_timeout, frames=frames,
+                             split=split, overlay=overlay, overwrite=overwrite, on_frame=tick, on_start=started,
+                             log=lambda line: progress.console.print(line, markup=False, highlight=False),
+                             stop_on_signals=True)
         if stats.shown == 0:
-            console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False, soft_wrap=True)
+            console.print(f"no frames shown; stopped: {stats.stop_reason}", markup=False)
             return
         where = f"wrote {sink_uri.location}: " if sink_uri.scheme == "file" else ""
         console.print(f"{where}{stats.in_size[0]}x{stats.in_size[1]} -> {stats.out_size[0]}x{stats.out_size[1]}; "
-                      f"{stats.summary()}", markup=False, soft_wrap=True)
+                      f"{stats.summary()}", markup=False)

@@ -5,8 +5,9 @@ The rules (docs/reliability.md), in one place so every writing command gets them
 
 - an output that is, contains, or sits inside one of the command's inputs is refused (paths are compared
   after resolving links, and by inode, so symlinks and hard links do not get past);
-- an existing non-empty folder, a folder where a file is written, or a file where a folder is written is
-  refused unless ``overwrite``; an existing *file* replaced by a file is an ordinary overwrite;
+- an existing file or non-empty folder is refused unless ``overwrite`` (:func:`check_output`, which every
+  command calls before it works); even then only a regular file, or a folder holding nothing but what edgevsr
+  writes (frames, videos, JSON), is replaced: a device, FIFO or socket never, a folder of other files never;
 - even with ``overwrite`` the old output is moved aside only once the new one is complete, and removed
   only after the new one is in place: the tool never removes anything before its replacement exists;
 - temporary names carry the process id and a random part (``mkstemp``/``mkdtemp``), so two runs never
@@ -20,6 +21,7 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -84,29 +86,76 @@ def check_not_input(output: Path, inputs: Iterable[str | Path | None]) -> None:
             raise EdgeVSRError(f"{output}: holds the input {given}; choose an output that does not contain it")
 
 
+OURS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".mp4", ".m4v", ".mov", ".mkv", ".webm",
+        ".y4m", ".json"}  # what edgevsr writes into an output folder: frames, videos, scores
+
+
+def _special(path: Path) -> str | None:
+    """What ``path`` (links followed) is when it is neither a regular file nor a folder, else None."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return None
+    for test, name in ((stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return None
+
+
+def _foreign(folder: Path) -> Path | None:
+    """The first entry under ``folder`` that edgevsr would not have written there (None: all ours)."""
+    for dirpath, dirnames, filenames in os.walk(folder):
+        for name in dirnames:
+            if (Path(dirpath) / name).is_symlink():
+                return Path(dirpath) / name
+        for name in filenames:
+            p = Path(dirpath) / name
+            if p.is_symlink() or not p.is_file() or p.suffix.lower() not in OURS:
+                return p
+    return None
+
+
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (), is_dir: bool = False,
-                 overwrite: bool = False) -> Path:
-    """Everything that can be known before the work starts: call it before loading a model."""
+                 overwrite: bool = False, flag: str | None = "--overwrite", existing_file_ok: bool = False) -> Path:
+    """Everything that can be known before the work starts: call it before loading a model.
+
+    ``flag`` is the option that allows replacing (None: the command has none, so the message does not offer
+    it); ``existing_file_ok`` is for files a command rewrites by design (caches, checkpoints).
+    """
     path = Path(path)
+    if str(path) == "-":
+        raise EdgeVSRError("-o -: edgevsr does not write to stdout; give a file or folder name")
     check_writable(path)
     check_not_input(path, inputs)
     if path.is_symlink() and not path.exists():
         raise EdgeVSRError(f"{path}: is a broken symbolic link; remove it or choose another output")
-    if not overwrite and path.exists():
-        _refuse_existing(path, is_dir)
+    special = _special(path)
+    if special:
+        raise EdgeVSRError(f"{path}: is {special}, not a regular file or folder; edgevsr never replaces it, "
+                           "choose another output")
+    if path.exists() and not (overwrite or (existing_file_ok and path.is_file() and not is_dir)):
+        _refuse_existing(path, is_dir, flag)
+    if path.is_dir() and overwrite:
+        foreign = _foreign(path)
+        if foreign is not None:
+            raise EdgeVSRError(f"{path}: holds {foreign.name}, which edgevsr did not write; not replacing this "
+                               "folder even with --overwrite (choose another output)")
     return path
 
 
-def _refuse_existing(path: Path, is_dir: bool) -> None:
+def _refuse_existing(path: Path, is_dir: bool, flag: str | None = "--overwrite") -> None:
+    hint = f" (or {flag})" if flag else " (or remove it first)"
     if path.is_dir() and not is_dir:
-        raise EdgeVSRError(f"{path}: is an existing folder, a file would replace it; choose another name "
-                           "(or --overwrite)")
+        raise EdgeVSRError(f"{path}: is an existing folder, a file would replace it; choose another name{hint}")
     if is_dir and not path.is_dir():
-        raise EdgeVSRError(f"{path}: is an existing file, a folder would replace it; choose another name "
-                           "(or --overwrite)")
+        raise EdgeVSRError(f"{path}: is an existing file, a folder would replace it; choose another name{hint}")
     if is_dir and any(path.iterdir()):
-        raise EdgeVSRError(f"{path}: folder exists and is not empty; choose another or give --overwrite "
-                           "(the old folder is replaced only once the new one is complete)")
+        raise EdgeVSRError(f"{path}: folder exists and is not empty; choose another{hint}"
+                           + (" (the old folder is replaced only once the new one is complete)" if flag else ""))
+    if not is_dir:
+        raise EdgeVSRError(f"{path}: exists; choose another name{hint}"
+                           + ("; the old file is replaced only once the new one is complete" if flag else ""))
 
 
 def make_temp(path: str | Path, is_dir: bool = False) -> Path:
@@ -137,12 +186,19 @@ def discard(tmp: Path) -> None:
 
 
 def commit(tmp: Path, path: Path, overwrite: bool = False) -> None:
-    """Rename the complete ``tmp`` onto ``path``; an old output is moved aside first and removed last."""
+    """Rename the complete ``tmp`` onto ``path``; an old output is moved aside first and removed last.
+
+    Without ``overwrite`` nothing that appeared meanwhile is replaced (files are linked into place, which
+    fails on an existing name); a special file is never replaced.
+    """
     is_dir = tmp.is_dir()
+    special = _special(path)
+    if special:
+        raise EdgeVSRError(f"{path}: is {special} (appeared while we worked); kept it, discarded ours")
     if path.exists() or path.is_symlink():
         if not overwrite:
             if path.is_dir() != is_dir or (is_dir and any(path.iterdir())):
-                _refuse_existing(path, is_dir)  # appeared while we worked (another run): keep it
+                raise EdgeVSRError(f"{path}: another run wrote this output meanwhile; kept it, discarded ours")
         if is_dir or path.is_dir():
             if path.is_dir() and not any(path.iterdir()) and is_dir:
                 os.rename(tmp, path)  # an empty folder is replaced atomically by rename(2)
@@ -160,29 +216,49 @@ def commit(tmp: Path, path: Path, overwrite: bool = False) -> None:
     try:
         if is_dir:
             os.rename(tmp, path)
-        else:
+        elif overwrite:
             os.replace(tmp, path)
+        else:
+            _link_into_place(tmp, path)
     except OSError as exc:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
             raise EdgeVSRError(f"{path}: another run wrote this output meanwhile; kept it, discarded ours") from None
         raise
 
 
+def _link_into_place(tmp: Path, path: Path) -> None:
+    """Rename that never replaces: link(2) fails on an existing name; filesystems without hard links fall back
+    to a checked rename (a tiny window, the best they allow)."""
+    try:
+        os.link(tmp, path)
+    except OSError as exc:
+        if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+            raise
+        if path.exists() or path.is_symlink():
+            raise FileExistsError(errno.EEXIST, "exists", str(path)) from None
+        os.replace(tmp, path)
+        return
+    os.unlink(tmp)
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path, *, is_dir: bool = False, overwrite: bool = False,
-                inputs: Iterable[str | Path | None] = ()) -> Iterator[Path]:
+                inputs: Iterable[str | Path | None] = (), existing_file_ok: bool = True) -> Iterator[Path]:
     """Yield a fresh temp beside ``path``; on success rename it onto ``path``, on any failure remove it.
 
-    Write errors inside the block (disk full, I/O error) become one-line errors naming ``path``.
+    Write errors inside the block (disk full, I/O error) become one-line errors naming ``path``. A regular
+    file is replaced by default: this is the low-level writer of caches and checkpoints, and user-facing
+    commands refuse existing outputs up front with :func:`check_output` (pass ``existing_file_ok=False`` to
+    refuse here too).
     """
-    path = check_output(path, inputs=inputs, is_dir=is_dir, overwrite=overwrite)
+    path = check_output(path, inputs=inputs, is_dir=is_dir, overwrite=overwrite, existing_file_ok=existing_file_ok)
     tmp = make_temp(path, is_dir)
     try:
         try:
             yield tmp
         except OSError as exc:
             raise write_error(path, exc) from None
-        commit(tmp, path, overwrite)
+        commit(tmp, path, overwrite or (existing_file_ok and not is_dir))
     except BaseException:
         discard(tmp)
         raise

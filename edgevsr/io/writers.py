@@ -14,7 +14,7 @@ import numpy as np
 
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.io.atomic import check_output, commit, discard, make_temp, write_bytes, write_error
-from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS
+from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS, SourceInfo
 
 # container -> encoders it may hold (first = default)
 CONTAINERS = {".mp4": ("libx264", "libx265"), ".m4v": ("libx264", "libx265"), ".mov": ("libx264", "libx265"),
@@ -28,7 +28,12 @@ FORMATS = ".mp4/.mkv/.mov (H.264, H.265 with --codec h265), .webm (VP9), .y4m, o
 
 
 def output_kind(path: Path) -> str:
-    """'video', 'image' (one frame to one file) or 'folder' (PNG frames), from the name; others refused."""
+    """'video', 'image' (one frame to one file) or 'folder' (PNG frames), from the name; others refused.
+
+    A folder is a name without an extension (or an existing folder): ``out.mp5`` is a typo, not a folder.
+    """
+    if str(path) == "-":
+        raise EdgeVSRError("-o -: edgevsr does not write to stdout; give a file (.mp4, .y4m ...) or a folder name")
     suffix = path.suffix.lower()
     if suffix in CONTAINERS:
         return "video"
@@ -36,6 +41,9 @@ def output_kind(path: Path) -> str:
         return "image"
     if suffix in UNWRITABLE:
         raise EdgeVSRError(f"{path}: edgevsr does not write {suffix} files; write {FORMATS}")
+    if suffix and not path.is_dir():
+        raise EdgeVSRError(f"{path}: unknown extension {suffix}; write {FORMATS} (a new folder's name has no "
+                           "extension)")
     return "folder"
 
 
@@ -60,10 +68,16 @@ def choose_encoder(path: Path, codec: str | None = None, crf: int = 18) -> str:
 
 
 def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, frames: int | None = None,
-               inputs: Iterable[str | Path | None] = (), overwrite: bool = False) -> str:
+               inputs: Iterable[str | Path | None] = (), overwrite: bool = False,
+               names: list[str] | None = None) -> str:
     """Everything about a frame output that can fail, checked before any model loads; returns its kind."""
     path = Path(path)
     kind = output_kind(path)
+    if kind == "folder" and names:
+        stems = [Path(n).stem.lower() for n in names]
+        if len(set(stems)) != len(stems):
+            dup = next(n for n in names if stems.count(Path(n).stem.lower()) > 1)
+            raise EdgeVSRError(f"{path}: two input frames would be written as {Path(dup).stem}.png; rename one")
     if kind == "video":
         choose_encoder(path, codec, crf)
     if kind == "image" and frames is not None and frames > 1:
@@ -72,31 +86,83 @@ def check_sink(path: str | Path, *, codec: str | None = None, crf: int = 18, fra
     return kind
 
 
-class FrameSink:
-    """Collects RGB uint8 frames into ``path`` (video by container, one image by image suffix, else PNGs).
+def add_video_stream(container, codec: str, fps: float, first: np.ndarray, crf: int, time_base: Fraction | None,
+                     colour: dict[str, int] | None = None, rotation: int = 0):
+    """The one encoder set-up (FrameSink's files and batch segments): size from the first frame (even), 10-bit
+    for uint16 frames, colour tags, display rotation, quality by encoder."""
+    stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+    h, w = first.shape[:2]
+    stream.width, stream.height = w - w % 2, h - h % 2
+    stream.pix_fmt = "yuv420p10le" if first.dtype == np.uint16 else "yuv420p"  # 10-bit in, 10-bit out
+    for k, v in (colour or {}).items():
+        if v:
+            setattr(stream.codec_context, k, v)
+    if rotation:
+        stream.set_display_rotation(rotation)
+    if time_base is not None:
+        stream.codec_context.time_base = time_base
+        stream.time_base = time_base
+    if codec in ("libx264", "libx265"):
+        stream.options = {"crf": str(crf), "preset": "medium"}
+        if codec == "libx265":
+            stream.options |= {"x265-params": "log-level=error"}
+    elif codec == "libvpx-vp9":
+        stream.options = {"crf": str(crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+    return stream
 
-    Everything is written under a unique temporary name beside ``path`` and renamed onto it by
-    :meth:`close`; :meth:`abort` (or an exception inside ``with``) removes that temp and nothing else.
+
+class FrameSink:
+    """Collects RGB frames into ``path`` (video by container, one image by image suffix, else PNGs).
+
+    The one file writer of edgevsr: `upscale`, `degrade`, `eval --save-outputs`, the demo and `edgevsr run`'s
+    ``file://`` sink all write through it (it is also a live pipeline sink: ``check``/``open``/``write``/
+    ``poll``/``close``/``abort``). Everything is written under a unique temporary name beside ``path``, made
+    at the first frame, and renamed onto it by :meth:`close`; :meth:`abort` (or an exception inside ``with``)
+    removes that temp and nothing else.
     ``write(frame, time)`` takes the frame's presentation time in seconds (variable frame rate and audio
-    sync are kept); without it frames are spaced at ``fps``.
+    sync are kept); without it frames are spaced at ``fps``. ``like``: the source's
+    :class:`~edgevsr.io.frames.SourceInfo`, whose rotation and colour tags the video keeps. uint16 frames
+    (deep sources) are written 10-bit (video) or 16-bit (PNG/TIFF).
     """
 
-    def __init__(self, path: str | Path, fps: float = 25.0, codec: str | None = None, crf: int = 18,
+    resizable = False  # a file cannot change its frame size mid-stream
+    is_display = False
+
+    def __init__(self, path: str | Path, fps: float | None = 25.0, codec: str | None = None, crf: int = 18,
                  audio_from: Path | None = None, names: list[str] | None = None, overwrite: bool = False,
-                 inputs: Iterable[str | Path | None] = ()):
+                 inputs: Iterable[str | Path | None] = (), like: SourceInfo | None = None):
         self.path = Path(path)
-        self.kind = check_sink(self.path, codec=codec, crf=crf, inputs=inputs, overwrite=overwrite)
+        self.kind = check_sink(self.path, codec=codec, crf=crf, inputs=inputs, overwrite=overwrite, names=names)
+        self.rotation = like.rotation if like is not None else 0
+        self.colour = dict(like.colour) if like is not None else {}
         self.is_video = self.kind == "video"
         self.codec = choose_encoder(self.path, codec, crf) if self.is_video else None
         self.fps, self.crf, self.overwrite = fps, crf, overwrite
+        self.inputs, self.name = tuple(inputs), str(path)
         self.audio_from, self.names = audio_from, names
         self.count = 0
         self._container = self._stream = self._audio = None
         self._last_pts: int | None = None
-        self.tmp = make_temp(self.path, is_dir=self.kind == "folder")
+        self.tmp: Path | None = None  # made at the first frame: a run that fails before it leaves nothing
+
+    # the live pipeline's sink protocol (edgevsr.edge.sinks.Sink) ------------------------------------
+    def check(self) -> None:
+        """Everything that can fail before the model loads (checked again: the path may have changed)."""
+        check_sink(self.path, codec=self.codec, crf=self.crf, inputs=self.inputs, overwrite=self.overwrite,
+                   names=self.names)
+
+    def open(self, width: int, height: int, fps: float) -> None:
+        """The first frame's size is known: frames are spaced at the source's rate unless one was given."""
+        if self.fps is None:
+            self.fps = fps
+
+    def poll(self) -> list[str]:
+        return []
 
     def write(self, frame: np.ndarray, time: float | None = None) -> None:
         try:
+            if self.tmp is None:
+                self.tmp = make_temp(self.path, is_dir=self.kind == "folder")
             if self.is_video:
                 self._write_video(frame, time)
             elif self.kind == "image":
@@ -114,6 +180,8 @@ class FrameSink:
         self.count += 1
 
     def _write_image(self, target: Path, ext: str, frame: np.ndarray) -> None:
+        if frame.dtype == np.uint16 and ext.lower() not in (".png", ".tif", ".tiff"):
+            frame = (frame >> 8).astype(np.uint8)  # formats without 16-bit samples
         ok, data = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         if not ok:
             raise EdgeVSRError(f"{self.path}: could not encode frame {self.count} as {ext}")
@@ -125,20 +193,9 @@ class FrameSink:
         try:
             self._container = av.open(str(self.tmp), mode="w", format="yuv4mpegpipe" if self.codec == "rawvideo"
                                       else None)
-            rate = Fraction(self.fps).limit_denominator(1001)
-            self._stream = self._container.add_stream(self.codec, rate=rate)
-            h, w = frame.shape[:2]
-            self._stream.width, self._stream.height = w - w % 2, h - h % 2
-            self._stream.pix_fmt = "yuv420p"
-            if self.codec != "rawvideo":
-                self._stream.codec_context.time_base = TIME_BASE
-                self._stream.time_base = TIME_BASE
-            if self.codec in ("libx264", "libx265"):
-                self._stream.options = {"crf": str(self.crf), "preset": "medium"}
-                if self.codec == "libx265":
-                    self._stream.options |= {"x265-params": "log-level=error"}
-            elif self.codec == "libvpx-vp9":
-                self._stream.options = {"crf": str(self.crf), "b": "0", "deadline": "good", "cpu-used": "4"}
+            self._stream = add_video_stream(self._container, self.codec, self.fps or 25.0, frame, self.crf,
+                                            None if self.codec == "rawvideo" else TIME_BASE, self.colour,
+                                            self.rotation)
         except (OSError, av.FFmpegError) as exc:
             raise EdgeVSRError(f"{self.path}: cannot create video ({first_line(exc)})") from None
         self._audio = self._add_audio()
@@ -146,7 +203,7 @@ class FrameSink:
     def _pts(self, time: float | None) -> int | None:
         if self.codec == "rawvideo":
             return self.count
-        pts = round((time if time is not None else self.count / self.fps) / TIME_BASE)
+        pts = round((time if time is not None else self.count / (self.fps or 25.0)) / TIME_BASE)
         if self._last_pts is not None and pts <= self._last_pts:  # timestamps must rise
             pts = self._last_pts + 1
         self._last_pts = pts
@@ -158,7 +215,8 @@ class FrameSink:
         if self._container is None:
             self._open_video(frame)
         h, w = self._stream.height, self._stream.width
-        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]), format="rgb24")
+        vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(frame[:h, :w]),
+                                        format="rgb48le" if frame.dtype == np.uint16 else "rgb24")
         vf.pts = self._pts(time)
         if self.codec != "rawvideo":
             vf.time_base = TIME_BASE
@@ -229,7 +287,9 @@ class FrameSink:
             with contextlib.suppress(Exception):
                 self._container.close()
             self._container = None
-        discard(self.tmp)
+        if self.tmp is not None:
+            discard(self.tmp)
+            self.tmp = None
 
     def __enter__(self) -> FrameSink:
         return self

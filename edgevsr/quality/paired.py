@@ -81,8 +81,11 @@ class PairedClip:
     def streamed(cls, name: str, path: str | Path, degradation: str, scale: int = 4) -> PairedClip:
         """A whole video / frame folder, paired frame by frame as it is decoded (iterate ``gt`` and ``lr`` once,
         side by side)."""
+        from edgevsr.degrade import check_degradable
+
         degrade_frame = _degrader(degradation)
         src = FrameSource(Path(path))
+        check_degradable(src.info.width, src.info.height, str(path), scale)
         for_lr, for_gt = itertools.tee(fit_frame(f, scale) for f in src)
         lr: Iterator[np.ndarray] = (degrade_frame(f, degradation, scale) for f in for_lr)
         return cls(name, for_gt, lr, degradation, scale, src.info.fps, src.info.names)

@@ -3,8 +3,9 @@
 One pass over the frames serves every comparison asked for: each stream
 (output, ground truth, reference, ...) is converted to Y, grey, flow and LPIPS
 features once, and every requested pair is scored from those. Frames of a
-sequence are matched by natural-sorted position; differing sizes are cropped
-to the common top-left region with a warning. Means: per sequence over its
+sequence are matched by natural-sorted position; sizes differing by
+less than 4 pixels (x4 degradation crops) are cropped to the common top-left
+region with a warning; larger differences are refused. Means: per sequence over its
 frames (tOF / tLP from the second frame on, as the reference code), dataset
 mean over sequences.
 """
@@ -27,6 +28,10 @@ TEMPORAL = ("tof", "tlp100")
 ProgressFn = Callable[[int], None]
 
 
+# Sizes may differ by what x4 degradation and even-sized video crop (under 4 pixels); more is another picture.
+MAX_CROP = 4
+
+
 class EvalWarning(UserWarning):
     """Something was scored, but not exactly as given (e.g. frames cropped to a common size)."""
 
@@ -41,6 +46,11 @@ class EvalOptions:
     lpips_weights: str | None = None
     device: str = "cpu"
     lpips_pixels: int = 4_000_000  # whole frames per LPIPS batch: max(1, lpips_pixels // (H * W))
+
+    def __post_init__(self) -> None:
+        from edgevsr import checks
+
+        checks.count(self.border, "--border", minimum=0)
 
     def metric_names(self) -> list[str]:
         names = ["psnr_y"] + (["psnr_rgb"] if self.rgb_psnr else []) + (["ssim_y"] if self.ssim else [])
@@ -183,6 +193,11 @@ class Scorer:
         w = min(f.shape[1] for f in group.values())
         if any(f.shape[:2] != (h, w) for f in group.values()):
             sizes = ", ".join(f"{k} {f.shape[1]}x{f.shape[0]}" for k, f in group.items())
+            if max(f.shape[0] - h for f in group.values()) >= MAX_CROP or \
+                    max(f.shape[1] - w for f in group.values()) >= MAX_CROP:
+                raise EdgeVSRError(f"{name}: frame sizes differ ({sizes}): not the same picture (outputs not "
+                                   f"upscaled, or the wrong ground truth?); up to {MAX_CROP - 1} pixels of "
+                                   "cropping are tolerated")
             msg = f"{name}: frame sizes differ ({sizes}); scoring the common top-left {w}x{h}"
             warnings.warn(msg, EvalWarning, stacklevel=4)
             for r in results.values():

@@ -71,7 +71,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
             sd = load_file(str(path))
         else:
-            sd = torch.load(str(path), map_location="cpu", weights_only=True)
+            import warnings
+
+            with warnings.catch_warnings():  # torch's advice about pickle protocols is not the user's business
+                warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
+                sd = torch.load(str(path), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, pickle with forbidden globals, ...
         raise EdgeVSRError(f"{path}: cannot read weights: {torch_load_reason(exc)}") from None
     for key in _WRAPPERS:
@@ -98,6 +102,10 @@ def load_into(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> Non
         if shapes:
             parts.append(f"shape mismatch {len(shapes)} (e.g. {'; '.join(shapes[:2])})")
         raise EdgeVSRError(f"{source}: weights do not match model {type(model).__name__}: " + "; ".join(parts))
+    bad = next((k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()), None)
+    if bad is not None:
+        raise EdgeVSRError(f"{source}: weight {bad} holds NaN or Inf values; the model would write black frames "
+                           "(a diverged training run?)")
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in sd.items()})
 
 
@@ -133,17 +141,30 @@ def load_model(name: str, weights: str | Path | None = None, allow_random: bool 
                 return model, "RANDOM (untrained)"
             raise EdgeVSRError(
                 f"model {name!r} has no trained weights shipped with this edgevsr version; pass --weights PATH")
+        check_card(card)
         weights = card.path
         source = f"shipped:{card.name}"
     elif str(weights) in shipped_weights():
         card = shipped_weights()[str(weights)]
         if card.model != name:
             raise EdgeVSRError(f"shipped weights {card.name!r} belong to model {card.model!r}, not {name!r}")
+        check_card(card)
         weights, source = card.path, f"shipped:{card.name}"
     else:
         source = str(weights)
     load_into(model, read_state_dict(weights), source)
     return model.eval(), source
+
+
+def check_card(card: WeightCard) -> None:
+    """A shipped file whose bytes differ from its card's SHA-256 (damaged install, bad copy) is refused."""
+    want = card.info.get("sha256")
+    if want is None:
+        raise EdgeVSRError(f"shipped weights {card.name!r}: the card records no SHA-256; reinstall edgevsr")
+    got = file_sha256(card.path)
+    if got != want:
+        raise EdgeVSRError(f"{card.path}: SHA-256 {got[:12]}... differs from its card's {want[:12]}...: the file is "
+                           "damaged; reinstall edgevsr")
 
 
 def save_weights(model: nn.Module, path: str | Path, info: dict, fp16: bool = True) -> None:
@@ -156,5 +177,6 @@ def save_weights(model: nn.Module, path: str | Path, info: dict, fp16: bool = Tr
     sd = {k: (v.half() if fp16 and v.is_floating_point() else v).contiguous() for k, v in model.state_dict().items()}
     with atomic_path(path) as tmp:
         save_file(sd, str(tmp))
+    info = {**info, "sha256": file_sha256(path)}  # checked on every load of a shipped file (check_card)
     with atomic_path(path.with_suffix(".json")) as tmp:
         tmp.write_text(json.dumps(info, indent=2))
