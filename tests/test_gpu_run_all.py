@@ -19,6 +19,7 @@ GPU = ROOT / "benchmarks" / "gpu"
 sys.path.insert(0, str(GPU))
 
 import bench_torch_cuda as bench  # noqa: E402
+import preflight  # noqa: E402
 import results  # noqa: E402
 import sprint_train  # noqa: E402
 
@@ -93,3 +94,11 @@ def test_sprint_overrides_move_tmp_paths_and_set_the_minutes(tmp_path):
     assert o["data.root"] == str(tmp_path / "sprint-ds")
     s0 = sprint_train.overrides(str(GPU / "sprint_egvsr_stage0.yaml"), None, str(tmp_path), rehearse=True)
     assert "init" not in s0 and s0["device"] == "cpu" and s0["iterations"] == 2  # init is a shipped file
+
+
+def test_preflight_sizes_the_tree_and_names_what_is_missing(capsys):
+    assert preflight.main([]) == 0  # the tree alone travels
+    out = capsys.readouterr().out
+    assert out.startswith("tree: ") and "of 64" in out
+    assert preflight.main(["--carry", "no/such/folder"]) == 1
+    assert "no/such/folder: not here" in capsys.readouterr().out

@@ -22,9 +22,13 @@ def size_mib(paths: list[Path]) -> float:
 
 def travelling(root: Path) -> list[Path]:
     """What the device tool sends of the working tree itself (tracked + untracked-not-ignored)."""
-    out = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=root, capture_output=True,
-                         check=True).stdout.split(b"\0")
-    return [root / p.decode() for p in out if p]
+    try:
+        out = subprocess.run(["git", "ls-files", "-z", "-co", "--exclude-standard"], cwd=root, capture_output=True,
+                             check=True).stdout.split(b"\0")
+        return [root / p.decode() for p in out if p]
+    except (OSError, subprocess.CalledProcessError):  # not a git checkout: everything but the usual ignores
+        skip = {".git", ".venv", "data", "runs", "out", "__pycache__", ".pytest_cache", ".ruff_cache", "build"}
+        return [p for p in root.rglob("*") if not skip & set(p.relative_to(root).parts)]
 
 
 def main(argv: list[str] | None = None) -> int:
