@@ -154,3 +154,21 @@ def test_quantize_all_int8_leaves_nothing_in_float(tmp_path):
     assert r.ok, r.refusal
     assert all(n.dla == "yes" for n in r.nodes)
     assert all(n.precisions == "int8" for n in r.nodes if n.op in ("Conv", "ConvTranspose"))
+
+
+def test_state_resets_at_a_scene_cut_as_for_every_recurrent_model():
+    """The reset lives in FrameUpscaler: after a cut, rrn's output is a fresh start on the new scene."""
+    from edgevsr.backends.torch.runner import TorchRunner
+    from edgevsr.models.spec import ModelSpec
+    from edgevsr.stream import FrameUpscaler
+
+    torch.manual_seed(0)
+    net = build_model("rrn-lite")
+    torch.nn.init.normal_(net.conv_out.weight, std=0.05)
+    spec = ModelSpec.of(net, "rrn-lite")
+    a, b = moving_clip(3, 32, 48, seed=1), [255 - f for f in moving_clip(2, 32, 48, seed=2)]
+    cut = list(FrameUpscaler(TorchRunner(net, spec), scene_cut=0.3).run(a + b))
+    fresh = list(FrameUpscaler(TorchRunner(net, spec)).run(b))
+    carried = list(FrameUpscaler(TorchRunner(net, spec)).run(a + b))
+    assert np.array_equal(cut[3], fresh[0])
+    assert not np.array_equal(carried[3], fresh[0])  # without the cut the old scene leaks in
