@@ -64,6 +64,7 @@ def exports(tmp_path_factory):
     from edgevsr.calibration.reader import record_steps
     from edgevsr.quantize import export as X
     from edgevsr.quantize.int8 import quantize_qdq
+    from edgevsr.quantize.int8_fp16 import FP16_FLOATS_KEY, int8_on_fp16
     from edgevsr.quantize.optimize import resize_to_conv
 
     torch.manual_seed(0)
@@ -79,9 +80,14 @@ def exports(tmp_path_factory):
         steps = record_steps(r, frames)
     ranges = collect_stats(proto, steps, histograms=False).ranges("minmax")
     int8 = quantize_qdq(proto, ranges, set())  # every layer INT8: nothing kept in float
-    X.set_metadata(int8, {**{p.key: p.value for p in proto.metadata_props}, X.PRECISION_KEY: "int8"})
+    meta = {**{p.key: p.value for p in proto.metadata_props}, X.PRECISION_KEY: "int8"}
+    X.set_metadata(int8, meta)
     paths["int8"] = d / "int8.onnx"
     onnx.save(int8, str(paths["int8"]))
+    dla = int8_on_fp16(int8, proto)  # the DLA form: what is not INT8 (adds, ReLUs) runs FP16, not FP32
+    X.set_metadata(dla, {**meta, FP16_FLOATS_KEY: "fp16"})
+    paths["int8-dla"] = d / "int8-dla.onnx"
+    onnx.save(dla, str(paths["int8-dla"]))
     return net, paths, steps
 
 
@@ -91,15 +97,21 @@ def test_graph_is_only_dla_layers(exports):
     assert ops <= DLA_GRAPH_OPS, ops - DLA_GRAPH_OPS
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
-def test_build_check_puts_every_layer_on_the_dla(exports, precision):
+@pytest.mark.parametrize("form", ["fp32", "int8-dla"])
+def test_build_check_puts_every_layer_on_the_dla_in_one_subgraph(exports, form):
+    """FP16 (the FP32 export built with FP16 on the implicit path) and INT8 (every conv INT8, the rest FP16):
+    every compute layer on the DLA, one subgraph; only the INT8 form's FP32<->FP16 casts at the graph's inputs
+    and output are left to the GPU (reformats at the boundary)."""
     from edgevsr.deploy.trt_check import check_onnx
 
     _, paths, _ = exports
-    r = check_onnx(paths[precision], "10.3", dla=True, precision="fp16" if precision == "fp32" else None)
+    r = check_onnx(paths[form], "10.3", dla=True, precision="fp16" if form == "fp32" else None)
     assert r.ok, r.refusal
-    assert r.nodes and all(n.dla == "yes" for n in r.nodes), [(n.name, n.dla) for n in r.nodes if n.dla != "yes"]
-    if precision == "int8":
+    off = [(n.name, n.dla) for n in r.nodes if n.dla != "yes" and n.op != "Cast"]
+    assert r.nodes and not off, off
+    casts = sum(n.op == "Cast" for n in r.nodes)
+    assert (r.dla_subgraphs, r.gpu_layers) == (1, casts) and casts == (4 if form == "int8-dla" else 0)
+    if form == "int8-dla":
         weighted = [n for n in r.nodes if n.op in ("Conv", "ConvTranspose")]
         assert weighted and all(n.precisions == "int8" for n in weighted)
 
