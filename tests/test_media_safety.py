@@ -178,3 +178,13 @@ def test_eval_save_outputs_leaves_nothing_when_a_later_sequence_fails(tmp_path, 
                           "--no-tof", "--save-outputs", str(tmp_path / "saved")], capsys)
     assert code == 2 and "3x2" in err.splitlines()[-1], err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gt"]
+
+
+@pytest.mark.parametrize("args", [
+    ["quantize", "bicubic", "-o", "{o}/q.onnx", "--report", "{o}/q.onnx"],
+    ["eval", "{d}/frames", "--gt", "{d}/frames", "--json", "{o}/s.png", "--plot", "{o}/s.png", "--no-lpips"],
+])
+def test_two_outputs_of_one_command_may_not_share_a_name(args, data, tmp_path, capsys):
+    code, err = run_main([a.replace("{d}", str(data)).replace("{o}", str(tmp_path)) for a in args], capsys)
+    assert code == 2 and "two outputs" in err.splitlines()[-1], err
+    assert list(tmp_path.iterdir()) == []
