@@ -91,7 +91,7 @@ class PipelineStats:
 
 
 def check_options(policy: str, queue_size: int, scene_cut: float = 0.1, stall_timeout: float = 10.0) -> None:
-    from edgevsr import checks
+    import edgevsr.checks as checks
 
     checks.scene_cut(scene_cut)
     checks.positive(stall_timeout, "--stall-timeout")

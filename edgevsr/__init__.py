@@ -24,7 +24,7 @@ _PUBLIC = {
     "evaluate_model": "edgevsr.api:evaluate_model",
     "load_model": "edgevsr.api:load_model",
     "make_runner": "edgevsr.api:make_runner",
-    "run": "edgevsr.live:run",
+    "run": "edgevsr.edge.live:run",
     "run_batch": "edgevsr.batch:run_batch",
     "FrameUpscaler": "edgevsr.stream:FrameUpscaler",
     "QualityBudget": "edgevsr.quality.gate:QualityBudget",
@@ -33,7 +33,7 @@ _PUBLIC = {
     "EdgeVSRError": "edgevsr.errors:EdgeVSRError",
 }
 # subpackages and modules reachable as attributes without an explicit import (edgevsr.stream.FrameUpscaler)
-_SUBMODULES = ("api", "live", "stream", "sizes", "errors", "io", "models", "weights", "backends", "quality", "data",
+_SUBMODULES = ("api", "stream", "sizes", "errors", "io", "models", "weights", "backends", "quality", "data",
                "train", "edge", "calibration", "deploy", "batch")
 
 __all__ = ["__version__", *_PUBLIC]

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from edgevsr import checks
+import edgevsr.checks as checks
 from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.scene import is_scene_cut, thumbnail

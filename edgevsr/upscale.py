@@ -94,7 +94,7 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
     (``cuda_graph``, ``compile``, ``channels_last``: see RunnerConfig). ``log`` gets one line naming what runs.
     """
-    from edgevsr import checks
+    import edgevsr.checks as checks
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.io.writers import check_sink
 

@@ -56,7 +56,7 @@ class QuantizeOptions:
     fp16_floats: bool = False  # target tensorrt: the INT8 form on the FP16 graph (int8_fp16; TensorRT 10+)
 
     def __post_init__(self) -> None:
-        from edgevsr import checks
+        import edgevsr.checks as checks
 
         checks.count(self.calib_frames, "--calib-frames")
         checks.count(self.gt_frames, "--gt-frames", minimum=2)

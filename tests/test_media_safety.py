@@ -165,3 +165,26 @@ def test_the_quantize_api_keeps_an_existing_file(tmp_path):
     with pytest.raises(EdgeVSRError, match="exists"):
         edgevsr.quantize("bicubic", out)
     assert out.read_bytes() == PRECIOUS
+
+
+def test_eval_save_outputs_leaves_nothing_when_a_later_sequence_fails(tmp_path, capsys):
+    """Saved outputs appear together once every sequence is scored; a failure removes what was saved so far."""
+    gt = tmp_path / "gt"
+    for name, (h, w) in (("a", (32, 48)), ("b", (2, 3))):  # b is too small to degrade: fails after a is saved
+        (gt / name).mkdir(parents=True)
+        for i in range(2):
+            cv2.imwrite(str(gt / name / f"{i}.png"), np.full((h, w, 3), 90 + 40 * i, np.uint8))
+    code, err = run_main(["eval", "--model", "bicubic", "--gt", str(gt), "--degrade", "BD", "--no-lpips",
+                          "--no-tof", "--save-outputs", str(tmp_path / "saved")], capsys)
+    assert code == 2 and "3x2" in err.splitlines()[-1], err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gt"]
+
+
+@pytest.mark.parametrize("args", [
+    ["quantize", "bicubic", "-o", "{o}/q.onnx", "--report", "{o}/q.onnx"],
+    ["eval", "{d}/frames", "--gt", "{d}/frames", "--json", "{o}/s.png", "--plot", "{o}/s.png", "--no-lpips"],
+])
+def test_two_outputs_of_one_command_may_not_share_a_name(args, data, tmp_path, capsys):
+    code, err = run_main([a.replace("{d}", str(data)).replace("{o}", str(tmp_path)) for a in args], capsys)
+    assert code == 2 and "two outputs" in err.splitlines()[-1], err
+    assert list(tmp_path.iterdir()) == []

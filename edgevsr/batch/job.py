@@ -53,7 +53,7 @@ class BatchOptions:
 
     def __post_init__(self) -> None:
         """Every number in range before anything starts (the CLI and run_batch share this)."""
-        from edgevsr import checks
+        import edgevsr.checks as checks
 
         checks.optional_count(self.workers, "--workers")
         checks.positive(self.gpus_per_worker, "--gpus-per-worker")

@@ -173,6 +173,9 @@ def register(app: typer.Typer) -> None:
         from edgevsr.io.atomic import check_output
 
         inputs = [outputs, gt, reference, lr_dir]
+        from edgevsr.io.atomic import check_distinct
+
+        check_distinct(json_out, plot, save_outputs)
         for target in (json_out, plot):
             if target is not None:
                 check_output(target, inputs=inputs, flag=None)

@@ -122,6 +122,9 @@ def register(app: typer.Typer) -> None:
         from edgevsr.io.atomic import check_output
 
         inputs = [model if model.endswith(".onnx") else None, calib, gt, weights]
+        from edgevsr.io.atomic import check_distinct
+
+        check_distinct(output, report, trt_cache, cache)
         for written in (output, report, trt_cache):
             if written is not None:  # a TensorRT calibration cache is rewritten; any other existing file is kept
                 check_output(written, inputs=inputs, flag=None,

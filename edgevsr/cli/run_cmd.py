@@ -55,8 +55,8 @@ def register(app: typer.Typer) -> None:
                                        "once the new one is complete)."),
     ) -> None:
         """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
+        from edgevsr.edge.live import run as run_live
         from edgevsr.edge.uri import parse_uri
-        from edgevsr.live import run as run_live
 
         sink_uri = parse_uri(sink, "sink")
         with frame_progress(transient=sink_uri.scheme == "display" and not headless) as progress:

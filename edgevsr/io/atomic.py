@@ -116,6 +116,20 @@ def _foreign(folder: Path) -> Path | None:
     return None
 
 
+def check_distinct(*outputs: str | Path | None) -> None:
+    """Two outputs of one command naming the same file (after resolving links): the second would replace the
+    first, so the command is refused before it starts."""
+    seen: set[Path] = set()
+    for given in outputs:
+        if given is None or str(given) == "":
+            continue
+        resolved = _resolved(Path(given))
+        if resolved in seen:
+            raise EdgeVSRError(f"{given}: named for two outputs of this command; the second would replace the "
+                               "first (give each its own name)")
+        seen.add(resolved)
+
+
 def check_output(path: str | Path, *, inputs: Iterable[str | Path | None] = (), is_dir: bool = False,
                  overwrite: bool = False, flag: str | None = "--overwrite", existing_file_ok: bool = False) -> Path:
     """Everything that can be known before the work starts: call it before loading a model.

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from edgevsr.errors import EdgeVSRError
+from edgevsr.io.atomic import atomic_path
 from edgevsr.io.frames import FrameSource
 from edgevsr.quality.datasets import discover_sequences, gt_root, match_sequence
 from edgevsr.quality.paired import PairedClip
@@ -51,7 +53,8 @@ def evaluate_model(runner, gt: str | Path, lr_dir: str | Path | None = None, deg
     seqs = discover_sequences(gt)
     s = runner.spec.scale
     result = DatasetScores("output vs gt", scorer.options.metric_names())
-    with runner:
+    saving = atomic_path(save_dir, is_dir=True) if save_dir is not None else contextlib.nullcontext(None)
+    with runner, saving as save_tmp:  # saved outputs appear together when every sequence is done, or not at all
         for name, gpath in seqs:
             if degrade is not None:
                 clip = PairedClip.streamed(name, gpath, degrade, s)
@@ -60,10 +63,8 @@ def evaluate_model(runner, gt: str | Path, lr_dir: str | Path | None = None, deg
                                                                        "LR frames"), s)
             out: Iterable[np.ndarray] = FrameUpscaler(runner).run(clip.lr)
             sink = None
-            if save_dir is not None:
-                dst = Path(save_dir) / name
-                dst.parent.mkdir(parents=True, exist_ok=True)
-                sink = FrameSink(dst, fps=clip.fps, names=clip.frame_names)
+            if save_tmp is not None:
+                sink = FrameSink(save_tmp / name, fps=clip.fps, names=clip.frame_names)
                 out = _tee_to(sink, out)
             try:
                 r = scorer.score_sequence(name, {"output": out, "gt": clip.gt}, [("output", "gt")],

@@ -48,7 +48,7 @@ class EvalOptions:
     lpips_pixels: int = 4_000_000  # whole frames per LPIPS batch: max(1, lpips_pixels // (H * W))
 
     def __post_init__(self) -> None:
-        from edgevsr import checks
+        import edgevsr.checks as checks
 
         checks.count(self.border, "--border", minimum=0)
 

@@ -1,5 +1,7 @@
 """``edgevsr.run(source, sink, ...)``: live x4 upscaling from a camera, stream or file to a window, file or stream.
 
+It lives in the edge stage, beside the pipeline it drives (docs/architecture.md).
+
 What ``edgevsr run`` does, as a library function: the command only parses its options, draws progress and
 prints the summary. Sources and sinks are URIs (``v4l2:///dev/video0``, ``file://clip.mp4`` or a path,
 ``test://``; ``display://0``, ``file://out.mp4``, ``rtp://host:port``, ``null://``) or objects from
@@ -36,7 +38,7 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     ``stop_on_signals``: SIGINT/SIGTERM/SIGHUP finish the run and keep what was recorded (the CLI's
     behaviour; a library leaves signals alone by default).
     """
-    from edgevsr import checks
+    import edgevsr.checks as checks
     from edgevsr.backends.registry import RunnerConfig, make_runner
     from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
     from edgevsr.edge.sinks import make_sink
