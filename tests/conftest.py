@@ -1,4 +1,4 @@
-"""Shared fixtures: the ../shared data folder and small real videos the tests encode themselves."""
+"""Shared fixtures: the licensed footage and checkpoints in tests/data, and small real videos the tests encode."""
 
 from __future__ import annotations
 
@@ -12,14 +12,26 @@ import torch
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EDGEVSR_SHARED", ROOT.parent / "shared")) / "data"
+DATA = ROOT / "tests" / "data"  # see its README.md: sources and licences
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} not present")
-    return SHARED
+def fixtures(tmp_path_factory) -> Path:
+    """tests/data, plus ``clip/``: the fixture clip decoded once to im1.png ... im30.png (416x240 real footage)."""
+    import shutil
+
+    import av
+    import cv2
+
+    root = tmp_path_factory.mktemp("fixtures")
+    for name in ("footage", "lpips-ref", "pretrained"):
+        shutil.copytree(DATA / name, root / name)
+    (root / "clip").mkdir()
+    with av.open(str(DATA / "footage" / "juggle_lawn_416x240.mp4")) as c:
+        for i, f in enumerate(c.decode(video=0), 1):
+            rgb = f.to_ndarray(format="rgb24")
+            cv2.imwrite(str(root / "clip" / f"im{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return root
 
 
 def photo() -> np.ndarray:
