@@ -34,6 +34,8 @@ MODELS: dict[str, ModelInfo] = {
     "vespcn": ModelInfo("windowed", 878787, 904213.078125),
     "espcn": ModelInfo("single", 30738, 29760.0),
     "sofvsr": ModelInfo("windowed", 1639676, 1962874.0),
+    "rrn": ModelInfo("recurrent", 505648, 504720.0),
+    "rrn-lite": ModelInfo("recurrent", 255648, 255024.0),
 }
 
 
