@@ -35,23 +35,17 @@ def fixtures(tmp_path_factory) -> Path:
 
 
 def photo() -> np.ndarray:
-    """A real photograph shipped by matplotlib (grace_hopper.jpg, 512x600), RGB uint8."""
-    import cv2
-    import matplotlib
+    """A real photograph shipped by matplotlib (grace_hopper.jpg, 512x600), RGB uint8: the demo's photo."""
+    from edgevsr.demo import sample_photo
 
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return sample_photo()
 
 
 def moving_clip(n: int = 8, h: int = 64, w: int = 96, seed: int = 0) -> list[np.ndarray]:
     """A window panned across a real photo by (2, 3) px per frame: real texture and real motion."""
-    import cv2
+    from edgevsr.demo import pan_clip
 
-    base = photo()
-    scale = max((h + 2 * n) / base.shape[0], (w + 3 * n) / base.shape[1], 0.5)
-    base = cv2.resize(base, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    y0 = seed % max(1, base.shape[0] - h - 2 * n)
-    return [np.ascontiguousarray(base[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w]) for i in range(n)]
+    return pan_clip(n, h, w, seed)
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 24, audio: bool = False) -> Path:

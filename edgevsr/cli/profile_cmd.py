@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         fp16: options.Fp16 = False,
         size: list[str] = typer.Option(["240x136"], help="LR input WIDTHxHEIGHT; repeat for several sizes."),
         input: Path = typer.Option(None, "--input", help="Time on this video/folder's frames instead of a "
-                                   "synthetic panning texture (its size replaces --size)."),
+                                   "synthetic panning photo (its size replaces --size)."),
         frames: int = typer.Option(30, help="Timed frames per size."),
         warmup: int = typer.Option(5, help="Untimed warm-up frames (kernel selection, allocator, caches)."),
         threads: options.Threads = None,
