@@ -13,8 +13,8 @@ from edgevsr.cli.options import OUTPUT_FLAGS, VOCABULARY, _flags, precision_from
 from edgevsr.errors import EdgeVSRError
 
 # Same flag, deliberately another form: report sweeps several models at once (MODEL=PATH, several files),
-# and training picks its device itself by default (auto).
-EXCEPTIONS = {("report", "--weights"), ("report", "--onnx"), ("train", "--device")}
+# compare-weights takes several weights, and training picks its device itself by default (auto).
+EXCEPTIONS = {("report", "--weights"), ("report", "--onnx"), ("compare-weights", "--weights"), ("train", "--device")}
 OUTPUT_LIKE = ("--out", "--out-dir", "--output-dir", "--dest")
 
 

@@ -59,6 +59,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.quantize_cmd",
     "edgevsr.cli.report_cmd",
     "edgevsr.cli.batch_cmd",
+    "edgevsr.cli.compare_weights_cmd",
 ]
 
 for _name in COMMAND_MODULES:
