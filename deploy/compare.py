@@ -20,6 +20,7 @@ import numpy as np
 
 from edgevsr.backends.base import DelegatingRunner, Runner, to_numpy
 from edgevsr.errors import EdgeVSRError
+from edgevsr.quality.metrics import psnr_from_mse
 from edgevsr.stream import FrameUpscaler
 
 
@@ -39,7 +40,7 @@ class OutputRecordingRunner(DelegatingRunner):
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """PSNR in dB of two [0, 1] images (clipped first); inf when identical."""
     mse = float(np.mean((np.clip(a, 0, 1).astype(np.float64) - np.clip(b, 0, 1)) ** 2))
-    return math.inf if mse == 0 else 10.0 * math.log10(1.0 / mse)
+    return psnr_from_mse(mse, peak=1.0)
 
 
 @dataclass

@@ -73,14 +73,10 @@ class TimedRunner(DelegatingRunner):
 
 
 def synthetic_frames(width: int, height: int, count: int, seed: int = 0) -> Iterator[np.ndarray]:
-    """A smoothed random texture panned 2 px down / 3 px right per frame: deterministic, with real motion."""
-    import cv2
+    """The sample photo panned 2 px down / 3 px right per frame (:func:`edgevsr.demo.pan_clip`): deterministic."""
+    from edgevsr.demo import pan_clip
 
-    rng = np.random.default_rng(seed)
-    canvas = cv2.GaussianBlur(rng.integers(0, 256, (height + 2 * count, width + 3 * count, 3), dtype=np.uint8),
-                              (5, 5), 1.0)
-    for i in range(count):
-        yield np.ascontiguousarray(canvas[2 * i: 2 * i + height, 3 * i: 3 * i + width])
+    yield from pan_clip(count, height, width, seed)
 
 
 def frames_from_file(path: str | Path, count: int) -> tuple[list[np.ndarray], str]:

@@ -17,8 +17,7 @@ import numpy as np
 
 from edgevsr.backends.base import Runner
 from edgevsr.deploy import devices
-
-Size = tuple[int, int]  # LR (width, height)
+from edgevsr.sizes import Size
 
 
 def macs_per_lr_pixel(model: str) -> float | None:
@@ -148,7 +147,7 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
         parsed = [parse_size(s, "size") for s in sizes]
         for w, h in parsed:
             check_input_size(w, h, f"--size {w}x{h}")  # refused before any frame is allocated
-        clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning texture, seed 0)")
+        clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning photo, seed 0)")
                  for w, h in parsed]
     session = ProfilingSession(cfg.threads, peak_tflops, status=log)
     if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":

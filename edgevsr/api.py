@@ -58,21 +58,33 @@ def build_engine(onnx: str | Path, output: str | Path | None = None, *, precisio
                  cache_dir: str | Path | None = None, force: bool = False, log: Log | None = None) -> BuildResult:
     """A TensorRT engine (plus provenance sidecar) from an edgevsr ONNX export, as ``edgevsr build``.
 
-    ``min`` / ``opt`` / ``max`` None: the CLI's default shape profile (``DEFAULT_PROFILE``)."""
-    from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, ShapeProfile
+    ``min`` / ``opt`` / ``max`` None: the default shape profile (:data:`edgevsr.sizes.ENGINE_PROFILE`)."""
     from edgevsr.deploy.provenance import EngineCache
     from edgevsr.deploy.trt_builder import build_engine as build
-    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
-    from edgevsr.sizes import fmt_size, parse_size
 
-    facts = inspect_onnx(onnx)
-    given = ((min, "min", DEFAULT_PROFILE.min), (opt, "opt", DEFAULT_PROFILE.opt), (max, "max", DEFAULT_PROFILE.max))
-    sizes = [fmt_size(parse_size(v, n) if v is not None else d) for v, n, d in given]
-    opts = BuildOptions(precision=precision, path=path, profile=ShapeProfile.parse(*sizes, facts.spec.size_multiple),
-                        workspace_mib=workspace_mib, calibration_cache=_path(calibration_cache),
-                        timing_cache=_path(timing_cache), dla_core=dla_core, opt_level=opt_level)
+    _facts, opts = build_options(onnx, precision=precision, path=path, min=min, opt=opt, max=max,
+                                 workspace_mib=workspace_mib, calibration_cache=calibration_cache,
+                                 timing_cache=timing_cache, dla_core=dla_core, opt_level=opt_level)
     return build(onnx, output, opts, cache=EngineCache(Path(cache_dir)) if cache_dir else None, force=force,
                  log=log or (lambda _line: None))
+
+
+def build_options(onnx: str | Path, *, precision: str | None = None, path: str = "auto", min: SizeLike | None = None,
+                  opt: SizeLike | None = None, max: SizeLike | None = None, workspace_mib: int = 4096,
+                  calibration_cache: str | Path | None = None, timing_cache: str | Path | None = None,
+                  dla_core: int | None = None, opt_level: int | None = None):
+    """(ONNX facts, BuildOptions) for ``onnx``: the one place `edgevsr build` and :func:`build_engine` make them."""
+    from edgevsr.backends.tensorrt.engine_record import ShapeProfile
+    from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx
+    from edgevsr.sizes import ENGINE_PROFILE, fmt_size, parse_size
+
+    facts = inspect_onnx(onnx)
+    given = zip((min, opt, max), ("min", "opt", "max"), ENGINE_PROFILE)
+    sizes = [fmt_size(parse_size(v, n) if v is not None else d) for v, n, d in given]
+    return facts, BuildOptions(precision=precision, path=path,
+                               profile=ShapeProfile.parse(*sizes, facts.spec.size_multiple),
+                               workspace_mib=workspace_mib, calibration_cache=_path(calibration_cache),
+                               timing_cache=_path(timing_cache), dla_core=dla_core, opt_level=opt_level)
 
 
 def profile(backend: str = "torch", *, model: str | None = None, weights: str | Path | None = None,

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from edgevsr.callable_module import make_callable
 from edgevsr.errors import EdgeVSRError
+from edgevsr.pixels import to_uint8
 
 MODES = ("BD", "BI")
 
@@ -54,7 +55,7 @@ def degrade_frame(hr: np.ndarray, mode: str = "BD", scale: int = 4) -> np.ndarra
     h, w = hr.shape[0] // scale * scale, hr.shape[1] // scale * scale
     t = torch.from_numpy(np.ascontiguousarray(hr[:h, :w])).permute(2, 0, 1)[None].float() / 255
     lr = degrade_tensor(t, mode, scale)[0].permute(1, 2, 0).numpy()
-    return np.clip(lr * 255 + 0.5, 0, 255).astype(np.uint8)
+    return to_uint8(lr)
 
 
 def degrade_clip(gt: str | Path, lr: str | Path, mode: str = "BD",

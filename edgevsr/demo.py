@@ -38,6 +38,20 @@ def camera_move(photo: np.ndarray, frames: int = 30, size: tuple[int, int] = (32
     return out
 
 
+def pan_clip(frames: int, height: int, width: int, seed: int = 0, photo: np.ndarray | None = None,
+             ) -> list[np.ndarray]:
+    """A window panned 2 px down and 3 px right per frame across ``photo`` (default: the sample photo).
+
+    Integer motion over real texture: deterministic, and exact to check (frame i+1 is frame i shifted).
+    The one synthetic clip of tests, profiling and benchmarks; :func:`camera_move` is the demo's smooth one.
+    """
+    base = sample_photo() if photo is None else photo
+    scale = max((height + 2 * frames) / base.shape[0], (width + 3 * frames) / base.shape[1], 0.5)
+    base = cv2.resize(base, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    y0 = seed % max(1, base.shape[0] - height - 2 * frames)
+    return [np.ascontiguousarray(base[y0 + 2 * i: y0 + 2 * i + height, 3 * i: 3 * i + width]) for i in range(frames)]
+
+
 def label(frame: np.ndarray, text: str) -> np.ndarray:
     frame = frame.copy()
     cv2.putText(frame, text, (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5, (0, 0, 0), 3, cv2.LINE_AA)

@@ -85,3 +85,8 @@ def parse_legacy_hw(text: str, option: str = "shape") -> Size:
 def fmt_size(size: tuple[int, int]) -> str:
     """(width, height) -> ``"480x272"``."""
     return f"{size[0]}x{size[1]}"
+
+
+# The TensorRT shape profile `edgevsr build` uses by default: smallest, tuned-for and largest padded LR
+# input (width, height). Here, torch-free, so `edgevsr build --help` can show it at once.
+ENGINE_PROFILE = ((240, 136), (960, 544), (1920, 1080))

@@ -34,6 +34,8 @@ def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights
              float_fallback: bool = True, status=None):
     """Write ``output`` (.onnx) at ``precision``; returns the QuantizeReport (``export`` filled for fp32).
 
+    The one place QuantizeOptions are made from user-facing values: `edgevsr quantize` calls this too.
+
     ``model`` is a zoo name or an FP32 edgevsr .onnx export; ``status`` gets one line per step. ``budget``
     (default: PSNR-Y >= 40 dB vs the FP32 output) is checked; limits vs ground truth need ``gt``. The
     report's ``budget_met`` is False when the budget was not met (the model is still written).
@@ -52,5 +54,12 @@ def quantize(model: str, output: str | Path, *, precision: str = "fp32", weights
         gt_frames=gt_frames, cache=Path(cache) if cache else output.with_name(output.stem + ".calib.npz"),
         trt_cache=Path(trt_cache) if trt_cache else None, trt_version=trt_version,
         speed_shape=_hw(speed_size, "speed-size"), speed_runs=speed_runs, keep_default_float=float_fallback)
-    return quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
-                          search=search and float_fallback, options=opts, status=status, allow_random=allow_random)
+    cache_existed = opts.cache.exists()
+    try:
+        return quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
+                              search=search and float_fallback, options=opts, status=status,
+                              allow_random=allow_random)
+    except BaseException:
+        if not cache_existed:  # a failed run leaves nothing behind (its statistics cache included)
+            opts.cache.unlink(missing_ok=True)
+        raise

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from edgevsr.models.spec import ModelSpec
+from edgevsr.pixels import to_uint8 as round_to_uint8
 from edgevsr.quality import metrics as M
 
 PSNR_CAP = 100.0  # identical frames
@@ -20,7 +21,8 @@ def session(path: Path, threads: int = 0):
 
 
 def to_uint8(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x[0], 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+    """1x3xHxW float -> HxWx3 uint8, rounded as every backend rounds (:func:`edgevsr.pixels.to_uint8`)."""
+    return round_to_uint8(x[0]).transpose(1, 2, 0)
 
 
 def psnr_y(a: list[np.ndarray], b: list[np.ndarray]) -> float:

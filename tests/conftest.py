@@ -1,4 +1,4 @@
-"""Shared fixtures: the ../shared data folder and small real videos the tests encode themselves."""
+"""Shared fixtures: the licensed footage and checkpoints in tests/data, and small real videos the tests encode."""
 
 from __future__ import annotations
 
@@ -12,34 +12,40 @@ import torch
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("EDGEVSR_SHARED", ROOT.parent / "shared")) / "data"
+DATA = ROOT / "tests" / "data"  # see its README.md: sources and licences
 
 
 @pytest.fixture(scope="session")
-def shared() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"shared data folder {SHARED} not present")
-    return SHARED
+def fixtures(tmp_path_factory) -> Path:
+    """tests/data, plus ``clip/``: the fixture clip decoded once to im1.png ... im30.png (416x240 real footage)."""
+    import shutil
+
+    import av
+    import cv2
+
+    root = tmp_path_factory.mktemp("fixtures")
+    for name in ("footage", "lpips-ref", "pretrained"):
+        shutil.copytree(DATA / name, root / name)
+    (root / "clip").mkdir()
+    with av.open(str(DATA / "footage" / "juggle_lawn_416x240.mp4")) as c:
+        for i, f in enumerate(c.decode(video=0), 1):
+            rgb = f.to_ndarray(format="rgb24")
+            cv2.imwrite(str(root / "clip" / f"im{i}.png"), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
+    return root
 
 
 def photo() -> np.ndarray:
-    """A real photograph shipped by matplotlib (grace_hopper.jpg, 512x600), RGB uint8."""
-    import cv2
-    import matplotlib
+    """A real photograph shipped by matplotlib (grace_hopper.jpg, 512x600), RGB uint8: the demo's photo."""
+    from edgevsr.demo import sample_photo
 
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
+    return sample_photo()
 
 
 def moving_clip(n: int = 8, h: int = 64, w: int = 96, seed: int = 0) -> list[np.ndarray]:
     """A window panned across a real photo by (2, 3) px per frame: real texture and real motion."""
-    import cv2
+    from edgevsr.demo import pan_clip
 
-    base = photo()
-    scale = max((h + 2 * n) / base.shape[0], (w + 3 * n) / base.shape[1], 0.5)
-    base = cv2.resize(base, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    y0 = seed % max(1, base.shape[0] - h - 2 * n)
-    return [np.ascontiguousarray(base[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w]) for i in range(n)]
+    return pan_clip(n, h, w, seed)
 
 
 def write_video(path: Path, frames: list[np.ndarray], fps: int = 24, audio: bool = False) -> Path:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("torch", "onnxruntime", "onnx", "cv2", "av", "typer")
@@ -99,7 +100,7 @@ def api_example() -> str:
 
 
 @pytest.mark.slow
-def test_docs_api_example_runs(shared, tmp_path):
+def test_docs_api_example_runs(tmp_path):
     """The docs/api.md example, as written, on real frames (upscale 5 frames, FP16, evaluate)."""
     from edgevsr.errors import EdgeVSRError
     from edgevsr.quality.lpips import load_lpips
@@ -109,9 +110,9 @@ def test_docs_api_example_runs(shared, tmp_path):
     except EdgeVSRError as exc:
         pytest.skip(f"LPIPS weights unavailable: {exc}")
     code = api_example()
-    written = 'Path("../shared/data/basketballpass")'
+    written = 'Path("tests/data/footage/juggle_lawn_416x240.mp4")'
     assert written in code
-    code = code.replace(written, f"Path({str(shared / 'basketballpass')!r})")  # the checkout's ../shared
+    code = code.replace(written, f"Path({str(DATA / 'footage' / 'juggle_lawn_416x240.mp4')!r})")  # cwd is tmp
     r = _python(code, cwd=tmp_path, timeout=900)
     assert r.returncode == 0, r.stderr[-3000:]
     assert "upscaled 5 frames (104, 60) -> (416, 240)" in r.stdout

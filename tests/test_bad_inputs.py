@@ -128,7 +128,7 @@ CASES = {
     "folder onto itself via a link": ["upscale", "{d}/framelink", "-o", "{d}/frames", *BICUBIC],
     "output inside the input folder": ["upscale", "{d}/frames", "-o", "{d}/frames/x4", *BICUBIC],
     "run sink is the source": ["run", "--source", "{d}/clip.mp4", "--sink", "{d}/clip.mp4", *BICUBIC],
-    "degrade onto itself": ["degrade", "{d}/frames", "{d}/frames"],
+    "degrade onto itself": ["degrade", "{d}/frames", "-o", "{d}/frames"],
     "eval json inside the gt folder": ["eval", "{d}/frames", "--gt", "{d}/frames", "--json", "{d}/frames/s.json",
                                        "--no-lpips"],
     "quantize onto its input": ["quantize", "{d}/foreign.onnx", "-o", "{d}/foreign.onnx"],

@@ -160,13 +160,13 @@ def test_scene_cut_resets_recurrent_state():
     assert not np.array_equal(seen_off[6][1], after_cut[0])
 
 
-def test_scene_cut_test_on_real_footage(shared):
+def test_scene_cut_test_on_real_footage(fixtures):
     from edgevsr.io.frames import list_images, read_image
 
-    frames = [read_image(p) for p in list_images(shared / "basketballpass")[:30]]
+    frames = [read_image(p) for p in list_images(fixtures / "clip")[:30]]
     thumbs = [thumbnail(f) for f in frames]
     assert not any(is_scene_cut(a, b, 0.1) for a, b in zip(thumbs, thumbs[1:]))
-    other = read_image(next(iter(sorted((shared / "vimeo90k-sample" / "sequences").glob("*/*/im1.png")))))
+    other = read_image(fixtures / "footage" / "highway_416x240.png")
     assert is_scene_cut(thumbs[-1], thumbnail(cv2.resize(other, frames[0].shape[1::-1])), 0.1)
 
 

@@ -130,7 +130,7 @@ def test_stage0_config_errors_name_the_problem(tmp_path, dataset, extra, message
 
 
 def test_shipped_stage0_config_loads():
-    path = Path(__file__).resolve().parents[1] / "edgevsr" / "configs" / "egvsr_lite_stage0_flow.yaml"
+    path = Path(__file__).resolve().parents[1] / "edgevsr" / "configs" / "egvsr-lite" / "egvsr-lite-stage0.yaml"
     cfg = load_config(path)
     assert cfg.stage == 0 and cfg.flow_batchnorm and yaml.safe_load(path.read_text())["init"]
 

@@ -17,19 +17,22 @@ from edgevsr.models.ops import backward_warp
 from edgevsr.train.config import DataConfig, load_config
 from edgevsr.train.flow_teacher import teacher_flows, teacher_loss, teacher_weight, warp_errors
 
-CLIP = Path(__file__).resolve().parents[2] / "shared" / "data" / "basketballpass"
+
+@pytest.fixture
+def real_frames(fixtures):
+    def frames(n: int = 4, size: int = 128) -> torch.Tensor:
+        return _real_frames(fixtures / "clip", n, size)
+    return frames
 
 
-def _real_frames(n: int = 4, size: int = 128) -> torch.Tensor:
-    """(1, n, 3, size, size): a crop of consecutive BasketballPass frames (real camera and player motion)."""
-    if not CLIP.is_dir():
-        pytest.skip(f"{CLIP} not present (../shared)")
-    frames = [read_image(CLIP / f"im{i}.png")[64:64 + size, :size] for i in range(1, n + 1)]
+def _real_frames(clip: Path, n: int, size: int) -> torch.Tensor:
+    """(1, n, 3, size, size): a crop of consecutive frames of the fixture clip (a juggler: real motion)."""
+    frames = [read_image(clip / f"im{i}.png")[32:32 + size, 240:240 + size] for i in range(1, n + 1)]
     return torch.from_numpy(np.stack(frames)).permute(0, 3, 1, 2).float().div(255)[None]
 
 
-def test_teacher_flow_explains_real_motion_in_fnets_direction():
-    hr = _real_frames()
+def test_teacher_flow_explains_real_motion_in_fnets_direction(real_frames):
+    hr = real_frames()
     flow, valid = teacher_flows(hr)
     assert flow.shape == (1, 4, 2, 32, 32) and valid.shape == (1, 4, 1, 32, 32)
     assert float(flow[:, 0].abs().max()) == 0 and float(valid[:, 0].max()) == 0  # frame 0 vs itself: nothing
@@ -42,9 +45,9 @@ def test_teacher_flow_explains_real_motion_in_fnets_direction():
     assert right < 0.8 * zero < wrong  # backward_warp(prev, flow) lands on the current frame; the opposite doesn't
 
 
-def test_teacher_loss_trains_fnet_towards_the_teacher():
+def test_teacher_loss_trains_fnet_towards_the_teacher(real_frames):
     torch.manual_seed(0)
-    hr = _real_frames(3, 64)
+    hr = real_frames(3, 64)
     target, valid = teacher_flows(hr)
     lr = degrade_tensor(hr.flatten(0, 1), "BD").unflatten(0, (1, 3))
     fnet = build_model("egvsr-lite").fnet
@@ -69,8 +72,8 @@ def test_teacher_schedule_then_joint_training():
     assert teacher_weight(0.05, 0, 10**6) == 0.05 and teacher_weight(0.0, 100, 0) == 0.0
 
 
-def test_warp_error_diagnostic_on_real_frames():
-    hr = _real_frames(4, 64)[0]
+def test_warp_error_diagnostic_on_real_frames(real_frames):
+    hr = real_frames(4, 64)[0]
     lr = degrade_tensor(hr, "BD")
     model = build_model("egvsr-lite").eval()
     with torch.no_grad():
@@ -114,7 +117,7 @@ def test_sampler_serves_smaller_windows_of_a_curriculum(tmp_path):
         s.sample(1, 9, 32)
 
 
-def test_fresh_fnet_starts_without_motion_and_leaves_srnet_alone():
+def test_fresh_fnet_starts_without_motion_and_leaves_srnet_alone(real_frames):
     from edgevsr.train.flow_teacher import fresh_fnet
 
     torch.manual_seed(0)
@@ -125,7 +128,7 @@ def test_fresh_fnet_starts_without_motion_and_leaves_srnet_alone():
     lr = torch.rand(1, 3, 16, 16)
     assert float(model.fnet(lr, lr.roll(1, -1)).abs().max()) < 0.5  # (almost) no flow until it learns one
     assert not torch.equal(enc, model.fnet.encoder1[0].weight)  # re-drawn
-    hr = _real_frames(2, 64)[0]
+    hr = real_frames(2, 64)[0]
     lr2 = degrade_tensor(hr, "BD")
     feats = {}
     model.fnet.flow[0].register_forward_hook(lambda _m, _i, o: feats.setdefault("f", o))

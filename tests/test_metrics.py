@@ -120,17 +120,17 @@ def test_tlp100_definition():
 
 
 # ---------------------------------------------------------------------------------------------- LPIPS
-def test_lpips_matches_reference_implementation_values(lpips_model, shared):
-    ref, p0, p1 = (read_image(shared / "lpips-ref" / f"ex_{n}.png") for n in ("ref", "p0", "p1"))
+def test_lpips_matches_reference_implementation_values(lpips_model, fixtures):
+    ref, p0, p1 = (read_image(fixtures / "lpips-ref" / f"ex_{n}.png") for n in ("ref", "p0", "p1"))
     d = L.lpips_frames(lpips_model, [ref, ref], [p0, p1])
     assert d[0] == pytest.approx(0.7219, abs=1e-3)
     assert d[1] == pytest.approx(0.1376, abs=1e-3)
 
 
-def test_random_backbone_fails_the_reference_check(shared):
+def test_random_backbone_fails_the_reference_check(fixtures):
     torch.manual_seed(0)
     rand = L.LPIPS().eval()
-    ref, p0, p1 = (read_image(shared / "lpips-ref" / f"ex_{n}.png") for n in ("ref", "p0", "p1"))
+    ref, p0, p1 = (read_image(fixtures / "lpips-ref" / f"ex_{n}.png") for n in ("ref", "p0", "p1"))
     d = L.lpips_frames(rand, [ref, ref], [p0, p1])
     assert abs(d[0] - 0.7219) > 0.05 or abs(d[1] - 0.1376) > 0.05
 

@@ -28,24 +28,24 @@ def _run(*args) -> Result:
 
 
 @pytest.fixture(scope="module")
-def fp32(shared, tmp_path_factory):
+def fp32(fixtures, tmp_path_factory):
     d = tmp_path_factory.mktemp("cli")
     path = d / "vespcn.onnx"
-    r = _run("vespcn", "--weights", shared / "pretrained" / "vespcn_ep0500.pth", "--shape", "1x3x32x48",
+    r = _run("vespcn", "--weights", fixtures / "pretrained" / "vespcn_ep0500.fp16.safetensors", "--shape", "1x3x32x48",
              "-o", path)  # plain FP32 export (ORT == PyTorch is checked in test_quantize_export)
     assert r.returncode == 0, r.stderr
     assert read_metadata(path)["edgevsr.precision"] == "fp32"
     return path
 
 
-def _real_clip(shared, tmp_path):
+def _real_clip(fixtures, tmp_path):
     from edgevsr.calibration.reader import read_calib_frames
 
-    return write_video(tmp_path / "calib.mp4", read_calib_frames(shared / "basketballpass", 4, (32, 48)))
+    return write_video(tmp_path / "calib.mp4", read_calib_frames(fixtures / "clip", 4, (32, 48)))
 
 
-def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
-    clip = _real_clip(shared, tmp_path)
+def test_int8_end_to_end_with_caches(fp32, fixtures, tmp_path):
+    clip = _real_clip(fixtures, tmp_path)
     out, cache, trt, report = (tmp_path / n for n in ("q.onnx", "s.npz", "t.cache", "r.json"))
     args = [fp32, "--int8", "--calib", clip, "--calib-frames", 4, "--no-search", "--speed-shape", "32x48",
             "--speed-runs", 1, "--cache", cache, "--trt-cache", trt, "--report", report, "--min-psnr-vs-fp32", 30]
@@ -90,9 +90,9 @@ def test_int8_end_to_end_with_caches(fp32, shared, tmp_path):
     assert not (tmp_path / "q3.onnx").exists()
 
 
-def test_fp16_from_a_fixed_shape_export(fp32, shared, tmp_path):
+def test_fp16_from_a_fixed_shape_export(fp32, fixtures, tmp_path):
     out = tmp_path / "h.onnx"
-    r = _run(fp32, "--fp16", "--gt", shared / "basketballpass", "--gt-frames", 3, "--speed-shape", "", "-o", out)
+    r = _run(fp32, "--fp16", "--gt", fixtures / "clip", "--gt-frames", 3, "--speed-shape", "", "-o", out)
     assert r.returncode == 0, r.stderr
     assert "candidate vs gt" in r.stderr and "(warp, flow scaling, skip, output)" in r.stderr
     with OnnxRuntimeRunner(out) as runner:

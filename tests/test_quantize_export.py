@@ -33,8 +33,8 @@ def exported(egvsr, tmp_path_factory):
     return path
 
 
-def _frames(shared, n, shape):
-    return read_calib_frames(shared / "basketballpass", n, shape)
+def _frames(fixtures, n, shape):
+    return read_calib_frames(fixtures / "clip", n, shape)
 
 
 def test_export_is_valid_with_dynamic_hw_and_metadata(exported, egvsr):
@@ -55,22 +55,22 @@ def test_export_is_valid_with_dynamic_hw_and_metadata(exported, egvsr):
 
 
 @pytest.mark.parametrize("shape", [(32, 48), (40, 64)])
-def test_ort_matches_pytorch_on_real_frames(shared, exported, egvsr, shape):
-    steps = record_steps(TorchRunner(egvsr, ModelSpec.of(egvsr, "egvsr")), _frames(shared, 3, shape))
+def test_ort_matches_pytorch_on_real_frames(fixtures, exported, egvsr, shape):
+    steps = record_steps(TorchRunner(egvsr, ModelSpec.of(egvsr, "egvsr")), _frames(fixtures, 3, shape))
     assert len(steps) == 3 and steps[2][2].shape == (1, 3, 4 * shape[0], 4 * shape[1])
     assert np.abs(steps[2][2]).max() > 0  # hr_prev is the model's real previous output, not zeros
     err = compare_with_torch(egvsr, exported, steps)
     assert err < 1e-4
 
 
-def test_fixed_shape_export(tmp_path, egvsr, shared):
+def test_fixed_shape_export(tmp_path, egvsr, fixtures):
     path = tmp_path / "fixed.onnx"
     export_onnx(egvsr, "egvsr", path, shape=parse_shape("1x3x32x48"))
     proto = onnx.load(str(path))
     dims = [[d.dim_value for d in i.type.tensor_type.shape.dim] for i in proto.graph.input]
     assert dims == [[1, 3, 32, 48], [1, 3, 32, 48], [1, 3, 128, 192]]
     with OnnxRuntimeRunner(path) as r:
-        steps = record_steps(r, _frames(shared, 2, (32, 48)))
+        steps = record_steps(r, _frames(fixtures, 2, (32, 48)))
     assert compare_with_torch(egvsr, path, steps) < 1e-4
 
 

@@ -18,13 +18,13 @@ from edgevsr.quantize.sensitivity import plan_mixed_precision
 
 
 @pytest.fixture(scope="module")
-def vespcn(shared, tmp_path_factory):
+def vespcn(fixtures, tmp_path_factory):
     from edgevsr.weights import load_model
 
-    model, _ = load_model("vespcn", shared / "pretrained" / "vespcn_ep0500.pth")
+    model, _ = load_model("vespcn", fixtures / "pretrained" / "vespcn_ep0500.fp16.safetensors")
     path = tmp_path_factory.mktemp("v") / "vespcn.onnx"
     export_onnx(model, "vespcn", path, shape=(32, 48))  # fixed shape: 5x faster to export than dynamic
-    frames = read_calib_frames(shared / "basketballpass", 4, (32, 48))
+    frames = read_calib_frames(fixtures / "clip", 4, (32, 48))
     with OnnxRuntimeRunner(path) as r:
         steps = record_steps(r, frames)
     proto = onnx.load(str(path))

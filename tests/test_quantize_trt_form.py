@@ -30,13 +30,13 @@ from edgevsr.quantize.int8_trt import trt_qdq_problems
 
 
 @pytest.fixture(scope="module")
-def lite(shared, tmp_path_factory):
+def lite(fixtures, tmp_path_factory):
     from edgevsr.quantize.reference import load_reference
 
     proto, _, _ = load_reference("egvsr-lite", None, (32, 48))
     path = tmp_path_factory.mktemp("lite") / "lite.onnx"
     onnx.save(proto, str(path))
-    frames = read_calib_frames(shared / "basketballpass", 3, (32, 48))
+    frames = read_calib_frames(fixtures / "clip", 3, (32, 48))
     with OnnxRuntimeRunner(path) as r:
         steps = record_steps(r, frames)
     stats = collect_stats(proto, steps[:2], histograms=False)

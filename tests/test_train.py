@@ -145,11 +145,13 @@ def test_config_errors_name_the_problem(tmp_path, extra, message):
 
 
 def test_shipped_configs_load_and_cli_overrides_apply():
-    for path in sorted(CONFIGS.glob("*.yaml")):
+    from edgevsr.models import ARCHITECTURES
+
+    for path in sorted(CONFIGS.rglob("*.yaml")):
         cfg = load_config(path)
-        assert cfg.model in ("egvsr", "egvsr-lite", "frvsr", "tecogan", "sofvsr")
-    cfg = load_config(CONFIGS / "egvsr_stage1.yaml", {"data.batch": 7, "iterations": 9, "run_dir": None})
-    assert (cfg.data.batch, cfg.iterations, cfg.run_dir) == (7, 9, "runs/egvsr-stage1")
+        assert cfg.model in ARCHITECTURES and path.parent.name in ARCHITECTURES, path
+    cfg = load_config(CONFIGS / "egvsr" / "egvsr-stage1.yaml", {"data.batch": 7, "iterations": 9, "run_dir": None})
+    assert (cfg.data.batch, cfg.iterations, cfg.run_dir) == (7, 9, "runs/egvsr-stage1-flow")
 
 
 def test_train_cli_bad_config_is_one_line_exit_2(tmp_path):

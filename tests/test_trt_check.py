@@ -15,7 +15,7 @@ MODELS = sorted({card.model for card in shipped_weights().values()})
 
 
 @pytest.fixture(scope="module", params=MODELS)
-def exports(request, shared, tmp_path_factory):
+def exports(request, fixtures, tmp_path_factory):
     """FP32, FP16 and INT8 (TensorRT form and ONNX Runtime form) exports of one shipped model."""
     from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.calibration.calibrators import collect_stats
@@ -31,7 +31,7 @@ def exports(request, shared, tmp_path_factory):
     paths = {"fp32": d / "fp32.onnx"}
     onnx.save(proto, str(paths["fp32"]))
     with OnnxRuntimeRunner(paths["fp32"]) as r:
-        steps = record_steps(r, read_calib_frames(shared / "basketballpass", 2, (32, 48)))
+        steps = record_steps(r, read_calib_frames(fixtures / "clip", 2, (32, 48)))
     ranges = collect_stats(proto, steps[:1], histograms=False).ranges("minmax")
     floats = set(default_float_groups(proto, layer_groups(proto)))
     meta = {p.key: p.value for p in proto.metadata_props}

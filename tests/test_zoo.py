@@ -23,12 +23,13 @@ from edgevsr.quality.metrics import psnr
 from edgevsr.stream import FrameUpscaler
 from edgevsr.weights import load_model, read_state_dict
 
-N_FRAMES = 14  # the first 14 BasketballPass frames
-CHECKPOINTS = {"vespcn": "pretrained/vespcn_ep0500.pth", "espcn": "pretrained/espcn_x4_subconv_100.pth"}
+N_FRAMES = 14  # the first 14 frames of the fixture clip
+CHECKPOINTS = {"vespcn": "pretrained/vespcn_ep0500.fp16.safetensors",
+               "espcn": "pretrained/espcn_x4_subconv_100.fp16.safetensors"}
 
 
-def gt_frames(shared: Path) -> list[np.ndarray]:
-    src = iter(FrameSource(shared / "basketballpass"))
+def gt_frames(fixtures: Path) -> list[np.ndarray]:
+    src = iter(FrameSource(fixtures / "clip"))
     return [next(src) for _ in range(N_FRAMES)]
 
 
@@ -55,22 +56,22 @@ def best_shift_gap(outs: list[np.ndarray], gts: list[np.ndarray], radius: int = 
 
 
 @pytest.mark.parametrize("name", sorted(CHECKPOINTS))
-def test_parameter_names_equal_the_published_checkpoint_keys(shared, name):
-    sd = read_state_dict(shared / CHECKPOINTS[name])
+def test_parameter_names_equal_the_published_checkpoint_keys(fixtures, name):
+    sd = read_state_dict(fixtures / CHECKPOINTS[name])
     own = build_model(name).state_dict()
     assert set(own) == set(sd)
     assert all(own[k].shape == sd[k].shape for k in own)
 
 
-def test_vespcn_checkpoint_through_the_cli_beats_bicubic_by_2db(shared, tmp_path):
-    gts = gt_frames(shared)
+def test_vespcn_checkpoint_through_the_cli_beats_bicubic_by_2db(fixtures, tmp_path):
+    gts = gt_frames(fixtures)
     lr_dir = tmp_path / "lr"
     with FrameSink(lr_dir, fps=25) as sink:
         for g in gts:
             sink.write(degrade_frame(g, "BD"))
     out_dir = tmp_path / "out"
     r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "upscale", str(lr_dir), "-o", str(out_dir),
-                        "--model", "vespcn", "--weights", str(shared / CHECKPOINTS["vespcn"])],
+                        "--model", "vespcn", "--weights", str(fixtures / CHECKPOINTS["vespcn"])],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     outs = [read_image(p) for p in list_images(out_dir)]
@@ -84,10 +85,10 @@ def test_vespcn_checkpoint_through_the_cli_beats_bicubic_by_2db(shared, tmp_path
     assert gap < 0.05, (gap, shift)
 
 
-def test_espcn_checkpoint_gains_over_bicubic_on_its_bi_degradation(shared):
-    gts = gt_frames(shared)
+def test_espcn_checkpoint_gains_over_bicubic_on_its_bi_degradation(fixtures):
+    gts = gt_frames(fixtures)
     lr = [degrade_frame(g, "BI") for g in gts]
-    outs = upscale("espcn", shared / CHECKPOINTS["espcn"], lr)
+    outs = upscale("espcn", fixtures / CHECKPOINTS["espcn"], lr)
     base = upscale("bicubic", None, lr)
     gains = [psnr(o, g) - psnr(b, g) for o, b, g in zip(outs, base, gts)]
     assert np.mean(gains) >= 0.15 and min(gains) > 0, gains  # measured +0.26 dB, every frame
@@ -123,13 +124,13 @@ def test_windowed_model_replicates_frames_at_clip_ends(clip):
     assert seq.shape == (len(frames), 3, 148, 180)  # the training / eval path: as many frames out as in
 
 
-def test_vespcn_onnx_export_streams_like_torch(shared, tmp_path):
+def test_vespcn_onnx_export_streams_like_torch(fixtures, tmp_path):
     from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
     from edgevsr.quantize.export import export_onnx
 
-    model, _ = load_model("vespcn", weights=shared / CHECKPOINTS["vespcn"])
+    model, _ = load_model("vespcn", weights=fixtures / CHECKPOINTS["vespcn"])
     path = export_onnx(model, "vespcn", tmp_path / "vespcn.onnx").path
-    lr = [degrade_frame(g) for g in gt_frames(shared)[:4]]  # 104x60: padded to 104x64 outside the graph
+    lr = [degrade_frame(g) for g in gt_frames(fixtures)[:4]]  # 104x60: padded to 104x64 outside the graph
     ref = list(FrameUpscaler(TorchRunner(model, ModelSpec.of(model, "vespcn"))).run(lr))
     with OnnxRuntimeRunner(path) as runner:
         outs = list(FrameUpscaler(runner).run(lr))

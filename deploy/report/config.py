@@ -7,6 +7,7 @@ from pathlib import Path
 
 from edgevsr.backends.opencv.runner import BASELINE
 from edgevsr.errors import EdgeVSRError
+from edgevsr.sizes import Size
 
 SCHEMA = "edgevsr.report/1"
 PRECISIONS = ("fp32", "fp16", "int8", "mixed")
@@ -39,7 +40,6 @@ NO_WEIGHTS = "not measured: no trained weights"
 CPU_FP16 = "not measured: PyTorch has no fast FP16 kernels on CPU (FP16 is timed in ONNX Runtime and on GPUs)"
 
 
-Size = tuple[int, int]  # LR (width, height)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from edgevsr.models.spec import ModelSpec
+from edgevsr.pixels import to_uint8
 
 
 class Runner:
@@ -75,7 +76,7 @@ class Runner:
     def finish(self, out: Any, height: int, width: int) -> np.ndarray:
         """1x3xHxW float -> HxWx3 uint8 (clipped, rounded), cropped to ``height`` x ``width``."""
         y = np.asarray(out, dtype=np.float32)[0, :, :height, :width]
-        return (np.clip(y, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8).transpose(1, 2, 0)
+        return to_uint8(y).transpose(1, 2, 0)
 
     # hooks for subclasses ----------------------------------------------------------------------
     def activate_impl(self) -> None:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console, frame_progress
 
 
@@ -14,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("batch")
     def batch(
         inputs: list[Path] = typer.Argument(..., help="Video files, folders (walked recursively), manifests (.txt)."),
-        out_dir: Path = typer.Option(..., "-o", "--output", help="Output folder: same relative paths as the inputs."),
+        out_dir: Annotated[Path, options.output("Output folder: same relative paths as the inputs.")] = ...,
         address: str = typer.Option(None, help="Ray cluster to join: auto | ray://host:port (default: local Ray)."),
         workers: int = typer.Option(None, help="Model actors (default: one per GPU, else 1)."),
         gpus_per_worker: float = typer.Option(1.0, help="GPUs per actor where the cluster has GPUs."),
@@ -22,14 +24,15 @@ def register(app: typer.Typer) -> None:
         chunk_seconds: float = typer.Option(10.0, help="Longest chunk; chunks also start at scene cuts."),
         lead_in: int = typer.Option(None, help="Warm-up frames before a mid-shot chunk (default: measured K)."),
         scene_cut: float = typer.Option(0.1, help="Scene-cut threshold (the runtime's detector; 0: off)."),
-        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or what --onnx holds."),
-        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
-        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
-        fp16: bool = typer.Option(False, "--fp16", help="Half precision."),
+        model: options.Model = None,
+        weights: options.Weights = None,
+        backend: options.Backend = "torch",
+        onnx: options.Onnx = None,
+        precision: options.Precision = None,
+        fp16: options.Fp16 = False,
         crf: int = typer.Option(18, help="H.264 quality (lower is better; 0: lossless)."),
         resume: bool = typer.Option(False, "--resume", help="Reuse chunks a killed job finished (journal in OUT_DIR)."),
-        json_path: Path = typer.Option(None, "--json", help="Write the summary here as JSON."),
+        json_path: options.Json = None,
     ) -> None:
         """Upscale many videos on Ray: chunks at scene cuts, one model per actor, outputs written atomically."""
         from edgevsr.backends.registry import RunnerConfig
@@ -38,8 +41,8 @@ def register(app: typer.Typer) -> None:
 
         if json_path is not None:
             check_output(json_path, inputs=inputs, flag=None)
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision="fp16" if fp16 else None,
-                           onnx=onnx)
+        precision = options.precision_from(precision, fp16=fp16)
+        cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision=precision, onnx=onnx)
         with frame_progress() as progress:
             task = progress.add_task("batch", total=None, rate="")
 

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
-from edgevsr.backends.tensorrt.engine_record import DEFAULT_PROFILE, fmt_size
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
+from edgevsr.sizes import ENGINE_PROFILE, fmt_size
 
 
 def register(app: typer.Typer) -> None:
     @app.command("build")
     def build(
         onnx: Path = typer.Argument(..., help="ONNX export (`edgevsr quantize`): FP32, FP16 or INT8 Q/DQ."),
-        output: Path = typer.Option(None, "-o", "--output", help="Engine file (default: the engine cache)."),
-        precision: str = typer.Option(None, help="fp32 | fp16 | int8 (default: what the ONNX carries)."),
+        output: Annotated[Path | None, options.output("Engine file (default: the engine cache).")] = None,
+        precision: options.Precision = None,
         path: str = typer.Option("auto", help="auto | explicit (strongly typed, TRT 10+) | implicit (flags, TRT<=10)."),
-        min: str = typer.Option(fmt_size(DEFAULT_PROFILE.min), "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
-        opt: str = typer.Option(fmt_size(DEFAULT_PROFILE.opt), "--opt", help="LR input size to tune kernels for."),
-        max: str = typer.Option(fmt_size(DEFAULT_PROFILE.max), "--max", help="Largest padded LR input WIDTHxHEIGHT."),
+        min: str = typer.Option(fmt_size(ENGINE_PROFILE[0]), "--min", help="Smallest padded LR input WIDTHxHEIGHT."),
+        opt: str = typer.Option(fmt_size(ENGINE_PROFILE[1]), "--opt", help="LR input size to tune kernels for."),
+        max: str = typer.Option(fmt_size(ENGINE_PROFILE[2]), "--max", help="Largest padded LR input WIDTHxHEIGHT."),
         workspace: int = typer.Option(4096, help="Builder workspace limit, MiB."),
         calibration_cache: Path = typer.Option(None, help="INT8 calibration cache (implicit INT8 path)."),
         timing_cache: Path = typer.Option(None, help="Timing cache file (default: one per GPU + TensorRT version)."),
@@ -36,10 +38,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Build a TensorRT engine: explicit (Q/DQ / FP16 ONNX) or implicit (flags + calibration cache) precision,
         shape profile, timing cache, DLA; reused while nothing in its provenance changed."""
-        from edgevsr.backends.tensorrt.engine_record import ShapeProfile
+        from edgevsr.api import build_options
         from edgevsr.deploy.provenance import EngineCache
         from edgevsr.deploy.trt_builder import build_engine
-        from edgevsr.deploy.trt_plan import BuildOptions, inspect_onnx, plan_build
+        from edgevsr.deploy.trt_plan import plan_build
 
         if check:
             _check(onnx, trt_version, dla, precision, calibration_cache)
@@ -51,11 +53,9 @@ def register(app: typer.Typer) -> None:
             # an engine edgevsr built (its provenance sidecar beside it) is reused or rebuilt; any other file is kept
             check_output(output, inputs=[onnx, calibration_cache, timing_cache], flag=None,
                          existing_file_ok=sidecar_path(Path(output)).exists())
-        facts = inspect_onnx(onnx)
-        opts = BuildOptions(precision=precision, path=path,
-                            profile=ShapeProfile.parse(min, opt, max, facts.spec.size_multiple),
-                            workspace_mib=workspace, calibration_cache=calibration_cache, timing_cache=timing_cache,
-                            dla_core=dla_core, opt_level=opt_level)
+        facts, opts = build_options(onnx, precision=precision, path=path, min=min, opt=opt, max=max,
+                                    workspace_mib=workspace, calibration_cache=calibration_cache,
+                                    timing_cache=timing_cache, dla_core=dla_core, opt_level=opt_level)
         if dry_run:
             if trt_version is None:
                 from edgevsr.backends.tensorrt.runner import require_tensorrt

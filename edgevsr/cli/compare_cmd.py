@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
 
@@ -44,19 +45,22 @@ def register(app: typer.Typer) -> None:
         input: Path = typer.Argument(..., help="Video, frame folder or image: the real frames both sides run on."),
         ref: str = typer.Option("torch", help="Reference: BACKEND[:PRECISION][=FILE]."),
         test: str = typer.Option("onnxruntime", help="Under test: BACKEND[:PRECISION][=FILE] (FILE: ONNX or engine)."),
-        model: str = typer.Option(None, help="Model for torch sides (default egvsr); a FILE side must hold it."),
-        weights: str = typer.Option(None, help="Weights for torch sides."),
-        allow_random: bool = typer.Option(False, "--allow-random", help="Untrained weights if none are shipped."),
-        onnx: Path = typer.Option(None, help="Default FILE for onnxruntime sides."),
-        engine: Path = typer.Option(None, help="Default FILE for tensorrt sides."),
-        device: str = typer.Option("cpu", help="cpu | cuda (tensorrt always runs on cuda)."),
+        model: options.Model = None,
+        weights: options.Weights = None,
+        allow_random: options.AllowRandom = False,
+        onnx: options.Onnx = None,
+        engine: options.Engine = None,
+        device: options.Device = "cpu",
         frames: int = typer.Option(8, help="Frames to compare."),
         max_abs: float = typer.Option(None, help="Fail a frame whose max abs error exceeds this."),
         min_psnr: float = typer.Option(None, help="Fail a frame whose PSNR (dB) is below this."),
         fail_fast: bool = typer.Option(False, "--fail-fast", help="Stop at the first failing frame."),
-        json_out: Path = typer.Option(None, "--json", help="Write the comparison as JSON."),
+        json_out: options.Json = None,
     ) -> None:
-        """Run two backends/precisions on the same frames and diff their raw outputs (exit 1 on threshold failure)."""
+        """Run two backends/precisions on the same frames and diff their raw outputs (exit 1 on threshold failure).
+
+        --model and --weights serve the torch sides (a FILE side must hold that model); --onnx and --engine are
+        the default FILE of onnxruntime and tensorrt sides."""
         from itertools import islice
 
         from edgevsr.backends.registry import RunnerConfig, make_runner

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 
 
@@ -17,7 +19,7 @@ def register(app: typer.Typer) -> None:
     def build(
         sources: list[Path] = typer.Argument(..., help="Videos (.mp4/.avi/..., .mp4.gz), frame folders or photos "
                                                      "(a photo becomes a synthetic camera-motion clip)."),
-        output: Path = typer.Option(..., "-o", "--output", help="Dataset folder (frame folders + index.json)."),
+        output: Annotated[Path, options.output("Dataset folder (frame folders + index.json).")] = ...,
         val: list[str] = typer.Option([], "--val", help="Clip name held out for validation (repeatable)."),
         test: list[str] = typer.Option([], "--test", help="Clip name held out for testing (repeatable)."),
         min_diff: float = typer.Option(0.5, help="Drop frames whose mean grey difference to the last kept "
@@ -27,8 +29,7 @@ def register(app: typer.Typer) -> None:
         seed: int = typer.Option(0),
         allow_partial: bool = typer.Option(False, "--allow-partial", help="Keep the frames that decode from a "
                                            "damaged video (index.json records what was lost)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing dataset folder (only once "
-                                       "the new one is complete)."),
+        overwrite: options.Overwrite = False,
     ) -> None:
         """Decode SOURCES into OUTPUT/<clip>/NNNNNN.png, drop static frames, write OUTPUT/index.json."""
         from edgevsr.data import BuildOptions, build_dataset

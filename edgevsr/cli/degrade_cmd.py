@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console, frame_progress
 
 
@@ -13,13 +15,20 @@ def register(app: typer.Typer) -> None:
     @app.command("degrade")
     def degrade(
         gt: Path = typer.Argument(..., help="Ground-truth video, frame folder, or dataset folder of sequences."),
-        lr: Path = typer.Argument(..., help="Output: frame folder (or dataset folder) of LR frames."),
+        old_lr: Path = typer.Argument(None, hidden=True, help="Deprecated: -o LR."),
+        output: Annotated[Path | None, options.output("Frame folder (or dataset folder) of LR frames.")] = None,
         mode: str = typer.Option("BD", help="BD (Gaussian blur sigma 1.5, 9x9, every 4th pixel) or BI (bicubic)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder (only once "
-                                       "the new one is complete)."),
+        overwrite: options.Overwrite = False,
     ) -> None:
         """Degrade ground truth to x1/4 LR frames (BD or BI) for evaluation and training."""
         from edgevsr.degrade import degrade_clip
+        from edgevsr.errors import EdgeVSRError
+
+        if old_lr is not None:
+            options.deprecated("a positional LR folder", "-o LR")
+        if (output is None) == (old_lr is None):
+            raise EdgeVSRError("give the LR output folder once, as -o LR")
+        lr = output or old_lr
 
         with frame_progress() as progress:
             tasks: dict[str, int] = {}

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 
 
 def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo(
-        output: Path = typer.Option(Path("edgevsr-demo"), "-o", "--output", help="Folder for the results."),
-        model: str = typer.Option("egvsr", help="Model to compare against bicubic."),
-        weights: str = typer.Option(None, help="Weights (default: the model's shipped weights)."),
+        output: Annotated[Path, options.output("Folder for the results.")] = Path("edgevsr-demo"),
+        model: options.Model = "egvsr",
+        weights: options.Weights = None,
         frames: int = typer.Option(30, help="Clip length."),
     ) -> None:
         """Upscale a built-in real clip (photo + camera move, BD x4); write bicubic | model | GT video and scores."""

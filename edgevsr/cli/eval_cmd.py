@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console, frame_progress
 from edgevsr.errors import EdgeVSRError
 
@@ -97,12 +98,13 @@ def register(app: typer.Typer) -> None:
                                                   "with --reference: the candidate's outputs."),
         gt: Path = typer.Option(None, "--gt", help="Ground truth: DATASET (with GT/), GT/ of <seq>/ folders, "
                                                    "or one frame folder / video."),
-        model: str = typer.Option(None, help="Run this model on the dataset and score it (see `edgevsr models`)."),
-        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
-        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
-        device: str = typer.Option("cpu", help="cpu | cuda (model and LPIPS)."),
-        fp16: bool = typer.Option(False, "--fp16", help="Run the model in half precision."),
+        model: options.Model = None,
+        weights: options.Weights = None,
+        backend: options.Backend = "torch",
+        onnx: options.Onnx = None,
+        device: options.Device = "cpu",
+        precision: options.Precision = None,
+        fp16: options.Fp16 = False,
         lr_dir: Path = typer.Option(None, "--lr-dir", help="LR inputs: LR/<seq>/ matching the GT sequences."),
         degrade: str = typer.Option(None, help="Make LR from GT on the fly: BD or BI."),
         save_outputs: Path = typer.Option(None, "--save-outputs", help="Keep the model's outputs here "
@@ -118,7 +120,7 @@ def register(app: typer.Typer) -> None:
         max_lpips_vs_ref: float = typer.Option(None, help="Gate: LPIPS(cand, ref) at most."),
         compare: tuple[Path, Path] | None = typer.Option(None, help="Print B - A of two --json results.",
                                                   metavar="A.json B.json"),
-        json_out: Path = typer.Option(None, "--json", help="Write all scores (per frame too) to this JSON file."),
+        json_out: options.Json = None,
         plot: Path = typer.Option(None, help="Draw per-frame metric curves (all comparisons, or A and B) to "
                                              "this PNG."),
         border: int = typer.Option(8, help="Pixels cropped from each side for PSNR/SSIM."),
@@ -202,7 +204,7 @@ def register(app: typer.Typer) -> None:
                 from edgevsr.backends.registry import RunnerConfig, make_runner
 
                 cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                                   precision="fp16" if fp16 else None, onnx=onnx)
+                                   precision=options.precision_from(precision, fp16=fp16), onnx=onnx)
                 runner, source = make_runner(cfg)
                 console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
                 ds = evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)

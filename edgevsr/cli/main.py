@@ -29,6 +29,20 @@ app = typer.Typer(
     context_settings={"max_content_width": 140},
 )
 
+def _print_version(value: bool) -> None:
+    if value:
+        from edgevsr import __version__
+
+        typer.echo(f"edgevsr {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                       help="Print the version and exit.")) -> None:
+    pass
+
+
 # Each module defines register(app) adding its commands.
 COMMAND_MODULES = [
     "edgevsr.cli.upscale_cmd",
@@ -45,6 +59,7 @@ COMMAND_MODULES = [
     "edgevsr.cli.quantize_cmd",
     "edgevsr.cli.report_cmd",
     "edgevsr.cli.batch_cmd",
+    "edgevsr.cli.compare_weights_cmd",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,26 +1,22 @@
-"""`edgevsr models`: the model zoo with parameters, cost and shipped weights."""
+"""`edgevsr models`: the model zoo with parameters, cost and shipped weights (torch-free: answers at once)."""
 
 from __future__ import annotations
 
 import typer
-from rich.table import Table
-
-from edgevsr.cli.progress import console
 
 
 def register(app: typer.Typer) -> None:
     @app.command("models")
     def models() -> None:
         """List models: kind, parameters, GMAC at 480x270 input, shipped weights."""
-        from edgevsr.models import ARCHITECTURES, build_model
-        from edgevsr.weights import shipped_weights
+        from rich.table import Table
 
-        cards = shipped_weights()
+        from edgevsr.catalog import MODELS, shipped_cards
+        from edgevsr.cli.progress import console
+
+        cards = shipped_cards()
         table = Table("model", "kind", "params", "GMAC @480x270", "shipped weights")
-        for name in ARCHITECTURES:
-            m = build_model(name)
-            params = sum(p.numel() for p in m.parameters())
-            gmac = m.macs_per_lr_pixel() * 480 * 270 / 1e9
-            names = ", ".join(c.name for c in cards.values() if c.model == name) or "-"
-            table.add_row(name, m.kind, f"{params / 1e6:.3f} M", f"{gmac:.1f}", names)
+        for name, info in MODELS.items():
+            names = ", ".join(n for n, c in cards.items() if c["model"] == name) or "-"
+            table.add_row(name, info.kind, f"{info.params / 1e6:.3f} M", f"{info.gmac():.1f}", names)
         console.print(table)

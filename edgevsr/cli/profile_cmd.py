@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
 
@@ -55,29 +56,27 @@ def layers_table(run: dict, top: int = 20) -> Table:
 def register(app: typer.Typer) -> None:
     @app.command("profile")
     def profile(
-        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the model "
-                                                 "the --onnx / --engine file holds."),
-        weights: str = typer.Option(None, help="Weights for the torch backend (path or shipped name)."),
-        allow_random: bool = typer.Option(
-            False, "--allow-random", help="Untrained weights if none are shipped (timing does not depend on them)."),
-        onnx: Path = typer.Option(None, help="ONNX export (onnxruntime; tensorrt builds/reuses a cached engine)."),
-        engine: Path = typer.Option(None, help="TensorRT engine built by `edgevsr build`."),
-        device: str = typer.Option("cpu", help="cpu | cuda"),
-        fp16: bool = typer.Option(False, "--fp16", help="Half precision (torch backend)."),
+        backend: options.Backend = "torch",
+        model: options.Model = None,
+        weights: options.Weights = None,
+        allow_random: options.AllowRandom = False,
+        onnx: options.Onnx = None,
+        engine: options.Engine = None,
+        device: options.Device = "cpu",
+        precision: options.Precision = None,
+        fp16: options.Fp16 = False,
         size: list[str] = typer.Option(["240x136"], help="LR input WIDTHxHEIGHT; repeat for several sizes."),
         input: Path = typer.Option(None, "--input", help="Time on this video/folder's frames instead of a "
-                                   "synthetic panning texture (its size replaces --size)."),
+                                   "synthetic panning photo (its size replaces --size)."),
         frames: int = typer.Option(30, help="Timed frames per size."),
         warmup: int = typer.Option(5, help="Untimed warm-up frames (kernel selection, allocator, caches)."),
-        threads: int = typer.Option(None, help="CPU threads for torch / onnxruntime."),
+        threads: options.Threads = None,
         layers: bool = typer.Option(False, "--layers", help="Per-layer times via TensorRT's IProfiler."),
-        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: replay each step "
-                                        "as a CUDA graph."),
-        compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
-        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
+        cuda_graph: options.CudaGraph = False,
+        compile: options.Compile = False,
+        channels_last: options.ChannelsLast = False,
         peak_tflops: float = typer.Option(None, help="Override the device peak (TFLOP/s) for the % of peak."),
-        json_out: Path = typer.Option(None, "--json", help="Write the runs as JSON (for `edgevsr report`)."),
+        json_out: options.Json = None,
     ) -> None:
         """Warm up, then time N frames with synchronisation: latency percentiles, FPS, stage shares, memory,
         FLOPs vs device peak, power (NVML / jtop when installed)."""
@@ -89,9 +88,10 @@ def register(app: typer.Typer) -> None:
             check_output(json_out, inputs=[input, onnx, engine], flag=None)
         if threads is not None and threads < 1:
             raise EdgeVSRError(f"--threads {threads}: must be >= 1")
+        precision = options.precision_from(precision, fp16=fp16)
         model_file = engine if backend == "tensorrt" and engine is not None else onnx
         cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision="fp16" if fp16 else None, onnx=model_file, allow_random=allow_random,
+                           precision=precision, onnx=model_file, allow_random=allow_random,
                            cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
                            threads=threads)
         result = profile_session(cfg, size, input, frames, warmup, peak_tflops,

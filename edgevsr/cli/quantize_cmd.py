@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
 
@@ -20,9 +22,7 @@ def _size(new: str | None, old: str | None, name: str, old_name: str):
         raise EdgeVSRError(f"--{name} and --{old_name} (its deprecated HxW spelling) both given; use --{name} WxH")
     if old is not None:
         size = parse_legacy_hw(old, old_name) if old else None
-        console.print(f"edgevsr: note: --{old_name} HEIGHTxWIDTH is deprecated and goes in the next release; use "
-                      f"--{name} WIDTHxHEIGHT{f' ({size})' if size else ''}",
-                      markup=False, highlight=False, soft_wrap=True)
+        options.deprecated(f"--{old_name} HEIGHTxWIDTH", f"--{name} WIDTHxHEIGHT{f' ({size})' if size else ''}")
         return size
     return parse_size(new, name) if new else None
 
@@ -78,10 +78,11 @@ def register(app: typer.Typer) -> None:
     @app.command("quantize")
     def quantize(
         model: str = typer.Argument(..., help="Model name (see `edgevsr models`) or an FP32 edgevsr .onnx export."),
-        output: Path = typer.Option(..., "-o", "--output", help="Output .onnx (written atomically)."),
-        weights: str = typer.Option(None, help="Weights: .safetensors/.pth path or shipped name."),
-        int8: bool = typer.Option(False, "--int8", help="Calibrated INT8 (Q/DQ) with measured float fallback."),
-        fp16: bool = typer.Option(False, "--fp16", help="FP16 with FP32 warp / flow scaling / skip."),
+        output: Annotated[Path, options.output("Output .onnx (written atomically).")] = ...,
+        weights: options.Weights = None,
+        precision: options.Precision = None,
+        int8: options.Int8 = False,
+        fp16: options.Fp16 = False,
         calib: Path = typer.Option(None, help="Calibration video or frame folder (LR frames as deployed)."),
         calib_frames: int = typer.Option(16, help="Consecutive calibration frames used."),
         calib_size: str = typer.Option(None, help="Center-crop calibration frames to this LR WIDTHxHEIGHT."),
@@ -99,7 +100,7 @@ def register(app: typer.Typer) -> None:
         gt_frames: int = typer.Option(8, help="Frames of the --gt clip used."),
         search: bool = typer.Option(True, help="Measure sensitivity and search the float fallback "
                                                "(--no-search: keep the default float groups)."),
-        all_int8: bool = typer.Option(False, "--all-int8", help="With --int8: every layer INT8, no float "
+        all_int8: bool = typer.Option(False, "--all-int8", help="With --precision int8: every layer INT8, no float "
                                       "fallback at all (no search, no default float groups; DLA-only graphs)."),
         cache: Path = typer.Option(None, help="Calibration statistics cache (.npz; default: OUTPUT.calib.npz)."),
         trt_cache: Path = typer.Option(None, help="Also write a TensorRT <= 10 calibration cache here."),
@@ -108,15 +109,21 @@ def register(app: typer.Typer) -> None:
                                                   "(default 480x272; '' = skip)."),
         speed_shape: str = typer.Option(None, help="Deprecated: --speed-size as HEIGHTxWIDTH."),
         speed_runs: int = typer.Option(5, help="Timed runs per model."),
-        report: Path = typer.Option(None, help="Write the summary as JSON here."),
+        json_out: options.Json = None,
+        report: Path = typer.Option(None, hidden=True, help="Deprecated: --json."),
     ) -> None:
-        """Export to ONNX; with --fp16 or --int8 also convert/quantize, check quality and time it against FP32."""
+        """Export to ONNX; with --precision fp16 or int8 also convert/quantize, check quality, time it against FP32.
+
+        fp16 keeps the warp grid, flow scaling and skip in FP32; int8 is calibrated Q/DQ with a measured float
+        fallback."""
         fixed = _size(size, shape, "size", "shape")
         calib_wh = _size(calib_size, calib_shape, "calib-size", "calib-shape")
         speed_wh = _size("480x272" if speed_size is None and speed_shape is None else speed_size, speed_shape,
                          "speed-size", "speed-shape")
-        if int8 and fp16:
-            raise EdgeVSRError("--int8 and --fp16 exclude each other")
+        precision = options.precision_from(precision, fp16=fp16, int8=int8) or "fp32"
+        if report is not None:
+            options.deprecated("--report", "--json")
+            json_out = json_out or report
         if output.suffix != ".onnx":
             raise EdgeVSRError(f"{output}: output must be a .onnx file")
         from edgevsr.io.atomic import check_output
@@ -124,25 +131,16 @@ def register(app: typer.Typer) -> None:
         inputs = [model if model.endswith(".onnx") else None, calib, gt, weights]
         from edgevsr.io.atomic import check_distinct
 
-        check_distinct(output, report, trt_cache, cache)
-        for written in (output, report, trt_cache):
+        check_distinct(output, json_out, trt_cache, cache)
+        for written in (output, json_out, trt_cache):
             if written is not None:  # a TensorRT calibration cache is rewritten; any other existing file is kept
                 check_output(written, inputs=inputs, flag=None,
                              existing_file_ok=written is trt_cache and _is_trt_cache(Path(written)))
         from edgevsr.quality.gate import QualityBudget
-        from edgevsr.quantize.pipeline import QuantizeOptions, quantize_model
+        from edgevsr.quantize.entry import quantize as quantize_to
 
-        precision = "int8" if int8 else "fp16" if fp16 else "fp32"
-        opts = QuantizeOptions(
-            calib_frames=calib_frames if precision != "fp32" else 4, calib_shape=calib_wh.hw if calib_wh else None,
-            method=method, percentile=percentile, target=target, shape=fixed.hw if fixed else None, gt=gt,
-            gt_frames=gt_frames,
-            cache=cache or output.with_name(output.stem + ".calib.npz"), trt_cache=trt_cache,
-            trt_version=trt_version, speed_shape=speed_wh.hw if speed_wh else None, speed_runs=speed_runs,
-            keep_default_float=not all_int8)
-        if all_int8 and not int8:
-            raise EdgeVSRError("--all-int8 needs --int8")
-        search = search and not all_int8
+        if all_int8 and precision != "int8":
+            raise EdgeVSRError("--all-int8 needs --precision int8")
         budget = QualityBudget(min_psnr_vs_ref=min_psnr_vs_fp32, max_lpips_increase=max_lpips_increase,
                                max_psnr_drop=max_psnr_drop)
         t0 = time.perf_counter()
@@ -152,22 +150,19 @@ def register(app: typer.Typer) -> None:
                     console.print(f"[dim]{time.perf_counter() - t0:6.1f}s[/] {msg}", highlight=False)
                 status.update(msg)
 
-            cache_existed = opts.cache.exists()
-            try:
-                r = quantize_model(model, output, precision, weights=weights, calibration=calib, budget=budget,
-                                   search=search, options=opts, status=step)
-            except BaseException:
-                if not cache_existed:  # a failed run leaves nothing behind (its statistics cache included)
-                    opts.cache.unlink(missing_ok=True)
-                raise
+            r = quantize_to(model, output, precision=precision, weights=weights, calib=calib,
+                            calib_frames=calib_frames, calib_size=calib_wh, size=fixed, method=method,
+                            percentile=percentile, target=target, budget=budget, gt=gt, gt_frames=gt_frames,
+                            search=search, cache=cache, trt_cache=trt_cache, trt_version=trt_version,
+                            speed_size=speed_wh, speed_runs=speed_runs, float_fallback=not all_int8, status=step)
         if precision == "fp32":
             _print_export(r)
             return
         _print_report(r)
-        if report:
+        if json_out:
             from edgevsr.io.atomic import atomic_path
 
-            with atomic_path(report) as tmp:
+            with atomic_path(json_out) as tmp:
                 tmp.write_text(json.dumps(r.to_dict(), indent=2))
         if r.budget_met is False:
             raise typer.Exit(1)

@@ -7,9 +7,11 @@ import shlex
 import sys
 import time
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.atomic import new_folder
@@ -72,8 +74,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         quick: bool = typer.Option(False, "--quick", help="Minutes on a small CPU: 240x136 only, few frames, "
                                    "opencv-bicubic/bicubic-bd/egvsr-lite/egvsr in FP32, INT8, mixed."),
-        output: Path = typer.Option(Path("edgevsr-report"), "-o", "--output", help="Output folder (its cache/ "
-                                    "lets an interrupted sweep continue)."),
+        output: Annotated[Path, options.output("Output folder (its cache/ lets an interrupted sweep continue).")
+                          ] = Path("edgevsr-report"),
         models: list[str] = typer.Option(None, help="Models (repeat or comma-separate); opencv-bicubic = cv2."),
         precisions: list[str] = typer.Option(None, help="fp32, fp16, int8, mixed (repeat or comma-separate)."),
         backends: list[str] = typer.Option(None, help="opencv-cpu, torch-cpu, onnxruntime-cpu, torch-cuda, "
@@ -89,7 +91,7 @@ def register(app: typer.Typer) -> None:
         weights: list[str] = typer.Option(None, help="MODEL=PATH (or shipped name), repeatable."),
         onnx: list[Path] = typer.Option(None, help="Ready ONNX files from `edgevsr quantize` (used for their "
                                         "model / precision instead of quantizing here)."),
-        threads: int = typer.Option(None, help="CPU threads for torch / onnxruntime."),
+        threads: options.Threads = None,
     ) -> None:
         """Measure every cell (or load it from OUTPUT/cache), then write report.html, report.json, cells.csv,
         summary.md and PNG plots into OUTPUT."""
@@ -150,7 +152,7 @@ def register(app: typer.Typer) -> None:
     @report_app.command("merge")
     def merge(
         reports: list[Path] = typer.Argument(..., help="report.json files of `edgevsr report` runs."),
-        output: Path = typer.Option(..., "-o", "--output", help="Output folder for the merged report."),
+        output: Annotated[Path, options.output("Output folder for the merged report.")] = ...,
     ) -> None:
         """One report from several machines' report.json (cells side by side, one plot per device)."""
         from edgevsr.deploy.report import load_report, merge_reports

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console, frame_progress
 
 
@@ -15,22 +14,19 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Option("test://", "--source", "-i",
                                    help="v4l2:///dev/video0, csi://0, rtsp://host/path, file://clip.mp4 (or a "
                                         "path / frame folder), test:// (options: ?width=&height=&fps=&loop=&flip=)"),
-        sink: str = typer.Option("display://0", "--sink", "-o",
+        sink: str = typer.Option("display://0", "-o", "--output", "--sink",
                                  help="display://0, file://out.mp4 (or a path / folder), rtp://host:port, "
                                       "rtsp://server:8554/path, null://"),
-        model: str = typer.Option(None, help="Model name (see `edgevsr models`); default egvsr, or the "
-                                                 "model the --onnx file holds."),
-        weights: str = typer.Option(None, help="Weights: a .safetensors/.pth path or a shipped name."),
-        backend: str = typer.Option("torch", help="torch | onnxruntime | tensorrt"),
-        onnx: Path = typer.Option(None, help="Exported ONNX (onnxruntime) or engine (tensorrt) to run."),
-        device: str = typer.Option("cpu", help="cpu | cuda"),
-        precision: str = typer.Option(None, help="fp32 | fp16; default fp32, or what the --onnx file carries "
-                                                 "(int8 comes from a quantized --onnx/engine)."),
-        cuda_graph: bool = typer.Option(False, "--cuda-graph", help="tensorrt / torch on cuda: CUDA-graph replay."),
-        compile: bool = typer.Option(False, "--compile", help="torch: torch.compile the model step."),
-        channels_last: bool = typer.Option(False, "--channels-last", help="torch: NHWC memory format."),
-        allow_random: bool = typer.Option(False, "--allow-random",
-                                          help="Run an untrained network (plumbing tests only: output is noise)."),
+        model: options.Model = None,
+        weights: options.Weights = None,
+        backend: options.Backend = "torch",
+        onnx: options.Onnx = None,
+        device: options.Device = "cpu",
+        precision: options.Precision = None,
+        cuda_graph: options.CudaGraph = False,
+        compile: options.Compile = False,
+        channels_last: options.ChannelsLast = False,
+        allow_random: options.AllowRandom = False,
         width: int = typer.Option(None, help="Input width (camera mode / resize)."),
         height: int = typer.Option(None, help="Input height."),
         fps: float = typer.Option(None, help="Input frame rate (cameras, test://, real-time file playback)."),
@@ -51,13 +47,13 @@ def register(app: typer.Typer) -> None:
         split: bool = typer.Option(False, "--split", help="Start in split view (bicubic | model); key s."),
         overlay: bool = typer.Option(None, "--overlay/--no-overlay", help="Stats on the frames (default: "
                                                                           "on for display sinks)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="File sink: replace an existing output (only "
-                                       "once the new one is complete)."),
+        overwrite: options.Overwrite = False,
     ) -> None:
         """Upscale live from a camera/stream/file to a window/file/stream (keys: q quit, s split, p pause)."""
         from edgevsr.edge.live import run as run_live
         from edgevsr.edge.uri import parse_uri
 
+        precision = options.precision_from(precision)
         sink_uri = parse_uri(sink, "sink")
         with frame_progress(transient=sink_uri.scheme == "display" and not headless) as progress:
             task = progress.add_task("run", total=frames, rate="")

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from edgevsr.cli import options
 from edgevsr.cli.progress import console
 
 
@@ -38,7 +40,7 @@ def register(app: typer.Typer) -> None:
         window: int = typer.Option(None, "--window", help="Override data.window (frames per sample)."),
         init: str = typer.Option(None, "--init", help="Start from these generator weights."),
         device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
-        threads: int = typer.Option(None, "--threads", help="Torch CPU threads."),
+        threads: options.Threads = None,
         val_every: int = typer.Option(None, "--val-every", help="Validate every N iterations."),
     ) -> None:
         """Train a generator; checkpoints, validation CSV/PNG and the best weights go to the run directory."""
@@ -61,7 +63,7 @@ def register(app: typer.Typer) -> None:
         run_dir: Path = typer.Argument(..., help="Training run directory (uses best.safetensors)."),
         name: str = typer.Option(..., "--name", help="Shipped weights name, e.g. egvsr-stage1."),
         default: bool = typer.Option(False, "--default", help="Make these the model's default weights."),
-        output: Path = typer.Option(None, "--output", help="Folder (default: the package's weights/files)."),
+        output: Annotated[Path | None, options.output("Folder (default: the package's weights/files).")] = None,
         frames: int = typer.Option(100, "--frames", min=2, help="First N frames of each held-out clip measured."),
         last: bool = typer.Option(False, "--last", help="Ship RUN_DIR/last.pt instead of the best checkpoint."),
         as_model: str = typer.Option(None, "--as-model",

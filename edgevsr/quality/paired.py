@@ -18,8 +18,7 @@ import numpy as np
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
-
-Size = tuple[int, int]  # (width, height)
+from edgevsr.sizes import Size
 
 
 def fit_frame(frame: np.ndarray, scale: int, size: Size | None = None) -> np.ndarray:

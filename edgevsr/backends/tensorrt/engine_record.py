@@ -15,7 +15,7 @@ from pathlib import Path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models.spec import ModelSpec
-from edgevsr.sizes import Size, fmt_size, parse_size  # the one size type and parser (re-exported)
+from edgevsr.sizes import ENGINE_PROFILE, Size, fmt_size, parse_size  # the one size type and parser (re-exported)
 
 RECORD_FORMAT = 1
 
@@ -75,7 +75,7 @@ class ShapeProfile:
 
 # 136p..1080p LR input: covers the 480x270 -> 1080p and 960x540 -> 4K targets, 360p/720p sources, and the
 # defaults of `edgevsr run` (test:// 320x180, padded 320x184) and `edgevsr profile` (240x136).
-DEFAULT_PROFILE = ShapeProfile(min=(240, 136), opt=(960, 544), max=(1920, 1080))
+DEFAULT_PROFILE = ShapeProfile(*ENGINE_PROFILE)
 
 
 def input_shapes(spec: ModelSpec, size: Size) -> dict[str, tuple[int, int, int, int]]:
