@@ -22,6 +22,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from edgevsr.jetson import jetson_model
+
 
 @dataclass(frozen=True)
 class DevicePeak:
@@ -63,16 +65,6 @@ PEAKS: list[tuple[str, DevicePeak]] = [
     ("h100", DevicePeak("H100 SXM", 67.0, 989.0, 1979.0, 3350.0, _DS)),
     ("h200", DevicePeak("H200", 67.0, 989.0, 1979.0, 4800.0, _DS)),
 ]
-
-
-def jetson_model() -> str | None:
-    """The Jetson module name from the device tree (``NVIDIA Jetson AGX Orin Developer Kit``), else None."""
-    path = Path("/proc/device-tree/model")
-    try:
-        text = path.read_bytes().decode("ascii", "replace").strip("\x00 \n")
-    except OSError:
-        return None
-    return text if "jetson" in text.lower() else None
 
 
 def lookup_peak(device_name: str) -> DevicePeak | None:

@@ -124,8 +124,8 @@ def machine_info(ort_threads: int | None = None) -> dict:
     import cv2
 
     from edgevsr import __version__
-    from edgevsr.deploy.devices import jetson_model
     from edgevsr.deploy.profile import environment
+    from edgevsr.jetson import jetson_model
 
     env = environment(ort_threads)
     env.pop("command", None)

@@ -105,7 +105,7 @@ def has_hw_encoder(model: str | None) -> bool:
 
 
 def _jetson_hw_encoder() -> bool:
-    from edgevsr.deploy.devices import jetson_model
+    from edgevsr.jetson import jetson_model
 
     return has_hw_encoder(jetson_model())
 

@@ -72,7 +72,7 @@ def current_env(device: str = "cuda") -> RuntimeEnv:
     trt = require_tensorrt()
     torch = require_cuda()
     index = torch.device(device).index or 0
-    from edgevsr.deploy.devices import jetson_model
+    from edgevsr.jetson import jetson_model
 
     p = torch.cuda.get_device_properties(index)
     # the module name on Jetson (every Orin GPU calls itself "Orin"); SMs and memory tell modules apart too
