@@ -37,8 +37,7 @@ def curve(run: Path) -> dict:
     out = {"run": str(run), "clips": clips, "points": []}
     for r in val:
         i = int(r["iteration"])
-        if i > it[-1]:
-            continue  # validated after the last logged row (a time-limit stop): no timestamp to place it by
+        # a validation after the last logged row (a time-limit stop) is placed at that row's time
         p = {"iteration": i, "hours": float(np.interp(i, it, t) - start) / 3600}
         for c in clips:
             p[f"gain_db@{c}"] = float(r[f"psnr_y@{c}"]) - float(r[f"psnr_y_bicubic_bd@{c}"])
