@@ -8,7 +8,7 @@ import math
 import pytest
 
 from edgevsr.errors import EdgeVSRError
-from tests.conftest import moving_clip, write_video
+from tests.conftest import moving_clip, run_cli, write_video
 from tests.test_bad_inputs import run_main
 
 BICUBIC = ["--model", "bicubic"]
@@ -72,3 +72,11 @@ def test_api_arguments_go_through_the_same_checks(tmp_path):
     with pytest.raises(EdgeVSRError, match="--border"):
         edgevsr.evaluate(tmp_path, tmp_path, border=-3)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c.mp4"]
+
+
+@pytest.mark.parametrize("args", [["eval", "--border", "1.5"], ["nope"], ["upscale"], ["upscale", "x.mp4", "--bogus"]])
+def test_usage_errors_are_one_line_exit_2(args):
+    """click's own usage errors (a non-number, an unknown command or option, a missing argument) are one line."""
+    code, err = run_cli(*args)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("edgevsr: error: "), err

@@ -89,7 +89,26 @@ def main() -> None:
     install()
     warnings.formatwarning = _format_warning
     try:
-        app()
+        from typer._click import exceptions as cx  # typer >= 0.20 vendors click
+    except ImportError:  # older typer: click itself
+        import click.exceptions as cx
+
+    try:
+        code = app(standalone_mode=False)  # click's own usage errors come back here, to be one line
+        sys.exit(code if isinstance(code, int) else 0)
+    except cx.UsageError as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError" and exc.ctx is not None:  # bare `edgevsr` / `edgevsr dataset`
+            print(exc.ctx.get_help())
+            sys.exit(0)
+        where = exc.ctx.command_path if exc.ctx is not None else "edgevsr"
+        _say(f"edgevsr: error: {one_line(exc.format_message())} ({where} --help)")
+        sys.exit(2)
+    except cx.ClickException as exc:
+        _say(f"edgevsr: error: {one_line(exc.format_message())}")
+        sys.exit(exc.exit_code)
+    except typer.Abort:  # click's form of Ctrl-C
+        _say("edgevsr: interrupted")
+        sys.exit(130)
     except EdgeVSRError as exc:
         _say(f"edgevsr: error: {one_line(exc)}")
         sys.exit(2)
