@@ -3,7 +3,7 @@ torch.compile and thread counts, measured side by side in one run (variants inte
 busy machine slows them alike; ratios to FP32 are the figures to read).
 
     python benchmarks/train_step_speed.py --config edgevsr/configs/egvsr/campaign-stage1.yaml \
-        --config edgevsr/configs/rrn/pilot-stage1.yaml --rounds 3 --steps 4 -o benchmarks/results/train_step_speed.json
+        --config edgevsr/configs/rrn/rrn-stage1.yaml --rounds 3 --steps 4 -o benchmarks/results/train_step_speed.json
 
 The step is ``Trainer.step`` itself (sample, degrade, unroll, losses, backward, Adam), on the config's data,
 window, crop and batch. Prints a table and writes JSON.
