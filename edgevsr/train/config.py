@@ -147,6 +147,7 @@ def _build(cls, raw: dict, where: str):
 
 def validate(cfg: TrainConfig, source: str) -> TrainConfig:
     from edgevsr.models import ARCHITECTURES
+    from edgevsr.models.frnet import FRNet
 
     problems = []
     if cfg.model not in ARCHITECTURES or cfg.model == "bicubic":
@@ -163,7 +164,7 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"freeze_fnet needs a recurrent model (an FNet); {cfg.model!r} is {kind}")
         if kind == "single":
             problems.append(f"model {cfg.model!r} is a single-image model; edgevsr train trains video models")
-        if kind == "recurrent" and not hasattr(ARCHITECTURES[cfg.model](), "fnet"):  # flow-free (RRN)
+        if kind == "recurrent" and not issubclass(ARCHITECTURES[cfg.model], FRNet):  # flow-free (RRN)
             flow_parts = [name for name, on in [("stage 0", cfg.stage == 0), ("stage 2", cfg.stage == 2),
                                                 ("freeze_fnet", cfg.freeze_fnet), ("reinit_fnet", cfg.reinit_fnet),
                                                 ("flow_teacher_weight > 0", cfg.flow_teacher_weight > 0)] if on]
