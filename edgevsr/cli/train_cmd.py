@@ -42,6 +42,9 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option(None, "--device", help="auto | cpu | cuda."),
         threads: options.Threads = None,
         val_every: int = typer.Option(None, "--val-every", help="Validate every N iterations."),
+        lr: float = typer.Option(None, "--lr", min=0.0, help="Override lr (e.g. a lower rate for a continuation)."),
+        time_limit: float = typer.Option(None, "--time-limit", min=0.0,
+                                         help="Stop (validate, checkpoint) after this many minutes; 0 = none."),
     ) -> None:
         """Train a generator; checkpoints, validation CSV/PNG and the best weights go to the run directory."""
         _passive_openmp()
@@ -51,7 +54,8 @@ def register(app: typer.Typer) -> None:
 
         cfg = load_config(config, {"iterations": iterations, "run_dir": run_dir, "data.root": data,
                                    "data.batch": batch, "data.window": window, "init": init, "device": device,
-                                   "threads": threads, "val_every": val_every})
+                                   "threads": threads, "val_every": val_every, "lr": lr,
+                                   "time_limit_minutes": time_limit})
         with frame_progress() as progress:
             trainer = Trainer(cfg, resume=resume, console=progress.console)
             best = trainer.fit(progress=progress)
