@@ -3,7 +3,7 @@ torch.compile and thread counts, measured side by side in one run (variants inte
 busy machine slows them alike; ratios to FP32 are the figures to read).
 
     python benchmarks/train_step_speed.py --config edgevsr/configs/egvsr/campaign-stage1.yaml \
-        --config edgevsr/configs/rrn/rrn-stage1.yaml --rounds 3 --steps 4 -o benchmarks/results/train_step_speed.json
+        --config edgevsr/configs/rrn/rrn-stage1.yaml --rounds 3 --steps 6 -o benchmarks/results/train_step_speed.json
 
 The step is ``Trainer.step`` itself (sample, degrade, unroll, losses, backward, Adam), on the config's data,
 window, crop and batch. Prints a table and writes JSON.
@@ -53,10 +53,8 @@ def _shared_samplers() -> None:
 def _trainer(config: Path, run_dir: Path, variant: tuple) -> Trainer:
     threads, _, channels_last, compiled = variant
     cfg = load_config(config, {"run_dir": str(run_dir), "threads": threads, "cpu_bf16": variant[1],
-                               "val_every": 10**9})
+                               "channels_last": channels_last, "val_every": 10**9})
     tr = Trainer(cfg)
-    if channels_last:
-        tr.model.to(memory_format=torch.channels_last)
     if compiled:
         for name in ("srnet", "fnet", "blocks"):
             if hasattr(tr.model, name):

@@ -92,6 +92,7 @@ class TrainConfig:
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # mixed precision on CUDA
     cpu_bf16: bool = False  # bf16 autocast on the CPU (AVX-512 BF16); benchmarks/train_step_speed.py measures it
+    channels_last: bool = False  # NHWC weights and activations (faster oneDNN convolutions, with cpu_bf16 most)
     log_every: int = 10
     val_every: int = 200
     val_lpips: bool = True  # LPIPS in validation (skipped when its weights are not installed)

@@ -57,6 +57,8 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = build_model(cfg.model).to(self.device).train()
+        if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
+            self.model.to(memory_format=torch.channels_last)
         if resume:
             pass  # load_checkpoint below replaces every tensor: the starting files need not exist any more
         elif cfg.init:
