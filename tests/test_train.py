@@ -309,3 +309,32 @@ def test_frozen_fnet_keeps_its_flow_while_srnet_learns(tmp_path, dataset):
         load_config(_config(tmp_path, dataset, init=str(start), freeze_fnet=True, flow_teacher_weight=0.1))
     with pytest.raises(EdgeVSRError, match="not a random one"):
         load_config(_config(tmp_path, dataset, freeze_fnet=True))
+
+
+@pytest.mark.parametrize("model", ["egvsr-lite", "rrn-lite"])
+def test_bf16_channels_last_step_tracks_fp32_and_saves_plain_weights(tmp_path, dataset, model):
+    """cpu_bf16 + channels_last (the fast CPU step) must learn the same thing as FP32 and write ordinary files."""
+    runs, losses, start = {}, {}, None
+    for name, fast in (("fp32", False), ("fast", True)):
+        cfg = load_config(_config(tmp_path / name, dataset, model=model, cpu_bf16=fast, channels_last=fast))
+        tr = Trainer(cfg)
+        conv = next(p for p in tr.model.parameters() if p.dim() == 4 and p.shape[-1] > 1)
+        assert conv.is_contiguous(memory_format=torch.channels_last) == fast
+        if start is None:  # both runs start from the same seeded weights
+            start = torch.cat([p.detach().flatten().clone() for p in tr.model.parameters()])
+        losses[name] = [tr.step()["loss"] for _ in range(2)]
+        tr.iteration = 2
+        tr.save_checkpoint()
+        tr._save_best()
+        runs[name] = tr
+    for a, b in zip(losses["fp32"], losses["fast"], strict=True):  # same seed, same batches
+        assert abs(a - b) <= 0.02 * a, losses
+    moved = {n: torch.cat([p.detach().flatten() for p in t.model.parameters()]) - start for n, t in runs.items()}
+    assert torch.cosine_similarity(moved["fp32"], moved["fast"], dim=0) > 0.9  # the same direction of descent
+    from safetensors.torch import load_file
+
+    saved = load_file(str(runs["fast"].run_dir / "best.safetensors"))
+    assert all(v.is_contiguous() for v in saved.values())
+    resumed = Trainer(load_config(_config(tmp_path / "fast", dataset, model=model, cpu_bf16=True,
+                                          channels_last=True)), resume=True)
+    assert resumed.iteration == 2
