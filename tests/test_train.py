@@ -197,6 +197,16 @@ def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tm
     assert not tr.within_tof_bound({"tof": 0.3, "tof@a": 0.23, "tof@b": 0.1})  # one clip flickers more
     tr.reference = {"tof": 0.5}
     assert tr.within_tof_bound({"tof": 0.55}) and not tr.within_tof_bound({"tof": 0.56})
+    # tLP100 (when LPIPS is measured) is bounded the same way, clip by clip
+    tr.reference = {"tof@a": 0.2, "tlp100@a": 1.0}
+    assert tr.within_tof_bound({"tof@a": 0.2, "tlp100@a": 1.1})
+    assert not tr.within_tof_bound({"tof@a": 0.2, "tlp100@a": 1.2})
+    # bicubic_bd_bound: also no worse than bicubic-bd on that clip (the temporal gate's second bound)
+    row = {"tof@a": 0.2, "tlp100@a": 1.0, "tof_bicubic_bd@a": 0.19, "tlp100_bicubic_bd@a": 2.0}
+    assert tr.within_tof_bound(row)
+    tr.cfg.gan.bicubic_bd_bound = True
+    assert not tr.within_tof_bound(row)
+    assert tr.within_tof_bound({**row, "tof_bicubic_bd@a": 0.21})
 
 
 def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):

@@ -59,8 +59,11 @@ class GanConfig:
     d_channels: int = 64
     d_update_ratio: float = 0.4  # skip the D step while D's loss is below this fraction of its balanced value
     temporal_weight: float = 0.0  # |e_t - e_{t-1}|, e = output - ground truth: penalises error that flickers
-    tof_tolerance: float = -1.0  # >= 0: best = lowest LPIPS among checkpoints whose tOF on every val clip is
-    #                              at most (1 + tolerance) x the initial weights' tOF on that clip; < 0: off
+    tof_tolerance: float = -1.0  # >= 0: best = lowest LPIPS among checkpoints whose tOF (and tLP100, when LPIPS
+    #                              is measured) on every val clip is at most (1 + tolerance) x the initial
+    #                              weights' on that clip; < 0: off
+    bicubic_bd_bound: bool = False  # with tof_tolerance: also no worse than bicubic-bd on every val clip
+    #                                 (the default-weights rule of python -m edgevsr.train.temporal_gate)
 
 
 @dataclass

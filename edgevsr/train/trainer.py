@@ -252,10 +252,21 @@ class Trainer:
         return self.gan is not None and self.cfg.gan.tof_tolerance >= 0
 
     def within_tof_bound(self, row: dict) -> bool:
-        """tOF on every validation clip at most (1 + tolerance) x the initial weights' tOF on that clip."""
-        keys = [k for k in self.reference if k.startswith("tof@")] or ["tof"]
+        """The stage-2 selection rule, per validation clip (an average hides one clip getting worse): tOF, and
+        tLP100 where LPIPS is measured, at most (1 + tolerance) x the initial weights' on that clip, and with
+        ``bicubic_bd_bound`` no worse than bicubic-bd's. The temporal gate for default weights, in training."""
         limit = 1 + self.cfg.gan.tof_tolerance
-        return all(row[k] <= limit * self.reference[k] for k in keys)
+        for metric in ("tof", "tlp100"):
+            keys = [k for k in self.reference if k.startswith(f"{metric}@")]
+            if not keys and metric in self.reference:
+                keys = [metric]
+            for k in keys:
+                if k not in row or row[k] > limit * self.reference[k]:
+                    return False
+                bd = row.get(k.replace(metric, f"{metric}_bicubic_bd", 1))
+                if self.cfg.gan.bicubic_bd_bound and bd is not None and row[k] > bd:
+                    return False
+        return True
 
     def _save_best(self) -> None:
         from safetensors.torch import save_file
