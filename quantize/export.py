@@ -102,6 +102,7 @@ def to_onnx(model: VSRModel, shape: tuple[int, int] | None = None, opset: int = 
     model = model.eval()
     if fuse_bn:
         model = fold_batchnorm(model)
+    model = model.deploy().eval()  # the model's export form (RRN: arranged for INT8); same outputs
     inputs = _example_inputs(model, shape)
     kwargs = {} if shape is not None else {"dynamic_shapes": _dynamic_shapes(model, inputs)}
     # the exporter logs a warning per missing torchvision op and prints its stages: not for our users

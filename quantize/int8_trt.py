@@ -46,7 +46,6 @@ def quantize_for_tensorrt(proto, ranges: dict[str, tuple[float, float]], quantiz
     model.CopyFrom(proto)
     g = model.graph
     inits = {i.name: i for i in g.initializer}
-    producer = {o: n for n in g.node for o in n.output}
     new_inits: list = []
     before: dict[str, list] = {}  # node name -> nodes to insert before it
     dq_of: dict[str, str] = {}  # activation tensor -> its DequantizeLinear output
@@ -93,11 +92,17 @@ def quantize_for_tensorrt(proto, ranges: dict[str, tuple[float, float]], quantiz
         node.input[1] = dq_w
         quantized_convs.add(node.name)
 
-    for node in g.node:  # residual adds (an Add after an INT8 conv): the skip through Q/DQ, the conv branch fused
+    # residual adds (an Add after an INT8 conv): the skip through Q/DQ, the conv branch fused. A sum of INT8
+    # convs' outputs only (a convolution split in two, RRN's residual plus its bicubic base) counts as one conv
+    # output: quantizing a partial sum would round the picture twice.
+    conv_made = {o for n in g.node if n.name in quantized_convs for o in n.output}
+    for node in g.node:
         if node.op_type != "Add" or len(node.input) != 2:
             continue
-        made_by_qconv = [producer.get(i) is not None and producer[i].name in quantized_convs for i in node.input]
-        if sum(made_by_qconv) == 1:
+        made_by_qconv = [i in conv_made for i in node.input]
+        if all(made_by_qconv):
+            conv_made.update(node.output)
+        elif sum(made_by_qconv) == 1:
             skip = 1 if made_by_qconv[0] else 0
             if node.input[skip] not in inits:
                 node.input[skip] = act_dq(node.input[skip], node)

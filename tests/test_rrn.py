@@ -184,3 +184,63 @@ def test_state_resets_at_a_scene_cut_as_for_every_recurrent_model():
     carried = list(FrameUpscaler(TorchRunner(net, spec)).run(a + b))
     assert np.array_equal(cut[3], fresh[0])
     assert not np.array_equal(carried[3], fresh[0])  # without the cut the old scene leaks in
+
+
+@pytest.mark.parametrize("name", ["rrn", "rrn-lite"])
+def test_deploy_form_is_the_training_form_with_the_same_weights(name):
+    """The exported form (skip split on the INT8 grid, phases centred) computes what training computes, from
+    the same state_dict; the weight files keep the training form."""
+    from edgevsr.models.rrn import RRNetDeploy
+
+    torch.manual_seed(0)
+    net = build_model(name).eval()
+    for p in net.parameters():  # trained-looking: every weight moved, the skip off the bicubic taps
+        torch.nn.init.normal_(p, std=0.02) if p.dim() == 1 else p.data.add_(0.01 * torch.randn_like(p))
+    keys = sorted(net.state_dict())
+    d = net.deploy()
+    assert isinstance(d, RRNetDeploy) and sorted(net.state_dict()) == keys
+    x = net.example_inputs(24, 40)
+    with torch.no_grad():
+        assert (d.core(*x) - net.core(*x)).abs().max() < 1e-5
+    w = net.skip.weight.detach()
+    assert torch.allclose(d.skip.weight + d.skip_fine.weight, w, atol=1e-7)
+    step = w.abs().flatten(1).amax(1)[:, None, None, None] / 127
+    q = d.skip.weight / step  # the coarse part is on the per-channel INT8 grid, the rest under half a step
+    assert (q - q.round()).abs().max() < 1e-3 and (d.skip_fine.weight.abs() <= step / 2 + 1e-7).all()
+
+
+def test_shipped_weights_export_to_the_same_output():
+    from edgevsr.weights import load_model
+
+    net, _ = load_model("rrn", None)
+    x = net.example_inputs(16, 24)
+    with torch.no_grad():
+        assert (net.eval().deploy().core(*x) - net.core(*x)).abs().max() < 1e-5
+
+
+def test_full_int8_keeps_the_shipped_weights_picture(tmp_path, fixtures):
+    """Every layer INT8 on real footage with the shipped (trained) weights stays close to FP32. The skip conv
+    quantized in one piece (the export before RRNetDeploy) put a 4x4 pattern of up to 3 % DC error on the picture."""
+    from edgevsr.backends.onnxruntime.runner import OnnxRuntimeRunner
+    from edgevsr.calibration.reader import read_calib_frames
+    from edgevsr.quality.metrics import psnr
+    from edgevsr.quantize.entry import quantize
+    from edgevsr.stream import FrameUpscaler
+
+    frames = read_calib_frames(fixtures / "clip", 14, (48, 64))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    import cv2
+
+    for i, f in enumerate(frames[:6], 1):
+        cv2.imwrite(str(calib / f"im{i}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    paths = {p: tmp_path / f"{p}.onnx" for p in ("fp32", "int8")}
+    quantize("rrn", paths["fp32"], precision="fp32", speed_size=None)
+    quantize("rrn", paths["int8"], precision="int8", calib=calib, calib_frames=6, speed_size=None, search=False,
+             float_fallback=False)
+    outs = {}
+    for p, path in paths.items():
+        with OnnxRuntimeRunner(path) as r:
+            outs[p] = list(FrameUpscaler(r).run(frames[6:]))
+    db = np.mean([psnr(a, b) for a, b in zip(outs["int8"], outs["fp32"], strict=True)])
+    assert db > 48.0, db  # 51.0 dB here; 44.0 with the skip quantized in one piece (the old export)

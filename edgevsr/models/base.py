@@ -38,6 +38,11 @@ class VSRModel(nn.Module):
     def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
         return self.core(*inputs)
 
+    def deploy(self) -> VSRModel:
+        """The form that is exported (ONNX, then FP16 / INT8): the same function as ``core``, arranged for
+        the deployed precisions. Most models export as they train; weight files are always the training form."""
+        return self
+
     def forward_sequence(self, lr: torch.Tensor) -> torch.Tensor:
         """Upscale a whole clip ``(N, T, C, H, W)`` exactly as streaming inference does (training, eval)."""
         n, t, c, h, w = lr.shape

@@ -63,10 +63,18 @@ class PhaseFold(nn.Module):
 
 
 class PhaseUnfold(PhaseFold):
-    """Depth-to-space (PixelShuffle) as a fixed one-hot transposed convolution, groups = 1 as the DLA needs."""
+    """Depth-to-space (PixelShuffle) as a fixed one-hot transposed convolution, groups = 1 as the DLA needs.
+
+    ``offset`` is added to every output pixel (the transposed convolution's bias): the deploy form's phases are
+    centred on 0 and this puts the 0.5 back (exact: each output pixel is one input value plus the bias)."""
+
+    def __init__(self, scale: int, channels: int = 3, offset: float = 0.0):
+        super().__init__(scale, channels)
+        self.register_buffer("bias", torch.full((channels,), offset) if offset else None, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.conv_transpose2d(x, self.weight.to(x.dtype), stride=self.scale)
+        bias = None if self.bias is None else self.bias.to(x.dtype)
+        return F.conv_transpose2d(x, self.weight.to(x.dtype), bias, stride=self.scale)
 
 
 class ConcatConv(nn.Conv2d):
@@ -116,6 +124,10 @@ class RRNet(VSRModel):
         feat = F.relu(self.conv_in(lr_curr, lr_prev, self.fold(hr_prev)))
         return self.unfold(self.conv_out(self.blocks(feat)) + self.skip(lr_curr))
 
+    def deploy(self) -> RRNetDeploy:
+        """The exported graph (ONNX, then INT8): the same function, in a form that INT8 represents well."""
+        return RRNetDeploy(self)
+
     def quiet(self) -> None:
         """Back to exactly bicubic (zero residual), as a fresh model starts."""
         with torch.no_grad():
@@ -135,3 +147,53 @@ class RRNLite(RRNet):
 
     def __init__(self):
         super().__init__(nf=48, nb=5)
+
+
+def split_for_int8(weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``weight`` as ``coarse + fine``: ``coarse`` on the per-output-channel symmetric INT8 grid (scale
+    ``max|w| / 127``, as both of edgevsr's INT8 forms quantize weights), so INT8 keeps it exactly, and ``fine``
+    the rounding residual (at most half a step), which its own per-channel scale keeps to about 1/254 of one:
+    about 15 bits of weight precision from two INT8 convolutions."""
+    w = weight.detach().double()
+    amax = w.abs().flatten(1).amax(1).clamp_min(1e-12).reshape(-1, *[1] * (w.dim() - 1))
+    coarse = torch.round(w * 127 / amax) * (amax / 127)
+    coarse = coarse.to(weight.dtype)
+    return coarse, (weight.detach() - coarse)
+
+
+class RRNetDeploy(VSRModel):
+    """What :meth:`RRNet.deploy` exports: the same output as the training form (to float rounding, ~1e-7),
+    with the picture path arranged for full INT8 (issue 27; the diagnosis is in the training log):
+
+    - the 5x5 ``skip`` (the bicubic base, i.e. the picture itself) is split into two convolutions,
+      ``skip`` (its weights rounded to the INT8 grid) plus ``skip_fine`` (the rounding residual): rounded to
+      8 bits in one piece, its 75 taps per phase sum to a DC gain up to 3 % off, a fixed 4x4 pattern that cost
+      1.5 dB on clean clips;
+    - the phases before depth-to-space are centred on 0 (0.5 taken off the skip's bias, put back by
+      ``unfold``'s), so the output's symmetric INT8 uses both halves of its codes.
+
+    The inputs keep their [0, 1] interface and zero padding (centring them would move the border), and the
+    weight files are the training form's: this is made from it at export.
+    """
+
+    kind = "recurrent"
+    CENTRE = 0.5
+
+    def __init__(self, net: RRNet):
+        super().__init__()
+        s, c = net.scale, net.skip.in_channels
+        self.fold, self.conv_in, self.blocks, self.conv_out = net.fold, net.conv_in, net.blocks, net.conv_out
+        coarse, fine = split_for_int8(net.skip.weight)
+        k, p = net.skip.kernel_size, net.skip.padding
+        self.skip = nn.Conv2d(c, s * s * c, k, 1, p)
+        self.skip_fine = nn.Conv2d(c, s * s * c, k, 1, p, bias=False)
+        self.unfold = PhaseUnfold(s, c, offset=self.CENTRE)
+        with torch.no_grad():
+            self.skip.weight.copy_(coarse)
+            self.skip.bias.copy_(net.skip.bias.detach() - self.CENTRE)
+            self.skip_fine.weight.copy_(fine)
+        self.to(net.skip.weight.device)
+
+    def core(self, lr_curr: torch.Tensor, lr_prev: torch.Tensor, hr_prev: torch.Tensor) -> torch.Tensor:
+        feat = F.relu(self.conv_in(lr_curr, lr_prev, self.fold(hr_prev)))
+        return self.unfold(self.conv_out(self.blocks(feat)) + self.skip(lr_curr) + self.skip_fine(lr_curr))
