@@ -29,7 +29,7 @@ from pathlib import Path
 import cv2
 import torch
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner, runner_config
 from edgevsr.edge.pipeline import Pipeline
 from edgevsr.edge.sinks import NullSink
 from edgevsr.edge.sources import TestPatternSource
@@ -48,7 +48,7 @@ def runner_for(backend: str, model: str, tmp: Path):
         m, source = load_model(model, allow_random=True)
         path = tmp / f"{model}.onnx"
         export_onnx(m, model, path)
-        runner, _ = make_runner(RunnerConfig(model=model, backend="onnxruntime", onnx=path))
+        runner, _ = make_runner(runner_config(model=model, backend="onnxruntime", onnx=path))
         return runner, source
     raise SystemExit(f"unknown backend {backend}")
 

@@ -123,9 +123,11 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
                     frames: int = 30, warmup: int = 5, peak_tflops: float | None = None,
                     log: Callable[[str], None] | None = None) -> ProfileResult:
     """What ``edgevsr profile`` and ``edgevsr.profile(...)`` run: frames per size (or a real clip), the runner
-    of ``cfg`` (a RunnerConfig; a cached engine for an ONNX file on tensorrt), then one timed run per size.
+    of ``cfg`` (a :class:`~edgevsr.backends.registry.RunnerConfig`; a cached engine for an ONNX file on
+    tensorrt), then one timed run per size.
 
-    ``cfg.threads`` sets torch's threads (process-wide) and the ONNX Runtime session's."""
+    ``cfg.threads`` (torch / onnxruntime options) sets torch's threads (process-wide) and the ONNX Runtime
+    session's."""
     import torch
 
     from edgevsr.backends.registry import make_runner
@@ -137,8 +139,6 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     log = log or (lambda _line: None)
     if frames < 1 or warmup < 0:
         raise EdgeVSRError("--frames must be >= 1 and --warmup >= 0")
-    if cfg.layer_timing and cfg.backend != "tensorrt":
-        raise EdgeVSRError("--layers needs --backend tensorrt (per-layer times come from TensorRT's IProfiler)")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if input is not None:
@@ -150,9 +150,10 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
         clips = [(list(synthetic_frames(w, h, warmup + frames)), "synthetic (panning photo, seed 0)")
                  for w, h in parsed]
     session = ProfilingSession(cfg.threads, peak_tflops, status=log)
-    if cfg.backend == "tensorrt" and cfg.onnx is not None and Path(cfg.onnx).suffix.lower() == ".onnx":
-        cfg.onnx = engine_for(Path(cfg.onnx), [(c[0].shape[1], c[0].shape[0]) for c, _ in clips],
-                              cfg.precision == "fp16", log=log)
+    if cfg.backend == "tensorrt" and cfg.options.engine.suffix.lower() == ".onnx":
+        cfg = cfg.with_options(engine=engine_for(cfg.options.engine, [(c[0].shape[1], c[0].shape[0])
+                                                                      for c, _ in clips],
+                                                 cfg.precision == "fp16", log=log))
     runner, source_desc = make_runner(cfg)
     name = runner.spec.name
     on_gpu = str(getattr(runner, "device", "cpu")).startswith("cuda")
@@ -161,6 +162,6 @@ def profile_session(cfg, sizes: Sequence[str | tuple[int, int]] = ("240x136",), 
     if "RANDOM" in source_desc:
         log("weights: random (no trained weights shipped); timing does not depend on weight values")
     log(f"{name} ({source_desc}) on {runner.describe()}")
-    runs = [session.profile(runner, clip, warmup, name, dev, source, layers=cfg.layer_timing,
+    runs = [session.profile(runner, clip, warmup, name, dev, source, layers=getattr(cfg.options, "layer_timing", False),
                             info={"weights": source_desc}) for clip, source in clips]
     return ProfileResult(runs, on_gpu)

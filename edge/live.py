@@ -39,7 +39,7 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     behaviour; a library leaves signals alone by default).
     """
     import edgevsr.checks as checks
-    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.backends.registry import make_runner, runner_config
     from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
     from edgevsr.edge.sinks import make_sink
     from edgevsr.edge.sources import make_source
@@ -48,6 +48,10 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     from edgevsr.stream import FrameUpscaler
 
     say = log or (lambda _line: None)
+    if runner is None:  # flags the backend would not read are refused before any device opens
+        cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                            allow_random=allow_random, onnx=onnx, cuda_graph=cuda_graph, compile=compile,
+                            channels_last=channels_last)
     check_options(policy, queue, scene_cut, stall_timeout)
     checks.optional_count(frames, "--frames")
     if fps is not None:
@@ -65,10 +69,7 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
                     inputs=(src_uri.path,) if src_uri.scheme == "file" else (), like=info)
     out.check()  # a bad output fails before the model loads
     if runner is None:
-        runner, weights_from = make_runner(RunnerConfig(
-            model=model, weights=str(weights) if weights is not None else None, backend=backend, device=device,
-            precision=precision, onnx=Path(onnx) if onnx else None, allow_random=allow_random,
-            cuda_graph=cuda_graph, compile=compile, channels_last=channels_last))
+        runner, weights_from = make_runner(cfg)
     else:
         weights_from = "runner given"
     say(f"{runner.spec.name} ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")

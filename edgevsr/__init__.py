@@ -24,6 +24,7 @@ _PUBLIC = {
     "evaluate_model": "edgevsr.api:evaluate_model",
     "load_model": "edgevsr.api:load_model",
     "make_runner": "edgevsr.api:make_runner",
+    "runner_config": "edgevsr.backends.registry:runner_config",
     "run": "edgevsr.edge.live:run",
     "run_batch": "edgevsr.batch:run_batch",
     "FrameUpscaler": "edgevsr.stream:FrameUpscaler",

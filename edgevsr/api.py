@@ -34,21 +34,22 @@ def load_model(name: str, weights: str | Path | None = None, *, allow_random: bo
 
 def make_runner(model: str | None = None, *, weights: str | Path | None = None, backend: str = "torch",
                 onnx: str | Path | None = None, device: str = "cpu", precision: str | None = None,
-                allow_random: bool = False, **options) -> Runner:
+                allow_random: bool = False, threads: int | None = None, compile: bool = False,
+                channels_last: bool = False, cuda_graph: bool = False, layer_timing: bool = False) -> Runner:
     """A backend runner (torch / onnxruntime / tensorrt / opencv) for :class:`edgevsr.stream.FrameUpscaler`.
 
     ``model`` / ``precision`` None: egvsr in fp32 (torch), or what the ONNX / engine holds; a value that
-    contradicts the file is refused.
-    ``onnx`` is the ONNX file (onnxruntime) or engine (tensorrt); ``options`` are the remaining
-    :class:`~edgevsr.backends.registry.RunnerConfig` fields (threads, cuda_graph, layer_timing, compile).
+    contradicts the file is refused. ``onnx`` is the ONNX file (onnxruntime) or engine (tensorrt), and picks
+    that backend when ``backend`` is left at torch. ``threads`` (torch, onnxruntime), ``compile`` /
+    ``channels_last`` (torch), ``cuda_graph`` (torch, tensorrt) and ``layer_timing`` (tensorrt) are the
+    backend's options (:mod:`edgevsr.backends.registry`): one the backend would not read is refused.
     """
-    from edgevsr.backends.registry import RunnerConfig
     from edgevsr.backends.registry import make_runner as make
+    from edgevsr.backends.registry import runner_config
 
-    cfg = RunnerConfig(model=model, weights=str(weights) if weights is not None else None, backend=backend,
-                       device=device, precision=precision, onnx=Path(onnx) if onnx else None,
-                       allow_random=allow_random, **options)
-    return make(cfg)[0]
+    return make(runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                              allow_random=allow_random, onnx=onnx, threads=threads, compile=compile,
+                              channels_last=channels_last, cuda_graph=cuda_graph, layer_timing=layer_timing))[0]
 
 
 def build_engine(onnx: str | Path, output: str | Path | None = None, *, precision: str | None = None,
@@ -88,18 +89,18 @@ def build_options(onnx: str | Path, *, precision: str | None = None, path: str =
 
 
 def profile(backend: str = "torch", *, model: str | None = None, weights: str | Path | None = None,
-            onnx: str | Path | None = None, device: str = "cpu", precision: str | None = None,
-            sizes: Sequence[SizeLike] = ("240x136",), input: str | Path | None = None, frames: int = 30,
-            warmup: int = 5, threads: int | None = None, layers: bool = False, cuda_graph: bool = False,
-            compile: bool = False, peak_tflops: float | None = None, allow_random: bool = False,
-            log: Log | None = None) -> ProfileResult:
+            onnx: str | Path | None = None, engine: str | Path | None = None, device: str = "cpu",
+            precision: str | None = None, sizes: Sequence[SizeLike] = ("240x136",), input: str | Path | None = None,
+            frames: int = 30, warmup: int = 5, threads: int | None = None, layers: bool = False,
+            cuda_graph: bool = False, compile: bool = False, channels_last: bool = False,
+            peak_tflops: float | None = None, allow_random: bool = False, log: Log | None = None) -> ProfileResult:
     """Synchronised latency / FPS / memory / roofline / power per size, as ``edgevsr profile``."""
-    from edgevsr.backends.registry import RunnerConfig
+    from edgevsr.backends.registry import runner_config
     from edgevsr.deploy.session import profile_session
 
-    cfg = RunnerConfig(model=model, weights=str(weights) if weights is not None else None, backend=backend,
-                       device=device, precision=precision, onnx=_path(onnx), allow_random=allow_random,
-                       cuda_graph=cuda_graph, compile=compile, layer_timing=layers, threads=threads)
+    cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                        allow_random=allow_random, onnx=onnx, engine=engine, threads=threads, compile=compile,
+                        channels_last=channels_last, cuda_graph=cuda_graph, layer_timing=layers)
     return profile_session(cfg, sizes, input, frames, warmup, peak_tflops, log)
 
 

@@ -92,22 +92,24 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
     Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
     fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
     :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
-    (``cuda_graph``, ``compile``, ``channels_last``: see RunnerConfig). ``log`` gets one line naming what runs.
+    (``cuda_graph``, ``compile``, ``channels_last``: the torch / tensorrt options of
+    :mod:`edgevsr.backends.registry`; one the backend would not read is refused). ``log`` gets one line naming
+    what runs.
     """
     import edgevsr.checks as checks
-    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.backends.registry import make_runner, runner_config
     from edgevsr.io.writers import check_sink
 
     checks.scene_cut(scene_cut)
+    if runner is None:  # flags the backend would not read are refused before any file is opened
+        cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                            onnx=onnx, cuda_graph=cuda_graph, compile=compile, channels_last=channels_last)
 
     source, dst = FrameSource(Path(src), allow_partial=allow_partial, deep=True), Path(dst)
     check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite,
                names=source.info.names)
     if runner is None:
-        runner, described = make_runner(RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                                                      precision=precision, onnx=Path(onnx) if onnx else None,
-                                                      cuda_graph=cuda_graph, compile=compile,
-                                                      channels_last=channels_last))
+        runner, described = make_runner(cfg)
     else:
         described = "runner given"
     if log is not None:

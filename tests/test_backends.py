@@ -12,7 +12,16 @@ import pytest
 import torch
 
 from edgevsr.backends import BACKENDS, DelegatingRunner
-from edgevsr.backends.registry import LOADERS, RunnerConfig, check_request, make_runner, same_precision
+from edgevsr.backends.registry import (
+    LOADERS,
+    OnnxRuntimeOptions,
+    RunnerConfig,
+    TorchOptions,
+    check_request,
+    make_runner,
+    runner_config,
+    same_precision,
+)
 from edgevsr.calibration.reader import InputRecordingRunner
 from edgevsr.deploy.compare import OutputRecordingRunner
 from edgevsr.deploy.profile import TimedRunner, profile_runner
@@ -51,27 +60,27 @@ def test_every_backend_has_a_loader_module():
 
 def test_unknown_backend_names_the_choices():
     with pytest.raises(EdgeVSRError, match="unknown backend 'tflite'; choose torch, onnxruntime, tensorrt, opencv"):
-        make_runner(RunnerConfig(backend="tflite"))
+        make_runner(runner_config(backend="tflite"))
 
 
 def test_torch_defaults_and_opencv_through_the_registry():
     runner, _ = make_runner(RunnerConfig(model="bicubic"))
     assert runner.spec.name == "bicubic" and runner.precision == "fp32"
-    cv, source = make_runner(RunnerConfig(backend="opencv"))
+    cv, source = make_runner(runner_config(backend="opencv"))
     assert cv.spec.name == "opencv-bicubic" and "no weights" in source
     with cv:
         hr = list(FrameUpscaler(cv).run(CLIP))
     assert hr[0].shape == (128, 192, 3)
     with pytest.raises(EdgeVSRError, match="--backend opencv runs opencv-bicubic .*not --model egvsr"):
-        make_runner(RunnerConfig(backend="opencv", model="egvsr"))
+        make_runner(runner_config(backend="opencv", model="egvsr"))
 
 
 # model / precision vs the file -------------------------------------------------------------------------
 def test_onnx_metadata_decides_model_and_precision(exports):
-    runner, source = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp32"]))
+    runner, source = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp32"]))
     assert (runner.spec.name, runner.precision) == ("egvsr-lite", "fp32") and "egvsr-lite" in source
-    same, _ = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp16"], model="egvsr-lite",
-                                       precision="fp16"))
+    same, _ = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp16"], model="egvsr-lite",
+                                        precision="fp16"))
     assert same.precision == "fp16"
 
 
@@ -80,7 +89,7 @@ def test_onnx_metadata_decides_model_and_precision(exports):
     ({"precision": "fp16"}, "is a fp32 model, not --precision fp16"),
 ])
 def test_contradicting_model_or_precision_is_refused(exports, changes, words):
-    cfg = RunnerConfig(backend="onnxruntime", onnx=exports["fp32"], **changes)
+    cfg = runner_config(backend="onnxruntime", onnx=exports["fp32"], **changes)
     with pytest.raises(EdgeVSRError) as exc:
         make_runner(cfg)
     msg = str(exc.value)
@@ -93,7 +102,7 @@ def test_mixed_file_counts_as_int8():
 
 def test_fp16_export_refuses_fp32(exports):
     with pytest.raises(EdgeVSRError, match="is a fp16 model, not --precision fp32"):
-        make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp16"], precision="fp32"))
+        make_runner(runner_config(backend="onnxruntime", onnx=exports["fp16"], precision="fp32"))
 
 
 def test_engine_sidecar_is_checked_like_onnx_metadata(tmp_path):
@@ -143,17 +152,17 @@ def test_only_the_onnxruntime_loader_makes_sessions_and_no_code_reads_a_thread_v
     sessions = [f for f in product if "InferenceSession(" in f.read_text() and f != loader]
     assert sessions == [], f"ONNX Runtime sessions made outside {loader}"
     variable = [f for f in product if "EDGEVSR_ORT_THREADS" in f.read_text()]
-    assert variable == [], "the thread count is RunnerConfig.threads, not an environment variable"
+    assert variable == [], "the thread count is an options field, not an environment variable"
 
 
 # threads -----------------------------------------------------------------------------------------------
 def test_threads_reach_the_session_and_the_profile_record(exports):
-    runner, _ = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp32"], threads=1))
+    runner, _ = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp32"], threads=1))
     report = profile_runner(runner, CLIP, 1, macs_per_lr_pixel=None, peak=None)
     assert report["environment"]["ort_threads"] == "1"
     with runner:
         assert runner.session.get_session_options().intra_op_num_threads == 1
-    default, _ = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp32"]))
+    default, _ = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp32"]))
     assert profile_runner(default, CLIP, 1, macs_per_lr_pixel=None, peak=None)["environment"]["ort_threads"] == \
         "default"
 
@@ -162,10 +171,10 @@ def test_threads_reach_the_session_and_the_profile_record(exports):
 def test_wrappers_share_one_base_and_change_nothing(exports):
     for wrapper in (OutputRecordingRunner, InputRecordingRunner, TimedRunner):
         assert issubclass(wrapper, DelegatingRunner)
-    plain, _ = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp32"]))
+    plain, _ = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp32"]))
     with plain:
         want = list(FrameUpscaler(plain).run(CLIP))
-    inner, _ = make_runner(RunnerConfig(backend="onnxruntime", onnx=exports["fp32"]))
+    inner, _ = make_runner(runner_config(backend="onnxruntime", onnx=exports["fp32"]))
     timed = TimedRunner(inner)
     rec = OutputRecordingRunner(timed)  # a wrapper of a wrapper forwards the whole life cycle
     with rec:
@@ -186,3 +195,59 @@ def test_input_recorder_keeps_numpy_feeds_whatever_the_backend():
         list(FrameUpscaler(rec).run(CLIP[:2]))
     assert len(rec.steps) == 2 and all(isinstance(x, np.ndarray) and x.dtype == np.float32 for x in rec.steps[0])
     assert [x.shape for x in rec.steps[1]] == [(1, 3, 32, 48), (1, 3, 32, 48), (1, 3, 128, 192)]
+
+
+# per-backend options -------------------------------------------------------------------------------------
+def test_a_file_picks_its_backend_and_builds_that_backends_options(exports, tmp_path):
+    cfg = runner_config(onnx=exports["fp32"], threads=2)
+    assert cfg.backend == "onnxruntime" and cfg.options == OnnxRuntimeOptions(exports["fp32"], threads=2)
+    assert cfg.file == exports["fp32"] and cfg.threads == 2
+    engine = runner_config(onnx=tmp_path / "m.engine", cuda_graph=True)
+    assert engine.backend == "tensorrt" and engine.options.engine == tmp_path / "m.engine"
+    assert engine.options.cuda_graph
+    plain = runner_config(model="bicubic", compile=True)
+    assert plain.options == TorchOptions(compile=True) and plain.file is None
+    assert RunnerConfig().options == TorchOptions() and RunnerConfig().backend == "torch"
+    flat = runner_config(onnx=exports["fp32"]).to_dict()
+    assert flat["backend"] == "onnxruntime" and flat["model_file"] == str(exports["fp32"])
+
+
+@pytest.mark.parametrize("flags, words", [
+    ({"backend": "onnxruntime", "compile": True}, "--compile: the onnxruntime backend does not read it "
+                                                  "(--compile is for torch)"),
+    ({"channels_last": True, "cuda_graph": True, "onnx": "m.engine"}, "--channels-last: the tensorrt backend"),
+    ({"layer_timing": True}, "--layers: the torch backend does not read it (--layers is for tensorrt)"),
+    ({"threads": 2, "onnx": "m.engine"}, "--threads: the tensorrt backend does not read it "
+                                         "(--threads is for torch / onnxruntime)"),
+    ({"backend": "opencv", "threads": 1}, "--threads: the opencv backend"),
+    ({"backend": "onnxruntime"}, "--backend onnxruntime needs --onnx FILE"),
+    ({"backend": "tensorrt"}, "--backend tensorrt needs an engine"),
+    ({"onnx": "a.onnx", "engine": "b.engine"}, "a runner runs one file; give one"),
+    ({"backend": "onnxruntime", "onnx": "a.onnx", "engine": "b.engine"}, "give one"),
+    ({"backend": "opencv", "onnx": "a.onnx"}, "--backend opencv runs no file"),
+    ({"onnx": "m.bin"}, "expected an .onnx file"),
+    ({"threads": 0}, "--threads 0: must be >= 1"),
+    ({"device": "gpu"}, "--device 'gpu': choose cpu or cuda"),
+])
+def test_a_flag_the_backend_would_not_read_is_refused_in_one_line(flags, words):
+    with pytest.raises(EdgeVSRError) as exc:
+        runner_config(**flags)
+    assert words in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+def test_cli_refuses_a_flag_meant_for_another_backend(exports, tmp_path):
+    video = write_video(tmp_path / "in.mp4", CLIP)
+    bad = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "upscale", str(video), "-o",
+                          str(tmp_path / "out.mp4"), "--onnx", str(exports["fp32"]), "--compile"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and bad.stderr.startswith("edgevsr: error: --compile: the onnxruntime backend"), \
+        bad.stderr
+    assert not (tmp_path / "out.mp4").exists()
+
+
+def test_api_builds_its_options_with_the_same_helper(exports):
+    import edgevsr
+
+    with pytest.raises(EdgeVSRError, match="--cuda-graph: the onnxruntime backend"):
+        edgevsr.make_runner(onnx=exports["fp32"], cuda_graph=True)
+    assert edgevsr.make_runner(onnx=exports["fp32"], threads=1).name == "onnxruntime"

@@ -89,3 +89,8 @@ def test_version():
 
     r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "--version"], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == f"edgevsr {__version__}"
+
+
+def test_models_table_goes_to_stdout():
+    r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "models"], capture_output=True, text=True)
+    assert r.returncode == 0 and "egvsr-lite" in r.stdout and r.stderr == "", r.stderr

@@ -98,3 +98,22 @@ def test_sampler_refuses_too_short_clips(tmp_path):
     _labelled_dataset(tmp_path, t=3)
     with pytest.raises(EdgeVSRError, match="no train clip holds 4 frames"):
         WindowSampler(tmp_path, "train", window=4, crop=32)
+
+
+# the project's training sets (edgevsr dataset build-train) ------------------------------------------------
+def test_build_train_checks_every_source_before_decoding(tmp_path):
+    from conftest import run_cli
+
+    from edgevsr.train.datasets import NATURAL_TRAIN, build_train
+
+    with pytest.raises(EdgeVSRError, match="train-v4 needs --natural"):
+        build_train("v4", tmp_path / "ds", tmp_path, tmp_path)
+    with pytest.raises(EdgeVSRError, match="'v5': choose v3 or v4"):
+        build_train("v5", tmp_path / "ds", tmp_path, tmp_path)
+    with pytest.raises(EdgeVSRError, match=f"{NATURAL_TRAIN[0]}.mp4: natural clip not found \\(9 missing"):
+        build_train("v4", tmp_path / "ds", tmp_path, tmp_path, natural=tmp_path)
+    (tmp_path / "src").mkdir()
+    code, err = run_cli("dataset", "build-train", "v3", "--pkgs", tmp_path / "none", "--sources", tmp_path / "src",
+                        "-o", tmp_path / "ds")
+    assert code == 2 and "source not found" in err and "\n" not in err.strip(), err
+    assert not (tmp_path / "ds").exists()  # nothing half-built

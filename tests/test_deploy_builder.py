@@ -269,10 +269,10 @@ def test_onnxruntime_form_qdq_is_refused(tmp_path):
 # missing TensorRT ----------------------------------------------------------------------------------
 @pytest.mark.skipif(HAS_TRT, reason="tensorrt is installed here")
 def test_missing_tensorrt_names_the_extra_and_the_alternatives(tmp_path):
-    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.backends.registry import make_runner, runner_config
 
     with pytest.raises(EdgeVSRError) as exc:
-        make_runner(RunnerConfig(backend="tensorrt", onnx=tmp_path / "m.engine"))
+        make_runner(runner_config(backend="tensorrt", onnx=tmp_path / "m.engine"))
     msg = str(exc.value)
     assert "pip install 'edgevsr[tensorrt]'" in msg and "Available backends here: torch, onnxruntime" in msg
 

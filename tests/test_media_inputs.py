@@ -35,15 +35,15 @@ def _espcn(path: Path, poison: bool = False) -> Path:
 
 def test_onnx_without_backend_runs_the_onnx(tmp_path, capsys):
     """`--onnx m.onnx` alone used to run torch with the shipped weights; the backend now follows the file."""
-    from edgevsr.backends.registry import RunnerConfig, make_runner
+    from edgevsr.backends.registry import make_runner, runner_config
 
     onnx = tmp_path / "b.onnx"
     code, err = run_main(["quantize", "bicubic", "-o", str(onnx), "--size", "48x32"], capsys)
     assert code == 0, err
-    runner, source = make_runner(RunnerConfig(onnx=onnx))
+    runner, source = make_runner(runner_config(onnx=onnx))
     assert runner.name == "onnxruntime" and str(onnx) in source
     with pytest.raises(EdgeVSRError, match="--onnx"):
-        make_runner(RunnerConfig(onnx=tmp_path / "m.bin"))
+        runner_config(onnx=tmp_path / "m.bin")
 
 
 def test_nan_weights_are_refused_not_written_as_black_video(tmp_path, capsys):

@@ -149,7 +149,8 @@ def test_profile_cli_writes_json(tmp_path):
     assert data["schema"] == "edgevsr.profile/1" and [x["input"]["width"] for x in data["runs"]] == [48, 40]
     assert all(x["frames"]["timed"] == 3 and x["weights"] == "RANDOM (untrained)" for x in data["runs"])
     bad = subprocess.run([*cmd[:4], "--layers"], capture_output=True, text=True)
-    assert bad.returncode == 2 and bad.stderr.startswith("edgevsr: error: --layers needs --backend tensorrt")
+    assert bad.returncode == 2 and bad.stderr.startswith(
+        "edgevsr: error: --layers: the torch backend does not read it (--layers is for tensorrt)")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device visible to PyTorch")

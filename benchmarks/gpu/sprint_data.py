@@ -42,8 +42,7 @@ def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
 
 def _photo_sources(photos_from: Path | None) -> dict[str, Path]:
     """Photo name (the clip name without its _k suffix) -> original file: opencv-doc + the extracted packages."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import build_train_v3 as v3
+    from edgevsr.train import datasets as v3
 
     doc = v3.DOC / "examples/data"
     out = {n: doc / f"{n}.jpg" for n in v3.V2_PHOTOS} | {n: doc / f"{n}.png" for n in v3.V2_PNG}

@@ -67,7 +67,7 @@ class Artifacts:
 
     def runner(self, model: str, precision: str, backend: str) -> tuple[Runner, dict]:
         """A runner for the cell group and facts about what it runs (weights, ONNX file and its hash)."""
-        from edgevsr.backends.registry import RunnerConfig, make_runner
+        from edgevsr.backends.registry import make_runner, runner_config
 
         kind, device = BACKENDS[backend]
         w = self.weights(model)
@@ -78,8 +78,8 @@ class Artifacts:
             import torch
 
             torch.manual_seed(0)
-            runner, _ = make_runner(RunnerConfig(model=model, weights=self.cfg.weights.get(model), backend="torch",
-                                                 device=device, precision=precision, allow_random=True))
+            runner, _ = make_runner(runner_config(model=model, weights=self.cfg.weights.get(model), backend="torch",
+                                                  device=device, precision=precision, allow_random=True))
             return runner, facts
         target = "tensorrt" if kind == "tensorrt" else "onnxruntime"
         onnx = self.onnx(model, precision, target)
@@ -88,10 +88,10 @@ class Artifacts:
         facts.update(quantization_facts(onnx))
         if kind == "tensorrt":
             engine = self._engine(onnx, precision)
-            runner, _ = make_runner(RunnerConfig(backend="tensorrt", device="cuda", onnx=engine))
+            runner, _ = make_runner(runner_config(backend="tensorrt", device="cuda", onnx=engine))
             return runner, facts
-        runner, _ = make_runner(RunnerConfig(backend="onnxruntime", device=device, onnx=onnx,
-                                             threads=self.cfg.threads))
+        runner, _ = make_runner(runner_config(backend="onnxruntime", device=device, onnx=onnx,
+                                              threads=self.cfg.threads))
         return runner, facts
 
     def onnx(self, model: str, precision: str, target: str) -> Path:

@@ -7,8 +7,18 @@ Layout (after Polygraphy's ``backend/<name>/``): ``<name>/loader.py`` obtains wh
 from __future__ import annotations
 
 from edgevsr.backends.base import DelegatingRunner, Runner
-from edgevsr.backends.registry import LOADERS, RunnerConfig, make_runner
+from edgevsr.backends.registry import (
+    LOADERS,
+    OnnxRuntimeOptions,
+    OpenCVOptions,
+    RunnerConfig,
+    TensorRTOptions,
+    TorchOptions,
+    make_runner,
+    runner_config,
+)
 
 BACKENDS = tuple(LOADERS)
 
-__all__ = ["BACKENDS", "DelegatingRunner", "Runner", "RunnerConfig", "make_runner"]
+__all__ = ["BACKENDS", "DelegatingRunner", "OnnxRuntimeOptions", "OpenCVOptions", "Runner", "RunnerConfig",
+           "TensorRTOptions", "TorchOptions", "make_runner", "runner_config"]

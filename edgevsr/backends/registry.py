@@ -1,5 +1,11 @@
 """Build a runner from a :class:`RunnerConfig`: the one place the CLI, the report and the API get runners from.
 
+A :class:`RunnerConfig` is a small common part (model, weights, device, precision, allow_random) plus one
+options object of the backend it runs: :class:`TorchOptions`, :class:`OnnxRuntimeOptions`,
+:class:`TensorRTOptions` or :class:`OpenCVOptions`; the backend is the options' kind. :func:`runner_config`
+turns the flat flags of the command line and the Python API into one, in one place: it picks the backend an
+``--onnx`` / ``--engine`` file needs and refuses, in one line, a flag the backend would not read.
+
 Each backend is a folder ``edgevsr/backends/<name>/`` whose ``loader.load(cfg)`` obtains the thing it runs
 (weights, an ONNX Runtime session, a TensorRT engine) and returns its runner. A loader module is imported
 only when its backend is asked for, so torch, onnxruntime and TensorRT stay optional for each other.
@@ -8,8 +14,9 @@ only when its backend is asked for, so torch, onnxruntime and TensorRT stay opti
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import ClassVar
 
 from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
@@ -23,23 +30,71 @@ LOADERS = {  # backend name -> module with ``load(cfg) -> (runner, source)``
     "opencv": "edgevsr.backends.opencv.loader",
 }
 
-
-@dataclass
-class RunnerConfig:
-    model: str | None = None  # None: DEFAULT_MODEL (torch), or whatever the ONNX / engine holds
-    weights: str | None = None
-    backend: str = "torch"
-    device: str = "cpu"
-    precision: str | None = None  # None: fp32 (torch), or what the ONNX / engine carries
-    onnx: Path | None = None  # an exported/quantized ONNX file (onnxruntime) or engine (tensorrt)
-    threads: int | None = None  # onnxruntime: intra-op threads of the session (None: ONNX Runtime chooses)
-    allow_random: bool = False
-    cuda_graph: bool = False  # tensorrt / torch on CUDA: replay each step as a captured CUDA graph
-    layer_timing: bool = False  # tensorrt: per-layer times (IProfiler)
-    compile: bool = False  # torch: torch.compile (with CUDA graphs on GPU)
-    channels_last: bool = False  # torch: NHWC memory format (tensor-core friendly on GPU)
+# an options field -> the command-line flag that sets it (what a refusal names)
+FLAGS = {"compile": "--compile", "channels_last": "--channels-last", "cuda_graph": "--cuda-graph",
+         "threads": "--threads", "model_file": "--onnx", "engine": "--engine", "layer_timing": "--layers"}
 
 
+def _check_threads(threads: int | None) -> None:
+    if threads is not None and threads < 1:
+        raise EdgeVSRError(f"--threads {threads}: must be >= 1")
+
+
+@dataclass(frozen=True)
+class TorchOptions:
+    """torch: the fast paths of :class:`~edgevsr.backends.torch.runner.TorchRunner`."""
+
+    backend: ClassVar[str] = "torch"
+    compile: bool = False  # torch.compile (with CUDA graphs on GPU)
+    channels_last: bool = False  # NHWC memory format (tensor-core friendly on GPU)
+    cuda_graph: bool = False  # on CUDA: replay each step as a captured CUDA graph
+    threads: int | None = None  # torch.set_num_threads (process-wide; None: leave torch's setting)
+
+    def __post_init__(self) -> None:
+        _check_threads(self.threads)
+
+
+@dataclass(frozen=True)
+class OnnxRuntimeOptions:
+    """onnxruntime: the exported / quantized ONNX file and the session's intra-op threads."""
+
+    backend: ClassVar[str] = "onnxruntime"
+    model_file: Path | None = None  # an edgevsr ONNX export (`edgevsr quantize`)
+    threads: int | None = None  # intra-op threads of the session (None: ONNX Runtime chooses)
+
+    def __post_init__(self) -> None:
+        if self.model_file is None:
+            raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
+        object.__setattr__(self, "model_file", Path(self.model_file))
+        _check_threads(self.threads)
+
+
+@dataclass(frozen=True)
+class TensorRTOptions:
+    """tensorrt: the engine built by `edgevsr build` (`edgevsr profile` also takes an .onnx: it builds one)."""
+
+    backend: ClassVar[str] = "tensorrt"
+    engine: Path | None = None
+    cuda_graph: bool = False  # replay each step as a captured CUDA graph
+    layer_timing: bool = False  # per-layer times (TensorRT's IProfiler)
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            raise EdgeVSRError("--backend tensorrt needs an engine: build one with `edgevsr build MODEL.onnx -o "
+                               "MODEL.engine` and pass it with --onnx MODEL.engine")
+        object.__setattr__(self, "engine", Path(self.engine))
+
+
+@dataclass(frozen=True)
+class OpenCVOptions:
+    """opencv: cv2.resize bicubic has nothing to set."""
+
+    backend: ClassVar[str] = "opencv"
+
+
+BackendOptions = TorchOptions | OnnxRuntimeOptions | TensorRTOptions | OpenCVOptions
+OPTIONS = {o.backend: o for o in (TorchOptions, OnnxRuntimeOptions, TensorRTOptions, OpenCVOptions)}
+assert set(OPTIONS) == set(LOADERS)
 DEVICES = ("cpu", "cuda")
 
 
@@ -50,36 +105,105 @@ def check_device(device: str) -> None:
         raise EdgeVSRError(f"--device {device!r}: choose cpu or cuda (cuda:N for the N-th GPU)")
 
 
+@dataclass(frozen=True)
+class RunnerConfig:
+    """What to run: the common part, and the options of its backend (``options.backend`` names it)."""
+
+    model: str | None = None  # None: DEFAULT_MODEL (torch), or whatever the ONNX / engine holds
+    weights: str | None = None  # torch: a .safetensors/.pth path or a shipped name (None: the shipped ones)
+    device: str = "cpu"
+    precision: str | None = None  # None: fp32 (torch), or what the ONNX / engine carries
+    allow_random: bool = False  # torch: an untrained network where no weights are shipped
+    options: BackendOptions = field(default_factory=TorchOptions)
+
+    def __post_init__(self) -> None:
+        check_device(self.device)
+        if not isinstance(self.options, tuple(OPTIONS.values())):
+            kinds = ", ".join(o.__name__ for o in OPTIONS.values())
+            raise EdgeVSRError(f"RunnerConfig.options: expected one of {kinds}, not {type(self.options).__name__}")
+
+    @property
+    def backend(self) -> str:
+        return self.options.backend
+
+    @property
+    def file(self) -> Path | None:
+        """The file the backend runs: the ONNX export (onnxruntime) or the engine (tensorrt); None otherwise."""
+        return getattr(self.options, "model_file", None) or getattr(self.options, "engine", None)
+
+    @property
+    def threads(self) -> int | None:
+        """The CPU threads asked for (torch, onnxruntime); None where not given or not read."""
+        return getattr(self.options, "threads", None)
+
+    def with_options(self, **changes) -> RunnerConfig:
+        """A copy with some of the backend's options changed (``cfg.with_options(threads=2)``)."""
+        return replace(self, options=replace(self.options, **changes))
+
+    def to_dict(self) -> dict:
+        """Flat and JSON-ready: the common part, ``backend`` and the backend's options (paths as strings)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "options"}
+        out["backend"] = self.backend
+        out.update({f.name: getattr(self.options, f.name) for f in fields(self.options)})
+        return {k: str(v) if isinstance(v, Path) else v for k, v in out.items()}
+
+
 ONNX_SUFFIXES = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
 
 
-def backend_for(cfg: RunnerConfig) -> RunnerConfig:
-    """``--onnx FILE`` with the default torch backend: the backend the file needs (torch cannot run it, and
-    running the shipped weights instead would silently ignore the file); an unknown file type is refused."""
-    if cfg.onnx is None or cfg.backend != "torch":
-        return cfg
-    backend = ONNX_SUFFIXES.get(Path(cfg.onnx).suffix.lower())
-    if backend is None:
-        raise EdgeVSRError(f"--onnx {cfg.onnx}: expected an .onnx file (onnxruntime) or a TensorRT .engine/.plan; "
-                           "name the backend with --backend")
-    from dataclasses import replace
+def runner_config(*, model: str | None = None, weights: str | Path | None = None, backend: str = "torch",
+                  device: str = "cpu", precision: str | None = None, allow_random: bool = False,
+                  onnx: str | Path | None = None, engine: str | Path | None = None, threads: int | None = None,
+                  compile: bool = False, channels_last: bool = False, cuda_graph: bool = False,
+                  layer_timing: bool = False) -> RunnerConfig:
+    """The one place flat flags become a :class:`RunnerConfig` (every command and the Python API call it).
 
-    return replace(cfg, backend=backend)
+    ``onnx`` is an ONNX export (onnxruntime) or, as before ``--engine``, an engine (tensorrt); with the default
+    torch backend a file picks the backend it needs (torch cannot run it, and running the shipped weights
+    instead would silently ignore it). A flag the chosen backend does not read is refused in one line."""
+    if backend not in OPTIONS:
+        raise EdgeVSRError(f"unknown backend {backend!r}; choose {', '.join(LOADERS)}")
+    if onnx is not None and engine is not None:
+        raise EdgeVSRError(f"--onnx {onnx} and --engine {engine}: a runner runs one file; give one")
+    file = Path(onnx) if onnx is not None else Path(engine) if engine is not None else None
+    if file is not None and backend == "torch":
+        backend = ONNX_SUFFIXES.get(file.suffix.lower())
+        if backend is None:
+            raise EdgeVSRError(f"--onnx {file}: expected an .onnx file (onnxruntime) or a TensorRT .engine/.plan; "
+                               "name the backend with --backend")
+    if engine is not None and backend != "tensorrt":
+        raise EdgeVSRError(f"--engine {engine}: is a tensorrt option; --backend {backend} runs an --onnx file")
+    given = {"threads": threads, "compile": compile or None, "channels_last": channels_last or None,
+             "cuda_graph": cuda_graph or None, "layer_timing": layer_timing or None}
+    if backend == "onnxruntime":
+        given["model_file"] = file
+    elif backend == "tensorrt":
+        given["engine"] = file
+    elif file is not None:
+        raise EdgeVSRError(f"--onnx {file}: --backend {backend} runs no file; drop it, or choose onnxruntime "
+                           "or tensorrt")
+    kind = OPTIONS[backend]
+    accepted = {f.name for f in fields(kind)}
+    refused = [FLAGS[name] for name, value in given.items() if value is not None and name not in accepted]
+    if refused:
+        readers = {flag: [b for b, o in OPTIONS.items() if name in {f.name for f in fields(o)}]
+                   for name, flag in FLAGS.items()}
+        first = refused[0]
+        raise EdgeVSRError(f"{' '.join(refused)}: the {backend} backend does not read it ({first} is for "
+                           f"{' / '.join(readers[first])}); drop it or choose that backend")
+    options = kind(**{k: v for k, v in given.items() if k in accepted and v is not None})
+    return RunnerConfig(model=model, weights=str(weights) if weights is not None else None, device=device,
+                        precision=precision, allow_random=allow_random, options=options)
 
 
 def make_runner(cfg: RunnerConfig) -> tuple[Runner, str]:
     """Returns the runner and a one-line description of the weights it runs."""
-    check_device(cfg.device)
-    cfg = backend_for(cfg)
     if cfg.precision == "fp16" and cfg.device == "cpu" and cfg.backend == "torch":
         import warnings
 
         warnings.warn("--fp16 on the CPU is emulated by PyTorch (~50x slower than FP32); use it on a GPU",
                       stacklevel=2)
-    module = LOADERS.get(cfg.backend)
-    if module is None:
-        raise EdgeVSRError(f"unknown backend {cfg.backend!r}; choose {', '.join(LOADERS)}")
-    return importlib.import_module(module).load(cfg)
+    return importlib.import_module(LOADERS[cfg.backend]).load(cfg)
 
 
 def same_precision(asked: str, carried: str) -> bool:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from edgevsr.backends.registry import RunnerConfig, backend_for, make_runner
+from edgevsr.backends.registry import RunnerConfig, make_runner
 from edgevsr.batch.chunks import Chunk, VideoPlan, plan_chunks
 from edgevsr.batch.inputs import WORK_DIR_NAME, BatchInput, check_outputs, collect_inputs
 from edgevsr.batch.journal import Journal, digest, file_identity, input_identity
@@ -141,7 +141,7 @@ class BatchJob:
     def _runner_identity(self) -> dict:
         r = self.opts.runner
         return {"model": r.model, "weights": file_identity(r.weights), "backend": r.backend,
-                "precision": r.precision, "onnx": file_identity(r.onnx)}
+                "precision": r.precision, "onnx": file_identity(r.file)}  # key "onnx": older journals resume
 
     def _lead_tail(self, spec) -> tuple[int, int]:
         if spec["kind"] == "windowed":
@@ -236,7 +236,7 @@ class BatchJob:
         """Load the model once here, on the CPU, so a bad --weights/--onnx is one line naming the file (a
         worker that fails in Ray reports an actor death). TensorRT engines load on the workers only."""
         cfg = self.opts.runner
-        if backend_for(cfg).backend in ("torch", "onnxruntime"):
+        if cfg.backend in ("torch", "onnxruntime"):
             make_runner(replace(cfg, device="cpu", precision=None if cfg.backend == "torch" else cfg.precision))
 
     def _start_ray(self):
@@ -270,7 +270,9 @@ class BatchJob:
             num_cpus=self.opts.cpus_per_worker, num_gpus=self.opts.gpus_per_worker if gpus else 0,
             max_restarts=-1, max_task_retries=0)
         # a CPU actor's model threads = the CPUs Ray reserved for it (ONNX Runtime would take every core)
-        cfg = replace(self.opts.runner, threads=self.opts.runner.threads or max(1, int(self.opts.cpus_per_worker)))
+        cfg = self.opts.runner
+        if cfg.backend in ("torch", "onnxruntime") and cfg.threads is None:
+            cfg = cfg.with_options(threads=max(1, int(self.opts.cpus_per_worker)))
         actors = [actor.remote(cfg, f"worker-{k}") for k in range(n)]
         try:
             infos = ray.get([a.info.remote() for a in actors], timeout=self.opts.start_timeout)
@@ -432,7 +434,7 @@ class BatchJob:
 def _options_json(opts: BatchOptions) -> dict:
     d = asdict(opts)
     d["out_dir"] = str(opts.out_dir)
-    d["runner"] = {k: (str(v) if isinstance(v, Path) else v) for k, v in d["runner"].items()}
+    d["runner"] = opts.runner.to_dict()
     return d
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from edgevsr.backends.registry import RunnerConfig, make_runner
@@ -43,7 +44,7 @@ class UpscaleWorker:
 
         gpus = ray.get_gpu_ids()
         if gpus and cfg.device == "cpu":
-            cfg.device = "cuda"  # Ray set CUDA_VISIBLE_DEVICES: this actor's GPU is cuda:0
+            cfg = replace(cfg, device="cuda")  # Ray set CUDA_VISIBLE_DEVICES: this actor's GPU is cuda:0
         self.name = name
         self.runner, self.source = make_runner(cfg)
         self.runner.activate()

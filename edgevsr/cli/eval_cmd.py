@@ -169,6 +169,11 @@ def register(app: typer.Typer) -> None:
             raise EdgeVSRError("--model needs --gt (ground truth) and one of --lr-dir DIR or --degrade BD|BI")
         if reference is None and not run_model and (outputs is None or gt is None):
             raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
+        if run_model:
+            from edgevsr.backends.registry import runner_config
+
+            cfg = runner_config(model=model, weights=weights, backend=backend, device=device,
+                                precision=options.precision_from(precision, fp16=fp16), onnx=onnx)
         scorer = Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
@@ -201,10 +206,8 @@ def register(app: typer.Typer) -> None:
                                     gate=gate)
                 results = [d for d in (gate.candidate, gate.reference, gate.vs_reference) if d is not None]
             elif run_model:
-                from edgevsr.backends.registry import RunnerConfig, make_runner
+                from edgevsr.backends.registry import make_runner
 
-                cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                                   precision=options.precision_from(precision, fp16=fp16), onnx=onnx)
                 runner, source = make_runner(cfg)
                 console.print(f"[bold]{runner.spec.name}[/] ({source}) on {runner.describe()}")
                 ds = evaluate_model(runner, gt, lr_dir, degrade, scorer, save_outputs, advance)

@@ -12,7 +12,6 @@ from rich.table import Table
 
 from edgevsr.cli import options
 from edgevsr.cli.progress import console
-from edgevsr.errors import EdgeVSRError
 
 out = Console()  # tables to stdout, notes to stderr
 
@@ -80,20 +79,16 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Warm up, then time N frames with synchronisation: latency percentiles, FPS, stage shares, memory,
         FLOPs vs device peak, power (NVML / jtop when installed)."""
-        from edgevsr.backends.registry import RunnerConfig
+        from edgevsr.backends.registry import runner_config
         from edgevsr.deploy.session import profile_session
         from edgevsr.io.atomic import check_output
 
         if json_out is not None:
             check_output(json_out, inputs=[input, onnx, engine], flag=None)
-        if threads is not None and threads < 1:
-            raise EdgeVSRError(f"--threads {threads}: must be >= 1")
-        precision = options.precision_from(precision, fp16=fp16)
-        model_file = engine if backend == "tensorrt" and engine is not None else onnx
-        cfg = RunnerConfig(model=model, weights=weights, backend=backend, device=device,
-                           precision=precision, onnx=model_file, allow_random=allow_random,
-                           cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, layer_timing=layers,
-                           threads=threads)
+        cfg = runner_config(model=model, weights=weights, backend=backend, device=device,
+                            precision=options.precision_from(precision, fp16=fp16), allow_random=allow_random,
+                            onnx=onnx, engine=engine, threads=threads, compile=compile, channels_last=channels_last,
+                            cuda_graph=cuda_graph, layer_timing=layers)
         result = profile_session(cfg, size, input, frames, warmup, peak_tflops,
                                  log=lambda line: console.print(line, markup=False, highlight=False))
         runs = result.runs

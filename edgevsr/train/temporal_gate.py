@@ -7,7 +7,7 @@ tLP100), with no tolerance: the measurements are deterministic for given weights
 
     python -m edgevsr.train.temporal_gate benchmarks/results/temporal_gate_egvsr.json --candidate egvsr-stage2
 
-reads a ``benchmarks/compare_weights.py`` report (the reference there is the stage-1 weights) and prints each
+reads an ``edgevsr compare-weights`` report (the reference there is the stage-1 weights) and prints each
 violation; exit status 0 when the candidate passes, 1 when it does not, 2 on a bad report.
 """
 
@@ -28,7 +28,7 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
     """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd."""
     rows = report.get("rows")
     if not isinstance(rows, list) or not rows:
-        raise EdgeVSRError("report has no rows (expected benchmarks/compare_weights.py JSON)")
+        raise EdgeVSRError("report has no rows (expected an `edgevsr compare-weights` JSON)")
     reference = reference or report.get("reference")
     by = {(r["weights"], r["clip"]): r for r in rows}
     clips = [r["clip"] for r in rows if r["weights"] == candidate]
@@ -53,7 +53,7 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("report", type=Path, help="benchmarks/compare_weights.py JSON")
+    ap.add_argument("report", type=Path, help="an `edgevsr compare-weights` JSON")
     ap.add_argument("--candidate", required=True, help="the GAN weights (a --weights value of the report)")
     ap.add_argument("--reference", help="the stage-1 weights (default: the report's reference)")
     args = ap.parse_args(argv)

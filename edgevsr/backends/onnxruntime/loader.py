@@ -79,13 +79,13 @@ def make_session(model: str | Path | bytes, device: str = "cpu", threads: int | 
 
 
 def load(cfg: RunnerConfig) -> tuple[Runner, str]:
-    """The registry's loader: an :class:`OnnxRuntimeRunner` for ``cfg.onnx``; a contradicting model is refused."""
+    """The registry's loader: an :class:`OnnxRuntimeRunner` for ``cfg.options.model_file``; a contradicting model
+    is refused."""
     from edgevsr.backends.registry import check_request
 
     from .runner import OnnxRuntimeRunner
 
-    if cfg.onnx is None:
-        raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
-    runner = OnnxRuntimeRunner(cfg.onnx, cfg.device, threads=cfg.threads)
-    check_request(cfg, runner.spec.name, runner.precision, cfg.onnx)
-    return runner, f"{cfg.onnx} ({runner.spec.name})"
+    opts = cfg.options
+    runner = OnnxRuntimeRunner(opts.model_file, cfg.device, threads=opts.threads)
+    check_request(cfg, runner.spec.name, runner.precision, opts.model_file)
+    return runner, f"{opts.model_file} ({runner.spec.name})"
