@@ -17,13 +17,20 @@ from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
 from edgevsr.scene import is_scene_cut, thumbnail
 
+EIGHT_BIT_RUNNERS = ("tensorrt", "opencv")  # runners whose engines take uint8 frames only
+
+
+def keeps_depth(runner) -> bool:
+    """Whether ``runner`` can run >8-bit frames at full depth (through :class:`HighDepthRunner`)."""
+    return getattr(runner, "name", None) not in EIGHT_BIT_RUNNERS
+
 
 class HighDepthRunner:
     """A runner seen through 16-bit frames: >8-bit sources go in as rgb48 and come out as rgb48, the model
     running in float in between, so 10-bit input is never squeezed through 8 bits."""
 
     def __init__(self, runner):
-        if runner.name in ("tensorrt", "opencv"):
+        if not keeps_depth(runner):
             raise EdgeVSRError(f"10-bit input needs --backend torch or onnxruntime (the {runner.name} runner "
                                "takes 8-bit frames only)")
         self._runner = runner

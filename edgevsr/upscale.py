@@ -18,7 +18,7 @@ from edgevsr.callable_module import make_callable
 from edgevsr.io.frames import FrameSource
 from edgevsr.io.writers import FrameSink
 from edgevsr.scene import DEFAULT_THRESHOLD
-from edgevsr.stream import FrameUpscaler
+from edgevsr.stream import FrameUpscaler, keeps_depth
 
 # (frames written so far, frames in the source or None when unknown, seconds since the first frame was read)
 ProgressFn = Callable[[int, "int | None", float], None]
@@ -52,7 +52,7 @@ def upscale_file(runner: Runner, src: FrameSource | Path, dst_path: Path, crf: i
     """
     src = src if isinstance(src, FrameSource) else FrameSource(src, deep=True)
     info = src.info
-    if src.format == "rgb48le" and runner.name in ("tensorrt", "opencv"):
+    if src.format == "rgb48le" and not keeps_depth(runner):
         import warnings
 
         warnings.warn(f"{info.path}: {info.bits}-bit input decoded to 8 bits: the {runner.name} runner takes 8-bit "

@@ -15,6 +15,7 @@ import numpy as np
 from edgevsr.errors import EdgeVSRError, first_line
 from edgevsr.io.atomic import check_output, commit, discard, make_temp, write_bytes, write_error
 from edgevsr.io.frames import IMAGE_EXTS, VIDEO_EXTS, SourceInfo
+from edgevsr.pixels import as_uint8
 
 # container -> encoders it may hold (first = default)
 CONTAINERS = {".mp4": ("libx264", "libx265"), ".m4v": ("libx264", "libx265"), ".mov": ("libx264", "libx265"),
@@ -179,9 +180,19 @@ class FrameSink:
             raise
         self.count += 1
 
+    @property
+    def bits(self) -> int:
+        """The deepest samples this output keeps: 10 (video, ``yuv420p10le``), 16 (PNG/TIFF), else 8 (JPEG...):
+        deeper frames are rounded to it (the live pipeline rounds for 8-bit sinks before writing)."""
+        if self.is_video:
+            return 10
+        if self.kind == "folder" or self.path.suffix.lower() in (".png", ".tif", ".tiff"):
+            return 16
+        return 8
+
     def _write_image(self, target: Path, ext: str, frame: np.ndarray) -> None:
         if frame.dtype == np.uint16 and ext.lower() not in (".png", ".tif", ".tiff"):
-            frame = (frame >> 8).astype(np.uint8)  # formats without 16-bit samples
+            frame = as_uint8(frame)  # formats without 16-bit samples: rounded, not truncated
         ok, data = cv2.imencode(ext, cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
         if not ok:
             raise EdgeVSRError(f"{self.path}: could not encode frame {self.count} as {ext}")
