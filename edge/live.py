@@ -6,7 +6,8 @@ What ``edgevsr run`` does, as a library function: the command only parses its op
 prints the summary. Sources and sinks are URIs (``v4l2:///dev/video0``, ``file://clip.mp4`` or a path,
 ``test://``; ``display://0``, ``file://out.mp4``, ``rtp://host:port``, ``null://``) or objects from
 :mod:`edgevsr.edge.sources` / :mod:`edgevsr.edge.sinks`. Every check that can fail (paths, devices, options,
-numbers) runs before the model loads.
+numbers) runs before the model loads. A >8-bit file source is upscaled at its depth (a ``file://`` sink
+writes 10-bit video); sinks that keep 8 bits get it rounded, and a log line says so.
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     from edgevsr.edge.sources import make_source
     from edgevsr.edge.uri import parse_uri
     from edgevsr.io.signals import graceful_stop
-    from edgevsr.stream import FrameUpscaler
+    from edgevsr.stream import FrameUpscaler, keeps_depth
 
     say = log or (lambda _line: None)
     if runner is None:  # flags the backend would not read are refused before any device opens
@@ -75,6 +76,14 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     say(f"{runner.spec.name} ({weights_from}) on {runner.describe()}: {src_uri} -> {sink_uri}")
     if "RANDOM" in weights_from:
         say("untrained weights: the picture is meaningless (plumbing test only)")
+    bits, keeps = getattr(src, "bits", 8), getattr(out, "bits", 8)
+    if bits > 8 and not keeps_depth(runner):  # as `edgevsr upscale`: said, never silent
+        src.decode_8bit()
+        say(f"{src_uri}: {bits}-bit input decoded to 8 bits: the {runner.name} runner takes 8-bit frames only "
+            "(torch and onnxruntime keep the depth)")
+    elif keeps < bits:
+        say(f"{sink_uri}: keeps {keeps} bits per sample: the {bits}-bit picture is upscaled at full depth, then "
+            f"rounded to {keeps} bits for it")
     pipe = Pipeline(src, FrameUpscaler(runner), out, policy=policy, queue_size=queue, scene_cut=scene_cut,
                     stall_timeout=stall_timeout, max_frames=frames, overlay=overlay, split=split,
                     label=f"{runner.spec.name} {runner.describe()}", on_frame=on_frame)

@@ -11,6 +11,11 @@ Three threads joined by bounded queues, so latency stays bounded:
 
 When the upscaler falls behind, a live source drops the oldest queued frame
 (the viewer sees the newest) and a file source blocks (nothing is lost).
+
+A deep (>8-bit) file source stays deep from the decoder through the model to a
+file sink (10-bit video, 16-bit PNG), as in `edgevsr upscale`; a sink that keeps
+8 bits (window, GStreamer output, null) gets frames rounded to uint8 here, in one
+place, and the run's summary says which happened (:attr:`PipelineStats.depth`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from edgevsr.edge.sinks import Sink, make_sink
 from edgevsr.edge.sources import FileSource, Source, make_source
 from edgevsr.edge.uri import parse_uri
 from edgevsr.errors import EdgeVSRError
+from edgevsr.pixels import as_uint8
 from edgevsr.scene import is_scene_cut, thumbnail  # noqa: F401  (re-exported: the one detector)
 from edgevsr.stream import FrameUpscaler
 
@@ -66,6 +72,7 @@ class PipelineStats:
     events: list[str] = field(default_factory=list)
     in_size: tuple[int, int] | None = None
     out_size: tuple[int, int] | None = None
+    depth: str | None = None  # what became of a >8-bit source's depth ("10-bit source shown as 8-bit ...")
 
     @property
     def seconds(self) -> float:
@@ -87,7 +94,27 @@ class PipelineStats:
         resets = ", ".join(f"{n} {r}" for r, n in sorted(self.resets.items())) or "none"
         return (f"{self.shown} frames shown of {self.captured} captured ({self.dropped} dropped) in "
                 f"{self.seconds:.1f} s = {self.fps:.2f} fps; latency p50 {self.latency_ms(50):.0f} ms, "
-                f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; stopped: {self.stop_reason}")
+                f"p95 {self.latency_ms(95):.0f} ms; state resets: {resets}; "
+                + (f"{self.depth}; " if self.depth else "") + f"stopped: {self.stop_reason}")
+
+
+def depth_story(source: Source, sink: Sink, lr: np.ndarray, hr: np.ndarray) -> str | None:
+    """One phrase on what became of a deep source's depth at ``sink`` (None for 8-bit input)."""
+    bits = getattr(source, "bits", 8)
+    if bits <= 8 and lr.dtype == np.uint16:
+        bits = 16  # uint16 frames from Python (IterableSource): depth unknown, 16 at most
+    if bits <= 8:
+        return None
+    if hr.dtype != np.uint16:
+        return f"{bits}-bit source decoded as 8-bit"  # a runner that takes 8-bit frames only (said at the start)
+    keeps = getattr(sink, "bits", 8)
+    if keeps > 8:
+        if getattr(sink, "is_video", False):
+            return f"{bits}-bit source written as {min(bits, keeps)}-bit video"
+        return f"{bits}-bit source written as {keeps}-bit images"
+    if sink.is_display:
+        return f"{bits}-bit source shown as 8-bit on the display"
+    return f"{bits}-bit source sent as 8-bit to {sink.name}"
 
 
 def check_options(policy: str, queue_size: int, scene_cut: float = 0.1, stall_timeout: float = 10.0) -> None:
@@ -236,7 +263,10 @@ class Pipeline:
 
     # calling thread -----------------------------------------------------------------------------
     def _compose(self, meta: FrameMeta, hr: np.ndarray) -> np.ndarray:
-        img = overlay.split_view(meta.lr, hr, self.upscaler.spec.name) if self.split else hr
+        lr = meta.lr
+        if hr.dtype != np.uint8 and getattr(self.sink, "bits", 8) <= 8:  # deep picture, 8-bit sink: rounded once
+            hr, lr = as_uint8(hr), as_uint8(lr)
+        img = overlay.split_view(lr, hr, self.upscaler.spec.name) if self.split else hr
         if self.overlay:
             s = self.stats
             img = img.copy() if img is hr else img
@@ -299,6 +329,7 @@ class Pipeline:
                 meta, hr = item
                 if not opened:
                     s.in_size, s.out_size = meta.lr.shape[1::-1], hr.shape[1::-1]
+                    s.depth = depth_story(self.source, self.sink, meta.lr, hr)
                     self.sink.open(hr.shape[1], hr.shape[0], self.source.fps)
                     opened = True
                 self.sink.write(self._compose(meta, hr), meta.time)

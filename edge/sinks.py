@@ -6,6 +6,10 @@ frame, ``write(frame)``, then ``close()`` (finalise) or ``abort()`` (discard).
 A file sink *is* :class:`edgevsr.io.writers.FrameSink` (the media layer's writer, timestamps
 kept), so an aborted or failed run never leaves a half-written output under the final name.
 
+Depth: :attr:`Sink.bits` says how deep a sink keeps samples. Windows, GStreamer outputs and
+``null://`` take 8 bits; a file keeps 10 (video) or 16 (PNG). The pipeline hands an 8-bit sink
+uint8 frames, rounded from a deep source's uint16 ones (:func:`edgevsr.pixels.as_uint8`).
+
 Windows: OpenCV highgui when this cv2 build has a GUI (JetPack's OpenCV, the
 non-headless wheels), else Tk from the standard library: the project's pip
 dependency is opencv-python-headless (no highgui), and installing the GUI wheel
@@ -34,6 +38,7 @@ class Sink:
     name = "sink"
     resizable = True  # can frames change size mid-stream?
     is_display = False
+    bits = 8  # deepest samples it keeps: the pipeline rounds deeper (uint16) frames to uint8 for an 8-bit sink
 
     def check(self) -> None:
         """Fail early (before the model loads) if this sink cannot work here."""

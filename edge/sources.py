@@ -1,8 +1,11 @@
 """Frame sources for the live pipeline: files and folders, cameras and streams, a generated test pattern.
 
-Every source yields HxWx3 uint8 RGB frames from :meth:`Source.frames` and says
+Every source yields HxWx3 RGB frames from :meth:`Source.frames` and says
 whether it is *live* (frames arrive on their own clock, so a slow upscaler must
 drop some) or not (a file: the pipeline may block on it and lose nothing).
+Frames are uint8, except from a file deeper than 8 bits (10-bit HEVC, ProRes,
+FFV1...): those come as uint16 (rgb48, full scale) and stay deep through the
+upscaler, as in `edgevsr upscale` (:attr:`Source.bits` says the source's depth).
 Files and folders are read by :class:`edgevsr.io.frames.FrameSource`: there is
 one video reader in edgevsr.
 """
@@ -31,6 +34,7 @@ class Source:
     fps = 25.0
     name = "source"
     last_time: float | None = None  # presentation time (s) of the frame last yielded, where the input has one
+    bits = 8  # bits per sample of the input (a deep file: 10, 12...)
 
     def __init__(self) -> None:
         self.stop_event = threading.Event()  # set by the pipeline to end waits (pacing, reconnect backoff)
@@ -154,13 +158,22 @@ class FileSource(Source):
     def __init__(self, path: str | Path, loop: int = 0, realtime: bool = False, width: int | None = None,
                  height: int | None = None, flip: str = "none", fps: float | None = None):
         super().__init__()
-        self.reader = FrameSource(path, fps=fps or 25.0)
+        self.reader = FrameSource(path, fps=fps or 25.0, deep=True)  # >8-bit video: uint16 frames, full depth
         info = self.reader.info
-        self.info = info
+        self.info, self.bits = info, info.bits
         self.name = str(path)
         self.fps = fps or info.fps
         self.loop, self.live = loop, realtime
         self.size, self.flip = (width, height), flip
+
+    @property
+    def deep(self) -> bool:
+        """Whether frames come out as uint16 (a >8-bit video decoded at its depth)."""
+        return self.reader.format != "rgb24"
+
+    def decode_8bit(self) -> None:
+        """Decode as 8-bit RGB (for runners that take 8-bit frames only; the caller says so)."""
+        self.reader.format = "rgb24"
 
     def frames(self) -> Iterator[np.ndarray]:
         pacer = _Pacer(self.fps, self.stop_event) if self.live else None
