@@ -156,3 +156,47 @@ def test_10bit_stays_10bit_with_colour_tags(tmp_path):
         assert (cc.color_primaries, cc.color_trc, cc.colorspace, cc.color_range) == (1, 1, 1, 1)
         frame = next(c.decode(video=0)).to_ndarray(format="rgb48le")
     assert (frame % 257 != 0).mean() > 0.5  # values between 8-bit steps survive: not squeezed through 8 bits
+
+
+def test_resume_reuses_a_journal_made_before_per_backend_options(tmp_path):
+    """`edgevsr batch --onnx m.onnx` (backend left at torch) journalled its runner as given, backend "torch",
+    before RunnerConfig picked the backend from the file; resuming that job now reuses its chunks and outputs."""
+    from edgevsr.backends.registry import runner_config
+    from edgevsr.batch.job import BatchJob, BatchOptions
+    from edgevsr.batch.journal import digest, file_identity
+
+    (tmp_path / "in").mkdir()
+    srcs = [write_video(tmp_path / "in" / f"{n}.mp4", pan(6, x0=40 + 7 * k)) for k, n in enumerate("ab")]
+    onnx = tmp_path / "m.onnx"
+    onnx.write_bytes(b"an export")
+    opts = BatchOptions(out_dir=tmp_path / "out", runner=runner_config(onnx=onnx), resume=True)
+    job = BatchJob([tmp_path / "in"], opts)
+    old_runner = {"model": None, "weights": None, "backend": "torch", "precision": None, "onnx": file_identity(onnx)}
+
+    def old_key(src):
+        return digest({"input": input_identity(src), "runner": old_runner, "crf": opts.crf,
+                       "chunk_seconds": opts.chunk_seconds, "lead_in": opts.lead_in, "scene_cut": opts.scene_cut,
+                       "version": 1})
+
+    done, half = job.inputs  # a.mp4 finished, b.mp4 had its chunk done when the driver died
+    job.work.mkdir(parents=True)
+    journal = Journal(job.work, resume=False)
+    done.dst.parent.mkdir(parents=True, exist_ok=True)
+    done.dst.write_bytes(b"finished output")
+    journal.record_output(old_key(srcs[0]), done.dst)
+    plan = probe_video(srcs[1], opts.scene_cut)
+    (chunk,) = plan_chunks(1, plan, 1000, opts.lead_in, 0)
+    chunk_key = digest({"input": old_key(srcs[1]), "range": [chunk.start, chunk.end, chunk.lead, chunk.tail]})
+    job.seg_dir.mkdir()
+    seg = job.seg_dir / f"{chunk_key}.nut"
+    seg.write_bytes(b"segment")
+    journal.record_chunk(chunk_key, seg, [[0, 0]], {})
+    journal.close()
+
+    journal = Journal(job.work, resume=True)
+    job._prepare(journal)
+    assert done.status == "skipped"
+    half.plan = plan
+    job._make_chunks(half, {"kind": "recurrent"}, journal, pending := [])
+    journal.close()
+    assert half.reused == 1 and pending == []

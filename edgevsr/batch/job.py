@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from edgevsr.backends.registry import RunnerConfig, make_runner
+from edgevsr.backends.registry import ONNX_SUFFIXES, RunnerConfig, make_runner
 from edgevsr.batch.chunks import Chunk, VideoPlan, plan_chunks
 from edgevsr.batch.inputs import WORK_DIR_NAME, BatchInput, check_outputs, collect_inputs
 from edgevsr.batch.journal import Journal, digest, file_identity, input_identity
@@ -82,6 +82,7 @@ class _Input:
     item: BatchInput
     dst: Path
     key: str = ""
+    old_keys: list[str] = field(default_factory=list)  # the same job as keyed by an older edgevsr (resume)
     identity: dict = field(default_factory=dict)
     plan: VideoPlan | None = None
     chunks: list[Chunk] = field(default_factory=list)
@@ -138,10 +139,14 @@ class BatchJob:
             inp.seconds = time.perf_counter() - (inp.t0 or self.t_start)
             self._emit("failed", input=str(inp.item.source), error=message)
 
-    def _runner_identity(self) -> dict:
+    def _runner_identities(self) -> list[dict]:
+        """The runner's identity, then how an older edgevsr journalled the same runner (resume reuses both):
+        before the backend was picked from the file, `--onnx m.onnx` alone was journalled as backend torch."""
         r = self.opts.runner
-        return {"model": r.model, "weights": file_identity(r.weights), "backend": r.backend,
-                "precision": r.precision, "onnx": file_identity(r.file)}  # key "onnx": older journals resume
+        ident = {"model": r.model, "weights": file_identity(r.weights), "backend": r.backend,
+                 "precision": r.precision, "onnx": file_identity(r.file)}  # key "onnx": older journals resume
+        inferred = r.file is not None and ONNX_SUFFIXES.get(r.file.suffix.lower()) == r.backend
+        return [ident, {**ident, "backend": "torch"}] if inferred else [ident]
 
     def _lead_tail(self, spec) -> tuple[int, int]:
         if spec["kind"] == "windowed":
@@ -155,18 +160,19 @@ class BatchJob:
     # ---------------------------------------------------------------------------------------------
     def _prepare(self, journal: Journal) -> None:
         """Identity, output checks and journalled plans for every input (before Ray starts)."""
-        runner = self._runner_identity()
+        runners = self._runner_identities()
         for inp in self.inputs:
             try:
                 inp.identity = input_identity(inp.item.source)
             except OSError as exc:
                 self._fail(inp, f"{inp.item.source}: cannot read ({exc.strerror})")
                 continue
-            inp.key = digest({"input": inp.identity, "runner": runner, "crf": self.opts.crf,
-                              "chunk_seconds": self.opts.chunk_seconds, "lead_in": self.opts.lead_in,
-                              "scene_cut": self.opts.scene_cut, "version": 1})
+            inp.key, *inp.old_keys = [
+                digest({"input": inp.identity, "runner": runner, "crf": self.opts.crf,
+                        "chunk_seconds": self.opts.chunk_seconds, "lead_in": self.opts.lead_in,
+                        "scene_cut": self.opts.scene_cut, "version": 1}) for runner in runners]
             ours = journal.wrote(inp.dst)
-            if ours is not None and self.opts.resume and ours["key"] == inp.key:
+            if ours is not None and self.opts.resume and ours["key"] in (inp.key, *inp.old_keys):
                 inp.status = "skipped"  # finished by the interrupted run
                 continue
             if inp.dst.exists() and ours is None:
@@ -181,6 +187,12 @@ class BatchJob:
         lead, tail = self._lead_tail(spec)
         max_frames = max(1, round(self.opts.chunk_seconds * inp.plan.fps))
         inp.chunks = plan_chunks(self.inputs.index(inp), inp.plan, max_frames, lead, tail)
+        if self.opts.resume:  # chunks an older edgevsr journalled under its key: carry on under that key
+            for key in inp.old_keys:
+                old = [self._chunk_key(replace(inp, key=key), c) for c in inp.chunks]
+                if any(journal.done_chunk(k, self.seg_dir / f"{k}.nut") for k in old):
+                    inp.key = key
+                    break
         for c in inp.chunks:
             seg = self.seg_dir / f"{self._chunk_key(inp, c)}.nut"
             done = journal.done_chunk(self._chunk_key(inp, c), seg) if self.opts.resume else None
