@@ -226,6 +226,10 @@ def test_a_file_picks_its_backend_and_builds_that_backends_options(exports, tmp_
     ({"backend": "onnxruntime", "onnx": "a.onnx", "engine": "b.engine"}, "give one"),
     ({"backend": "opencv", "onnx": "a.onnx"}, "--backend opencv runs no file"),
     ({"onnx": "m.bin"}, "expected an .onnx file"),
+    ({"onnx": "m.onnx", "weights": "w.safetensors"}, "--weights: the onnxruntime backend does not read it "
+                                                     "(--weights is for torch)"),
+    ({"backend": "opencv", "weights": "rrn-stage1"}, "--weights: the opencv backend"),
+    ({"onnx": "m.engine", "allow_random": True}, "--allow-random: the tensorrt backend"),
     ({"threads": 0}, "--threads 0: must be >= 1"),
     ({"device": "gpu"}, "--device 'gpu': choose cpu or cuda"),
 ])

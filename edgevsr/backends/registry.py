@@ -32,7 +32,10 @@ LOADERS = {  # backend name -> module with ``load(cfg) -> (runner, source)``
 
 # an options field -> the command-line flag that sets it (what a refusal names)
 FLAGS = {"compile": "--compile", "channels_last": "--channels-last", "cuda_graph": "--cuda-graph",
-         "threads": "--threads", "model_file": "--onnx", "engine": "--engine", "layer_timing": "--layers"}
+         "threads": "--threads", "model_file": "--onnx", "engine": "--engine", "layer_timing": "--layers",
+         "weights": "--weights", "allow_random": "--allow-random"}
+# common fields only the torch backend reads (the others run the weights inside their file, or none)
+TORCH_COMMON = {"weights", "allow_random"}
 
 
 def _check_threads(threads: int | None) -> None:
@@ -173,8 +176,9 @@ def runner_config(*, model: str | None = None, weights: str | Path | None = None
                                "name the backend with --backend")
     if engine is not None and backend != "tensorrt":
         raise EdgeVSRError(f"--engine {engine}: is a tensorrt option; --backend {backend} runs an --onnx file")
-    given = {"threads": threads, "compile": compile or None, "channels_last": channels_last or None,
-             "cuda_graph": cuda_graph or None, "layer_timing": layer_timing or None}
+    given = {"weights": weights, "allow_random": allow_random or None, "threads": threads,
+             "compile": compile or None, "channels_last": channels_last or None, "cuda_graph": cuda_graph or None,
+             "layer_timing": layer_timing or None}
     if backend == "onnxruntime":
         given["model_file"] = file
     elif backend == "tensorrt":
@@ -183,14 +187,17 @@ def runner_config(*, model: str | None = None, weights: str | Path | None = None
         raise EdgeVSRError(f"--onnx {file}: --backend {backend} runs no file; drop it, or choose onnxruntime "
                            "or tensorrt")
     kind = OPTIONS[backend]
-    accepted = {f.name for f in fields(kind)}
-    refused = [FLAGS[name] for name, value in given.items() if value is not None and name not in accepted]
+
+    def reads(b: str) -> set[str]:
+        return {f.name for f in fields(OPTIONS[b])} | (TORCH_COMMON if b == "torch" else set())
+
+    refused = [FLAGS[name] for name, value in given.items() if value is not None and name not in reads(backend)]
     if refused:
-        readers = {flag: [b for b, o in OPTIONS.items() if name in {f.name for f in fields(o)}]
-                   for name, flag in FLAGS.items()}
+        readers = {flag: [b for b in OPTIONS if name in reads(b)] for name, flag in FLAGS.items()}
         first = refused[0]
         raise EdgeVSRError(f"{' '.join(refused)}: the {backend} backend does not read it ({first} is for "
                            f"{' / '.join(readers[first])}); drop it or choose that backend")
+    accepted = {f.name for f in fields(kind)}
     options = kind(**{k: v for k, v in given.items() if k in accepted and v is not None})
     return RunnerConfig(model=model, weights=str(weights) if weights is not None else None, device=device,
                         precision=precision, allow_random=allow_random, options=options)

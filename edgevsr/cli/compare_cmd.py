@@ -80,8 +80,9 @@ def register(app: typer.Typer) -> None:
         for side in (ref, test):
             backend, precision, file = parse_side(side)
             file = file or (engine if backend == "tensorrt" else onnx if backend == "onnxruntime" else None)
-            cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
-                                allow_random=allow_random, onnx=file)
+            torch_side = backend == "torch" and file is None  # --weights / --allow-random serve the torch sides
+            cfg = runner_config(model=model, weights=weights if torch_side else None, backend=backend, device=device,
+                                precision=precision, allow_random=allow_random and torch_side, onnx=file)
             runners.append(make_runner(cfg)[0])
         result = compare_runners(*runners, clip, max_abs=max_abs, min_psnr=min_psnr, fail_fast=fail_fast)
         out.print(diff_table(result))
