@@ -27,3 +27,11 @@ def test_old_script_path_still_runs():
     r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "compare_weights.py"), "--help"],
                        capture_output=True, text=True, cwd=ROOT)
     assert r.returncode == 0 and "--clips" in r.stdout
+
+
+def test_bad_threads_is_one_line_before_any_work(fixtures, tmp_path):
+    """--threads 0 was turned into 2 and -1 reached torch (an internal error); other commands refuse both."""
+    for n in (0, -1):
+        code, err = run_cli("compare-weights", fixtures / "clip", "--model", "egvsr-lite", "--weights",
+                            "egvsr-lite-stage1", "--threads", n, "-o", tmp_path / "cmp.json")
+        assert code == 2 and f"--threads {n}: must be" in err and "\n" not in err.strip(), err

@@ -137,9 +137,11 @@ def register(app: typer.Typer) -> None:
         import shlex
         import sys
 
+        import edgevsr.checks as checks
         from edgevsr.errors import EdgeVSRError
         from edgevsr.io.atomic import check_output
 
+        checks.optional_count(threads, "--threads")
         if frames < 2:
             raise EdgeVSRError(f"--frames {frames}: need at least 2 frames (tOF compares neighbours)")
         check_output(output, inputs=clips)
