@@ -251,6 +251,9 @@ def test_config_validation():
         SweepConfig(precisions=["int4"]).validate()
     with pytest.raises(EdgeVSRError, match="eval"):
         SweepConfig(eval_frames=1).validate()
+    for n in (0, -1):  # -1 reached torch.set_num_threads (an internal error), 0 was taken as "not given"
+        with pytest.raises(EdgeVSRError, match=f"--threads {n}: must be"):
+            SweepConfig(threads=n).validate()
 
 
 def _chromium() -> str | None:

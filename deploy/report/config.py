@@ -85,6 +85,8 @@ class SweepConfig:
                 raise EdgeVSRError(f"--sizes {w}x{h}: width and height must be positive")
         if self.frames < 1 or self.warmup < 0 or self.eval_frames < 2 or self.eval_sequences < 1:
             raise EdgeVSRError("--frames >= 1, --warmup >= 0, eval frames >= 2 (tOF needs two) and sequences >= 1")
+        if self.threads is not None and self.threads < 1:
+            raise EdgeVSRError(f"--threads {self.threads}: must be >= 1")
         if self.eval_data is not None and not Path(self.eval_data).exists():
             raise EdgeVSRError(f"{self.eval_data}: no such file or folder (--eval-data)")
         for m, w in self.weights.items():
