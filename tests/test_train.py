@@ -135,6 +135,7 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     ({"stage": 3}, "stage must be 0, 1 or 2"),
     ({"model": "sofvsr", "stage": 2}, "needs a recurrent model"),
     ({"model": "espcn"}, "single-image model"),
+    ({"threads": 0}, "threads must be >= 1"),  # reached torch.set_num_threads: an internal error
 ])
 def test_config_errors_name_the_problem(tmp_path, extra, message):
     path = tmp_path / "bad.yaml"

@@ -176,6 +176,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
                 problems.append(f"model {cfg.model!r} has no FNet (flow-free); {', '.join(flow_parts)} needs one")
     if cfg.iterations < 1 or cfg.lr <= 0:
         problems.append("iterations must be >= 1 and lr > 0")
+    if cfg.threads < 1:
+        problems.append(f"threads must be >= 1, not {cfg.threads}")
     for where, (window, crop, batch) in [("data", (cfg.data.window, cfg.data.crop, cfg.data.batch))] + [
             (f"data.curriculum[{i}]", (c.window, c.crop, c.batch)) for i, c in enumerate(cfg.data.curriculum)]:
         if window < 2:
