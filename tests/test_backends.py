@@ -16,6 +16,7 @@ from edgevsr.backends.registry import (
     LOADERS,
     OnnxRuntimeOptions,
     RunnerConfig,
+    TensorRTOptions,
     TorchOptions,
     check_request,
     make_runner,
@@ -205,6 +206,8 @@ def test_a_file_picks_its_backend_and_builds_that_backends_options(exports, tmp_
     engine = runner_config(onnx=tmp_path / "m.engine", cuda_graph=True)
     assert engine.backend == "tensorrt" and engine.options.engine == tmp_path / "m.engine"
     assert engine.options.cuda_graph
+    # --engine is tensorrt's flag whatever the file is called (profile builds an engine from an .onnx)
+    assert runner_config(engine=tmp_path / "m.onnx").options == TensorRTOptions(tmp_path / "m.onnx")
     plain = runner_config(model="bicubic", compile=True)
     assert plain.options == TorchOptions(compile=True) and plain.file is None
     assert RunnerConfig().options == TorchOptions() and RunnerConfig().backend == "torch"

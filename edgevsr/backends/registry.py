@@ -169,6 +169,8 @@ def runner_config(*, model: str | None = None, weights: str | Path | None = None
     if onnx is not None and engine is not None:
         raise EdgeVSRError(f"--onnx {onnx} and --engine {engine}: a runner runs one file; give one")
     file = Path(onnx) if onnx is not None else Path(engine) if engine is not None else None
+    if engine is not None and backend == "torch":
+        backend = "tensorrt"  # --engine is tensorrt's, whatever the file is called (profile builds from .onnx)
     if file is not None and backend == "torch":
         backend = ONNX_SUFFIXES.get(file.suffix.lower())
         if backend is None:
