@@ -235,6 +235,15 @@ def test_a_file_picks_its_backend_and_builds_that_backends_options(exports, tmp_
     ({"onnx": "m.engine", "allow_random": True}, "--allow-random: the tensorrt backend"),
     ({"threads": 0}, "--threads 0: must be >= 1"),
     ({"device": "gpu"}, "--device 'gpu': choose cpu or cuda"),
+    ({"backend": "opencv", "device": "cuda"}, "--device cuda: the opencv backend runs cv2.resize on the CPU"),
+    ({"backend": "opencv", "device": "cuda:1"}, "--device cuda:1: the opencv backend"),
+    ({"threads": "2"}, "--threads '2': expected an integer"),
+    ({"threads": True}, "--threads True: expected an integer"),
+    ({"compile": "yes"}, "--compile 'yes': expected True or False"),
+    ({"device": 0}, "--device 0: expected a string"),
+    ({"model": 3}, "--model 3: expected a string"),
+    ({"onnx": 1}, "--onnx 1: expected a path"),
+    ({"backend": ["torch"]}, "--backend ['torch']: expected a string"),
 ])
 def test_a_flag_the_backend_would_not_read_is_refused_in_one_line(flags, words):
     with pytest.raises(EdgeVSRError) as exc:
@@ -258,3 +267,8 @@ def test_api_builds_its_options_with_the_same_helper(exports):
     with pytest.raises(EdgeVSRError, match="--cuda-graph: the onnxruntime backend"):
         edgevsr.make_runner(onnx=exports["fp32"], cuda_graph=True)
     assert edgevsr.make_runner(onnx=exports["fp32"], threads=1).name == "onnxruntime"
+    with pytest.raises(EdgeVSRError, match="--threads '2': expected an integer"):
+        edgevsr.make_runner(threads="2")
+    with pytest.raises(EdgeVSRError, match="--threads '2'"):
+        TorchOptions(threads="2")  # the options themselves, built without runner_config
+    assert runner_config(threads=np.int64(2)).threads == 2

@@ -61,6 +61,12 @@ def test_no_output_is_positional(name, cmd):
     assert not {"output", "out", "lr", "out_dir"} & set(visible), f"{name}: output given positionally"
 
 
+def test_backend_help_lists_every_backend_of_the_registry():
+    from edgevsr.backends.registry import LOADERS
+
+    assert VOCABULARY["--backend"].help == " | ".join(LOADERS) and "opencv" in LOADERS
+
+
 def test_precision_from_the_old_flags_with_a_one_line_note(capsys):
     assert precision_from(None, fp16=True) == "fp16"
     assert "note: --fp16 is deprecated and goes in the next release; use --precision fp16" in capsys.readouterr().err

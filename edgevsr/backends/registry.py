@@ -14,12 +14,15 @@ only when its backend is asked for, so torch, onnxruntime and TensorRT stay opti
 from __future__ import annotations
 
 import importlib
+import numbers
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from edgevsr.backends.base import Runner
 from edgevsr.errors import EdgeVSRError
+
+if TYPE_CHECKING:  # the CLI's option definitions read LOADERS: importing this module stays light (no torch)
+    from edgevsr.backends.base import Runner
 
 DEFAULT_MODEL = "egvsr"  # what the torch backend runs when no model is named
 
@@ -39,7 +42,11 @@ TORCH_COMMON = {"weights", "allow_random"}
 
 
 def _check_threads(threads: int | None) -> None:
-    if threads is not None and threads < 1:
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
+        raise EdgeVSRError(f"--threads {threads!r}: expected an integer >= 1, not {type(threads).__name__}")
+    if threads < 1:
         raise EdgeVSRError(f"--threads {threads}: must be >= 1")
 
 
@@ -55,6 +62,8 @@ class TorchOptions:
 
     def __post_init__(self) -> None:
         _check_threads(self.threads)
+        if self.threads is not None:
+            object.__setattr__(self, "threads", int(self.threads))
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,8 @@ class OnnxRuntimeOptions:
             raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
         object.__setattr__(self, "model_file", Path(self.model_file))
         _check_threads(self.threads)
+        if self.threads is not None:
+            object.__setattr__(self, "threads", int(self.threads))
 
 
 @dataclass(frozen=True)
@@ -152,6 +163,44 @@ class RunnerConfig:
 
 
 ONNX_SUFFIXES = {".onnx": "onnxruntime", ".engine": "tensorrt", ".plan": "tensorrt", ".trt": "tensorrt"}
+# the flat arguments of runner_config (and of the API functions that build a runner): their defaults
+RUNNER_ARGS = {"model": None, "weights": None, "backend": "torch", "device": "cpu", "precision": None,
+               "allow_random": False, "onnx": None, "engine": None, "threads": None, "compile": False,
+               "channels_last": False, "cuda_graph": False, "layer_timing": False}
+_STRINGS = ("model", "backend", "device", "precision")
+_PATHS = ("weights", "onnx", "engine")
+_SWITCHES = ("allow_random", "compile", "channels_last", "cuda_graph", "layer_timing")
+
+
+def _check_types(given: dict) -> None:
+    """One line naming the flag for a value of the wrong type (the API takes anything; torch or a dataclass
+    would otherwise fail with a TypeError deep inside)."""
+    def flag(name: str) -> str:
+        return FLAGS.get(name, "--" + name.replace("_", "-"))
+
+    for name in _STRINGS:
+        value = given[name]
+        if value is not None and not isinstance(value, str):
+            raise EdgeVSRError(f"{flag(name)} {value!r}: expected a string, not {type(value).__name__}")
+    for name in _PATHS:
+        value = given[name]
+        if value is not None and not isinstance(value, str | Path):
+            raise EdgeVSRError(f"{flag(name)} {value!r}: expected a path, not {type(value).__name__}")
+    for name in _SWITCHES:
+        if not isinstance(given[name], bool):
+            raise EdgeVSRError(f"{flag(name)} {given[name]!r}: expected True or False, not "
+                               f"{type(given[name]).__name__}")
+    _check_threads(given["threads"])
+
+
+def refuse_beside_runner(**given) -> None:
+    """A runner handed over (API ``runner=``) is what runs: any runner argument given beside it would be
+    ignored, so it is refused in one line (arguments left at their defaults are not "given")."""
+    extra = [f"{name}={value if isinstance(value, bool | int) else str(value)!r}" for name, value in given.items()
+             if value != RUNNER_ARGS[name]]
+    if extra:
+        raise EdgeVSRError(f"runner= and {', '.join(extra)}: the runner given is what runs, built with its own "
+                           "options; drop these or the runner")
 
 
 def runner_config(*, model: str | None = None, weights: str | Path | None = None, backend: str = "torch",
@@ -163,7 +212,9 @@ def runner_config(*, model: str | None = None, weights: str | Path | None = None
 
     ``onnx`` is an ONNX export (onnxruntime) or, as before ``--engine``, an engine (tensorrt); with the default
     torch backend a file picks the backend it needs (torch cannot run it, and running the shipped weights
-    instead would silently ignore it). A flag the chosen backend does not read is refused in one line."""
+    instead would silently ignore it). A flag the chosen backend does not read, or a value of the wrong type,
+    is refused in one line."""
+    _check_types(locals())
     if backend not in OPTIONS:
         raise EdgeVSRError(f"unknown backend {backend!r}; choose {', '.join(LOADERS)}")
     if onnx is not None and engine is not None:
@@ -188,6 +239,10 @@ def runner_config(*, model: str | None = None, weights: str | Path | None = None
     elif file is not None:
         raise EdgeVSRError(f"--onnx {file}: --backend {backend} runs no file; drop it, or choose onnxruntime "
                            "or tensorrt")
+    check_device(device)
+    if backend == "opencv" and device != "cpu":  # as onnxruntime / tensorrt refuse a device they cannot use
+        raise EdgeVSRError(f"--device {device}: the opencv backend runs cv2.resize on the CPU; drop --device or "
+                           "choose torch or onnxruntime for the GPU")
     kind = OPTIONS[backend]
 
     def reads(b: str) -> set[str]:

@@ -13,8 +13,10 @@ from typing import Annotated
 
 import typer
 
+from edgevsr.backends.registry import LOADERS  # light: loads no backend
+
 PRECISIONS = ("fp32", "fp16", "int8")
-BACKENDS = ("torch", "onnxruntime", "tensorrt")
+BACKENDS = tuple(LOADERS)  # the registry's backends, so the help cannot drift from what runs
 
 # -- model / weights
 Model = Annotated[str | None, typer.Option(
@@ -25,7 +27,7 @@ AllowRandom = Annotated[bool, typer.Option(
     "--allow-random", help="Run an untrained network when no weights are shipped (plumbing only: output is noise).")]
 
 # -- backend / device / precision
-Backend = Annotated[str, typer.Option("--backend", help="torch | onnxruntime | tensorrt")]
+Backend = Annotated[str, typer.Option("--backend", help=" | ".join(BACKENDS))]
 Onnx = Annotated[Path | None, typer.Option(
     "--onnx", help="Exported ONNX (onnxruntime) or engine (tensorrt) to run.")]
 Engine = Annotated[Path | None, typer.Option("--engine", help="TensorRT engine built by `edgevsr build`.")]
