@@ -23,7 +23,7 @@ from edgevsr.backends.base import Runner
 def run(source: str = "test://", sink: str = "display://0", *, model: str | None = None,
         weights: str | Path | None = None, backend: str = "torch", onnx: str | Path | None = None,
         device: str = "cpu", precision: str | None = None, runner: Runner | None = None, allow_random: bool = False,
-        cuda_graph: bool = False, compile: bool = False, channels_last: bool = False,
+        cuda_graph: bool = False, compile: bool = False, channels_last: bool = False, threads: int | None = None,
         width: int | None = None, height: int | None = None, fps: float | None = None, loop: int | None = None,
         flip: str | None = None, realtime: bool | None = None, codec: str | None = None, bitrate: int | None = None,
         headless: bool = False, policy: str = "auto", queue: int = 2, scene_cut: float = 0.1,
@@ -33,6 +33,9 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
         stop_on_signals: bool = False):
     """Upscale ``source`` into ``sink`` until the input ends, the user quits or ``frames`` were read.
 
+    ``runner`` (from :func:`edgevsr.make_runner`) replaces the runner arguments (model ... ``threads``):
+    giving one of them beside it is refused, as a flag the chosen backend would not read is.
+
     Returns the :class:`~edgevsr.edge.pipeline.PipelineStats`. ``on_frame(hr, meta)`` is called after each
     frame reached the sink; ``log`` gets the lines the command prints (what runs, reconnects);
     ``on_start(pipeline)`` receives the pipeline before it runs (``pipeline.stop()`` ends it from elsewhere).
@@ -40,7 +43,7 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     behaviour; a library leaves signals alone by default).
     """
     import edgevsr.checks as checks
-    from edgevsr.backends.registry import make_runner, runner_config
+    from edgevsr.backends.registry import make_runner, refuse_beside_runner, runner_config
     from edgevsr.edge.pipeline import Pipeline, audio_source, check_options
     from edgevsr.edge.sinks import make_sink
     from edgevsr.edge.sources import make_source
@@ -49,10 +52,13 @@ def run(source: str = "test://", sink: str = "display://0", *, model: str | None
     from edgevsr.stream import FrameUpscaler, keeps_depth
 
     say = log or (lambda _line: None)
+    flags = dict(model=model, weights=weights, backend=backend, device=device, precision=precision,
+                 allow_random=allow_random, onnx=onnx, cuda_graph=cuda_graph, compile=compile,
+                 channels_last=channels_last, threads=threads)
     if runner is None:  # flags the backend would not read are refused before any device opens
-        cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
-                            allow_random=allow_random, onnx=onnx, cuda_graph=cuda_graph, compile=compile,
-                            channels_last=channels_last)
+        cfg = runner_config(**flags)
+    else:
+        refuse_beside_runner(**flags)
     check_options(policy, queue, scene_cut, stall_timeout)
     checks.optional_count(frames, "--frames")
     if fps is not None:

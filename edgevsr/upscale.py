@@ -86,24 +86,27 @@ def upscale(src: str | Path, dst: str | Path, *, model: str | None = None, weigh
             runner: Runner | None = None, crf: int = 18, on_frame: ProgressFn | None = None,
             log: Callable[[str], None] | None = None, codec: str | None = None, overwrite: bool = False,
             allow_partial: bool = False, scene_cut: float = DEFAULT_THRESHOLD, cuda_graph: bool = False,
-            compile: bool = False, channels_last: bool = False) -> UpscaleResult:
+            compile: bool = False, channels_last: bool = False, threads: int | None = None) -> UpscaleResult:
     """Upscale a video, frame folder or image x4 into ``dst`` (video file, or folder for PNGs).
 
     Bad input and output paths fail before any model is built. ``model`` / ``precision`` None: egvsr in
     fp32 (torch), or what the ONNX / engine holds (a contradicting value is refused). ``runner`` (from
-    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the fast-path options
-    (``cuda_graph``, ``compile``, ``channels_last``: the torch / tensorrt options of
-    :mod:`edgevsr.backends.registry`; one the backend would not read is refused). ``log`` gets one line naming
-    what runs.
+    :func:`edgevsr.make_runner`) replaces model/weights/backend/onnx/device/precision and the backend options
+    (``cuda_graph``, ``compile``, ``channels_last``, ``threads``: see :mod:`edgevsr.backends.registry`; one the
+    backend would not read is refused, and so is any of them given beside ``runner``). ``threads`` sets torch's
+    (process-wide) or the ONNX Runtime session's CPU threads. ``log`` gets one line naming what runs.
     """
     import edgevsr.checks as checks
-    from edgevsr.backends.registry import make_runner, runner_config
+    from edgevsr.backends.registry import make_runner, refuse_beside_runner, runner_config
     from edgevsr.io.writers import check_sink
 
     checks.scene_cut(scene_cut)
+    flags = dict(model=model, weights=weights, backend=backend, device=device, precision=precision, onnx=onnx,
+                 cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, threads=threads)
     if runner is None:  # flags the backend would not read are refused before any file is opened
-        cfg = runner_config(model=model, weights=weights, backend=backend, device=device, precision=precision,
-                            onnx=onnx, cuda_graph=cuda_graph, compile=compile, channels_last=channels_last)
+        cfg = runner_config(**flags)
+    else:
+        refuse_beside_runner(**flags)
 
     source, dst = FrameSource(Path(src), allow_partial=allow_partial, deep=True), Path(dst)
     check_sink(dst, codec=codec, crf=crf, frames=source.info.frame_count, inputs=[src], overwrite=overwrite,

@@ -26,6 +26,7 @@ def register(app: typer.Typer) -> None:
         cuda_graph: options.CudaGraph = False,
         compile: options.Compile = False,
         channels_last: options.ChannelsLast = False,
+        threads: options.Threads = None,
         allow_random: options.AllowRandom = False,
         width: int = typer.Option(None, help="Input width (camera mode / resize)."),
         height: int = typer.Option(None, help="Input height."),
@@ -72,7 +73,8 @@ def register(app: typer.Typer) -> None:
 
             stats = run_live(source, sink, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
                              precision=precision, allow_random=allow_random, cuda_graph=cuda_graph, compile=compile,
-                             channels_last=channels_last, width=width, height=height, fps=fps, loop=loop, flip=flip,
+                             channels_last=channels_last, threads=threads, width=width, height=height, fps=fps,
+                             loop=loop, flip=flip,
                              realtime=realtime, codec=codec, bitrate=bitrate, headless=headless, policy=policy,
                              queue=queue, scene_cut=scene_cut, stall_timeout=stall_timeout, frames=frames,
                              split=split, overlay=overlay, overwrite=overwrite, on_frame=tick, on_start=started,

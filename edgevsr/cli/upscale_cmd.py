@@ -32,6 +32,7 @@ def register(app: typer.Typer) -> None:
         cuda_graph: options.CudaGraph = False,
         compile: options.Compile = False,
         channels_last: options.ChannelsLast = False,
+        threads: options.Threads = None,
     ) -> None:
         """Upscale a video, frame folder or image x4 (audio and timestamps kept, written atomically)."""
         from edgevsr.upscale import upscale as upscale_path
@@ -46,7 +47,7 @@ def register(app: typer.Typer) -> None:
             r = upscale_path(input, output, model=model, weights=weights, backend=backend, onnx=onnx, device=device,
                              precision=precision, crf=crf, on_frame=on_frame, codec=codec,
                              overwrite=overwrite, allow_partial=allow_partial, scene_cut=scene_cut,
-                             cuda_graph=cuda_graph, compile=compile, channels_last=channels_last,
+                             cuda_graph=cuda_graph, compile=compile, channels_last=channels_last, threads=threads,
                              log=lambda line: progress.console.print(line, markup=False, highlight=False))
         if r.partial:
             console.print(f"warning: {r.partial}", markup=False, highlight=False, soft_wrap=True)
