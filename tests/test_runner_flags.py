@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from pathlib import Path
 
 import cv2
@@ -83,3 +85,34 @@ def test_a_runner_beside_the_flags_it_replaces_is_refused(given, words, tmp_path
     assert not (tmp_path / "out.png").exists()
     out = edgevsr.upscale(image(tmp_path / "ok"), tmp_path / "ok.png", runner=runner)  # the runner alone runs
     assert out.frames == 1 and out.weights == "runner given"
+
+
+# eval: a model run, or saved outputs scored; the other mode's flags are refused -------------------------------
+@pytest.mark.parametrize("args, words", [
+    (["--backend", "onnxruntime", "--gt", "{tmp}", "--degrade", "BD"], "--backend onnxruntime needs --onnx FILE"),
+    (["--backend", "opencv", "--gt", "{tmp}"], "--backend opencv needs --gt (ground truth) and one of --lr-dir"),
+    (["--backend", "opencv"], "--backend opencv needs --gt"),
+    (["{tmp}/out", "--gt", "{tmp}", "--weights", "w.safetensors"], "--weights: scoring saved OUTPUTS runs no model"),
+    (["{tmp}/out", "--gt", "{tmp}", "--precision", "fp16"], "--precision: scoring saved OUTPUTS runs no model"),
+    (["{tmp}/out", "--gt", "{tmp}", "--fp16"], "--fp16: scoring saved OUTPUTS runs no model"),
+    (["{tmp}/out", "--gt", "{tmp}", "--degrade", "BD"], "--degrade: scoring saved OUTPUTS runs no model"),
+    (["{tmp}/out", "--reference", "{tmp}/ref", "--gt", "{tmp}", "--lr-dir", "{tmp}"], "--lr-dir: scoring saved"),
+    (["{tmp}/out", "--gt", "{tmp}", "--model", "bicubic", "--degrade", "BD"],
+     "OUTPUTS: a model run scores the outputs it makes"),
+])
+def test_eval_refuses_what_its_mode_would_not_read(args, words, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    one_line_refusal(*run_cli("eval", "--no-lpips", *args), words)
+
+
+def test_eval_runs_the_opencv_backend_without_model(tmp_path):
+    gt = tmp_path / "GT" / "s"
+    gt.mkdir(parents=True)
+    for i, f in enumerate(moving_clip(2, 32, 48)):
+        cv2.imwrite(str(gt / f"{i}.png"), cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    code, err = run_cli("eval", "--backend", "opencv", "--gt", tmp_path / "GT", "--degrade", "BD", "--no-lpips",
+                        "--no-tof", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["mode"] == "model" and doc["model"] == "opencv-bicubic", doc
+    assert math.isfinite(doc["results"]["output vs gt"]["mean"]["psnr_y"])

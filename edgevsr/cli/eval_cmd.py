@@ -157,23 +157,35 @@ def register(app: typer.Typer) -> None:
                            lpips_weights=str(lpips_weights) if lpips_weights else None, device=device)
         given = locals()  # the gate options are named as the budget's fields
         budget = QualityBudget(**{f.name: given[f.name] for f in dataclasses.fields(QualityBudget)})
-        run_model = model is not None or onnx is not None
+        # a model run: --model, --onnx or a backend other than the default (opencv needs no model)
+        run_model = model is not None or onnx is not None or backend != "torch"
+        runs = "--model" if model is not None else "--onnx" if onnx is not None else f"--backend {backend}"
         if budget.given() and reference is None:
             raise EdgeVSRError("gate budgets (--max-*/--min-*) need --reference REF_OUTPUTS and the candidate "
                                "OUTPUTS")
         if reference is not None and outputs is None:
             raise EdgeVSRError("--reference REF needs the candidate outputs as the OUTPUTS argument")
         if reference is not None and run_model:
-            raise EdgeVSRError("--reference gates saved outputs; run each model with --save-outputs first")
-        if run_model and (gt is None or (lr_dir is None) == (degrade is None)):
-            raise EdgeVSRError("--model needs --gt (ground truth) and one of --lr-dir DIR or --degrade BD|BI")
-        if reference is None and not run_model and (outputs is None or gt is None):
-            raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
+            raise EdgeVSRError(f"{runs}: --reference gates saved outputs; run each model with --save-outputs first")
+        if run_model and outputs is not None:
+            raise EdgeVSRError(f"OUTPUTS: a model run scores the outputs it makes; drop {outputs} (keep the "
+                               f"model's with --save-outputs) or drop {runs}")
+        if not run_model:  # scoring saved outputs: the model-run options would be ignored
+            unread = {"--weights": weights, "--precision": precision, "--fp16": fp16 or None, "--lr-dir": lr_dir,
+                      "--degrade": degrade, "--save-outputs": save_outputs}
+            for flag, value in unread.items():
+                if value is not None:
+                    raise EdgeVSRError(f"{flag}: scoring saved OUTPUTS runs no model; give --model, --onnx or "
+                                       f"--backend to run one, or drop {flag}")
         if run_model:
             from edgevsr.backends.registry import runner_config
 
             cfg = runner_config(model=model, weights=weights, backend=backend, device=device,
                                 precision=options.precision_from(precision, fp16=fp16), onnx=onnx)
+        if run_model and (gt is None or (lr_dir is None) == (degrade is None)):
+            raise EdgeVSRError(f"{runs} needs --gt (ground truth) and one of --lr-dir DIR or --degrade BD|BI")
+        if reference is None and not run_model and (outputs is None or gt is None):
+            raise EdgeVSRError("give OUTPUTS and --gt, or --model ... --gt, or --reference, or --compare")
         scorer = Scorer(opts)
         if opts.lpips:
             scorer.lpips  # noqa: B018  (fail on missing weights before any long work)
