@@ -117,3 +117,7 @@ def test_build_train_checks_every_source_before_decoding(tmp_path):
                         "-o", tmp_path / "ds")
     assert code == 2 and "source not found" in err and "\n" not in err.strip(), err
     assert not (tmp_path / "ds").exists()  # nothing half-built
+    code, err = run_cli("dataset", "build-train", "v3", "--pkgs", tmp_path / "none", "--sources", tmp_path / "src",
+                        "--natural", tmp_path / "src", "-o", tmp_path / "ds")
+    assert code == 2 and "--natural is for v4" in err and "\n" not in err.strip(), err  # refused, never ignored
+    assert not (tmp_path / "ds").exists()
