@@ -35,3 +35,17 @@ def test_bad_threads_is_one_line_before_any_work(fixtures, tmp_path):
         code, err = run_cli("compare-weights", fixtures / "clip", "--model", "egvsr-lite", "--weights",
                             "egvsr-lite-stage1", "--threads", n, "-o", tmp_path / "cmp.json")
         assert code == 2 and f"--threads {n}: must be" in err and "\n" not in err.strip(), err
+
+
+def test_shipped_weights_of_another_model_compare_beside_a_path(fixtures, tmp_path):
+    """rrn candidates are judged against egvsr-stage1: a shipped name brings its own model; a bad path fails
+    before the clips load, in one line."""
+    out = tmp_path / "cmp.json"
+    code, err = run_cli("compare-weights", fixtures / "clip", "--model", "rrn", "--weights", "egvsr-lite-stage1",
+                        "--weights", "rrn-stage1", "--frames", 2, "--threads", 1, "-o", out)
+    assert code == 0, err
+    rows = {r["weights"]: r for r in json.loads(out.read_text())["rows"]}
+    assert {"egvsr-lite-stage1", "rrn-stage1"} <= set(rows)
+    code, err = run_cli("compare-weights", fixtures / "clip", "--model", "rrn", "--weights", "rrn-stage1",
+                        "--weights", tmp_path / "missing.safetensors", "-o", tmp_path / "x.json")
+    assert code == 2 and "missing.safetensors" in err and "\n" not in err.strip(), err

@@ -25,10 +25,14 @@ BD = "bicubic-bd"
 
 
 def _load(model: str, weights: str):
+    """A shipped name brings its own model (egvsr-stage1 beside rrn weights); a path is ``model``'s."""
     from edgevsr.train.ship import round_to_fp16
     from edgevsr.weights import load_model, shipped_weights
 
-    net, source = load_model(model, weights)
+    card = shipped_weights().get(weights)
+    net, source = load_model(card.model if card is not None else model, weights)
+    if card is not None and card.model != model:
+        source += f" ({card.model})"
     if weights not in shipped_weights():
         round_to_fp16(net)
         source += " (rounded to FP16)"
@@ -47,6 +51,8 @@ def compare_weights(model: str, weights: list[str], clips: list[Path], frames: i
     from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 
     torch.set_num_threads(threads)
+    for w in weights:  # every file and name checked before minutes of clip loading
+        _load(model, w)
     scorer = make_scorer()
     loaded = {}
     for folder in clips:
