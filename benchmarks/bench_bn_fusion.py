@@ -39,6 +39,7 @@ class SRResNet(VSRModel):
     kind = "single"
     size_multiple = 1
     input_names = ("lr",)
+    picture_inputs = ("lr",)
     output_names = ("hr",)
 
     def __init__(self, channels: int = 64, blocks: int = 8):

@@ -79,12 +79,14 @@ class QualityJudge:
 class Int8Candidates:
     """Q/DQ copies of the FP32 graph, one per set of float groups, built once and kept in ``workdir``."""
 
-    def __init__(self, proto, ranges: dict[str, tuple[float, float]], target: str, workdir: Path):
+    def __init__(self, proto, ranges: dict[str, tuple[float, float]], target: str, workdir: Path,
+                 picture_range: bool = True):
         self.proto, self.ranges, self.target, self.workdir = proto, ranges, target, workdir
+        self.picture_range = picture_range
         self._built: dict[frozenset, Path] = {}
 
     def model(self, float_groups: frozenset[str]):
-        return quantize_qdq(self.proto, self.ranges, float_groups, self.target)
+        return quantize_qdq(self.proto, self.ranges, float_groups, self.target, self.picture_range)
 
     def path(self, float_groups: frozenset[str]) -> Path:
         if float_groups not in self._built:

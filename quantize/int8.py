@@ -12,6 +12,11 @@ A layer group is a module path from the exporter's scope metadata:
 ``srnet.resblocks.3`` (a residual block), ``fnet.encoder1`` (a Sequential of
 layers), ``srnet.conv_out``. Nodes outside any weighted group (warp, flow
 scaling, bicubic skip, space-to-depth, the final add) are never quantized.
+
+Ranges come from calibration except the graph inputs a model declares as pictures
+(``picture_inputs`` in its spec: RGB in [0, 1] by contract): those get exactly
+[0, 1] (TensorRT form amax 1.0, scale 1/127; ONNX Runtime form scale 1/255, zero
+point 0), whatever the calibration frames held.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ PASS_THROUGH = ("DepthToSpace", "Relu", "MaxPool")
 WEIGHTED_OPS = ("Conv", "ConvTranspose")
 SCOPE_KEY = "pkg.torch.onnx.name_scopes"
 FLOAT_NODES_KEY = "edgevsr.float_nodes"  # metadata: JSON list of weighted nodes kept in float
+PICTURE_RANGE = (0.0, 1.0)  # a picture input's range by the model contract (edgevsr.models.base)
 
 
 @dataclass
@@ -121,9 +127,31 @@ def default_float_groups(proto, groups: dict[str, LayerGroup]) -> dict[str, str]
     return out
 
 
+def picture_inputs(proto) -> list[str]:
+    """Graph inputs the model declares as pictures (``picture_inputs`` of the spec in its edgevsr metadata)."""
+    import json
+
+    from edgevsr.backends.onnxruntime.loader import SPEC_KEY
+    from edgevsr.models.spec import ModelSpec
+
+    meta = {p.key: p.value for p in proto.metadata_props}
+    if SPEC_KEY not in meta:
+        return []
+    inputs = {i.name for i in proto.graph.input}
+    return [n for n in ModelSpec.from_dict(json.loads(meta[SPEC_KEY])).picture_inputs if n in inputs]
+
+
+def contract_ranges(proto, ranges: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+    """``ranges`` with every declared picture input at [0, 1], from the model contract, not calibration."""
+    return {**ranges, **{n: PICTURE_RANGE for n in picture_inputs(proto)}}
+
+
 def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: set[str] | frozenset[str],
-                 target: str = "tensorrt"):
-    """A Q/DQ copy of ``proto`` with every layer group not in ``float_groups`` quantized."""
+                 target: str = "tensorrt", picture_range: bool = True):
+    """A Q/DQ copy of ``proto`` with every layer group not in ``float_groups`` quantized.
+
+    ``picture_range=False`` keeps the calibrated ranges of the picture inputs too (only to measure the rule).
+    """
     import onnx
     from onnxruntime.quantization import QuantType
     from onnxruntime.quantization.calibrate import CalibrationMethod, TensorData, TensorsData
@@ -136,6 +164,8 @@ def quantize_qdq(proto, ranges: dict[str, tuple[float, float]], float_groups: se
     if unknown:
         raise EdgeVSRError(f"unknown layer group(s) {', '.join(sorted(unknown))}; have {', '.join(groups)}")
     nodes = [n for g, grp in groups.items() if g not in float_groups for n in grp.nodes]
+    if picture_range:
+        ranges = contract_ranges(proto, ranges)
     if target == "tensorrt":
         from edgevsr.quantize.int8_trt import quantize_for_tensorrt
 

@@ -54,6 +54,7 @@ class QuantizeOptions:
     speed_shape: tuple[int, int] | None = (272, 480)
     speed_runs: int = 5
     fp16_floats: bool = False  # target tensorrt: the INT8 form on the FP16 graph (int8_fp16; TensorRT 10+)
+    picture_range: bool = True  # declared picture inputs at [0, 1] (the contract); False only to measure the rule
 
     def __post_init__(self) -> None:
         import edgevsr.checks as checks
@@ -246,12 +247,16 @@ def _int8(proto, steps, judge: QualityJudge, search: bool, o: QuantizeOptions, r
     say(f"collecting activation statistics ({len(steps)} steps, 2 passes)")
     stats, report.cache_used = cached_stats(proto, steps, o.cache)
     ranges = stats.ranges(o.method, o.percentile)
+    if o.picture_range:  # the picture inputs' [0, 1] is the model's contract, not a calibration result
+        from edgevsr.quantize.int8 import contract_ranges
+
+        ranges = contract_ranges(proto, ranges)
     groups = layer_groups(proto)
     names = list(groups)
     if not names:
         raise EdgeVSRError(f"{source}: no convolution layer groups found to quantize")
     defaults = default_float_groups(proto, groups) if search or o.keep_default_float else {}
-    trials = Int8Search(Int8Candidates(proto, ranges, o.target, workdir), judge)
+    trials = Int8Search(Int8Candidates(proto, ranges, o.target, workdir, o.picture_range), judge)
     if search:
         say(f"sensitivity: each of {len(names)} layer groups alone in INT8")
         sensitivity = measure_sensitivity(names, trials.score, lambda g: say(f"sensitivity: {g}"))

@@ -10,6 +10,10 @@ A model has a *kind*:
 float32 RGB in [0, 1] whose H and W are multiples of ``size_multiple``, named by
 ``input_names``. Padding, state and the window live outside the graph, in
 :class:`edgevsr.stream.FrameUpscaler`, so every backend shares them.
+
+``picture_inputs`` declares which inputs carry pictures: by this contract their range is exactly [0, 1],
+so the INT8 quantizer takes it from here, not from calibration (a subclass that renames its inputs must
+declare them again).
 """
 
 from __future__ import annotations
@@ -30,7 +34,14 @@ class VSRModel(nn.Module):
     size_multiple: ClassVar[int] = 8
     window: ClassVar[int] = 1  # frames seen per output (windowed models)
     input_names: ClassVar[tuple[str, ...]] = ("lr_curr", "lr_prev", "hr_prev")
+    picture_inputs: ClassVar[tuple[str, ...]] = ("lr_curr", "lr_prev", "hr_prev")  # RGB in [0, 1] by contract
     output_names: ClassVar[tuple[str, ...]] = ("hr_curr",)
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        unknown = set(cls.picture_inputs) - set(cls.input_names)
+        if unknown:
+            raise TypeError(f"{cls.__name__}: picture_inputs {sorted(unknown)} are not inputs {cls.input_names}")
 
     def core(self, *inputs: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

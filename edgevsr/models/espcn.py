@@ -53,6 +53,7 @@ class ESPCN(VSRModel):
     kind = "single"
     size_multiple = 1
     input_names = ("lr",)
+    picture_inputs = ("lr",)
     output_names = ("hr",)
 
     def __init__(self):

@@ -138,6 +138,7 @@ class Bicubic(VSRModel):
     kind = "single"
     size_multiple = 1
     input_names = ("lr",)
+    picture_inputs = ("lr",)
     output_names = ("hr",)
 
     def core(self, lr: torch.Tensor) -> torch.Tensor:

@@ -147,6 +147,7 @@ class SOFVSR(VSRModel):
     kind = "windowed"
     window = 3
     input_names = ("lr_window",)
+    picture_inputs = ("lr_window",)
     output_names = ("hr",)
 
     def __init__(self):

@@ -95,6 +95,7 @@ class VESPCN(VSRModel):
     kind = "windowed"
     window = 3
     input_names = ("lr_window",)
+    picture_inputs = ("lr_window",)
     output_names = ("hr",)
     # Ground-truth pixel (y, x) under output pixel (0, 0) of the bare SR net (measured, see module doc).
     gt_offset = (8, 7)
