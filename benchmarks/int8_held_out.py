@@ -1,6 +1,6 @@
 """INT8 with no float fallback vs FP32, PSNR-Y against ground truth on every held-out clip (ONNX Runtime).
 
-    python benchmarks/int8_held_out.py --model rrn --weights training/candidates/rrn.safetensors \
+    python benchmarks/int8_held_out.py --model rrn --weights rrn-stage1 \
         --calib data/train-v4/sam2_juggle_lawn --clips data/train-v4/{cup,pan_grey,...} ../shared/data/basketballpass \
         --frames 30 -o benchmarks/results/rrn_int8_held_out.json
 
