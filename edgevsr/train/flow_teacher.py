@@ -79,7 +79,7 @@ def fresh_fnet(model: torch.nn.Module) -> None:
     """Re-initialise FNet: Kaiming-normal for its LeakyReLU(0.2) convs, a near-zero last layer (~0.05 px at first).
 
     The shipped stage-1/2 FNets had collapsed: activations fade layer by layer to a near-constant ~0.04 px
-    output, encoder gradients ~1e-6, and 300 teacher iterations did not move them (docs/training.md).
+    output, encoder gradients ~1e-6, and 300 teacher iterations did not move them (docs/experiments/reviving-fnet.md).
     PyTorch's default conv init does the same to a fresh FNet (14 convs deep: the feature std before the
     head is ~0.02 on real frames, and 40 teacher steps left its loss at 1.49 of 1.51), while Kaiming
     init keeps the signal (std ~0.17) and the teacher loss falls to 0.36 in those 40 steps. The last layer
