@@ -68,8 +68,7 @@ CASES = {
     "eval plot onto a file": (["eval", "{d}/frames", "--gt", "{d}/frames", "--plot", "{d}/mine.png",
                                "--no-lpips", "--no-tof"], "exists"),
     "quantize onto a file": (["quantize", "bicubic", "-o", "{d}/mine.onnx"], "exists"),
-    "quantize report onto a file": (["quantize", "bicubic", "-o", "{o}/q.onnx", "--report", "{d}/mine.json"],
-                                    "exists"),
+    "quantize json onto a file": (["quantize", "bicubic", "-o", "{o}/q.onnx", "--json", "{d}/mine.json"], "exists"),
     "batch json onto a file": (["batch", "{d}/clip.mp4", "-o", "{o}/lib", "--json", "{d}/mine.json", *BICUBIC],
                                "exists"),
     "profile json onto a file": (["profile", "--json", "{d}/mine.json", "--frames", "1", *BICUBIC], "exists"),
@@ -180,8 +179,18 @@ def test_eval_save_outputs_leaves_nothing_when_a_later_sequence_fails(tmp_path, 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["gt"]
 
 
+def test_quantize_report_is_still_the_json_output_with_a_deprecation_note(tmp_path, capsys):
+    """The old spelling --report still names quantize's JSON output (guarded like --json), with a one-line note."""
+    target = tmp_path / "mine.json"
+    target.write_bytes(PRECIOUS)
+    code, err = run_main(["quantize", "bicubic", "-o", str(tmp_path / "q.onnx"), "--report", str(target)], capsys)
+    assert "note: --report is deprecated and goes in the next release; use --json" in err, err
+    assert code == 2 and "exists" in err.splitlines()[-1], err
+    assert target.read_bytes() == PRECIOUS and sorted(p.name for p in tmp_path.iterdir()) == ["mine.json"]
+
+
 @pytest.mark.parametrize("args", [
-    ["quantize", "bicubic", "-o", "{o}/q.onnx", "--report", "{o}/q.onnx"],
+    ["quantize", "bicubic", "-o", "{o}/q.onnx", "--json", "{o}/q.onnx"],
     ["eval", "{d}/frames", "--gt", "{d}/frames", "--json", "{o}/s.png", "--plot", "{o}/s.png", "--no-lpips"],
 ])
 def test_two_outputs_of_one_command_may_not_share_a_name(args, data, tmp_path, capsys):
