@@ -48,7 +48,7 @@ def test_int8_end_to_end_with_caches(fp32, fixtures, tmp_path):
     clip = _real_clip(fixtures, tmp_path)
     out, cache, trt, report = (tmp_path / n for n in ("q.onnx", "s.npz", "t.cache", "r.json"))
     args = [fp32, "--int8", "--calib", clip, "--calib-frames", 4, "--no-search", "--speed-shape", "32x48",
-            "--speed-runs", 1, "--cache", cache, "--trt-cache", trt, "--report", report, "--min-psnr-vs-fp32", 30]
+            "--speed-runs", 1, "--cache", cache, "--trt-cache", trt, "--json", report, "--min-psnr-vs-fp32", 30]
     r = _run(*args, "-o", out)
     assert r.returncode == 0, r.stderr
     assert "sr.conv" in r.stderr and "side by side" in r.stderr and "budget min_psnr_vs_fp32=30: met" in r.stderr
