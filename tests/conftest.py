@@ -104,3 +104,12 @@ def run_cli(*args) -> tuple[int, str]:
     finally:
         sys.argv = argv
     return code, err.getvalue()
+
+
+@pytest.fixture
+def one_torch_thread():
+    """For pipeline tests (they have their own threads): one intra-op thread avoids oversubscribing a 2-core box."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)

@@ -12,7 +12,6 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from edgevsr.backends.registry import RunnerConfig, make_runner
@@ -26,14 +25,7 @@ from edgevsr.io.frames import FrameSource
 from edgevsr.pixels import as_uint8
 from edgevsr.stream import FrameUpscaler
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The pipeline has its own threads; one intra-op thread avoids oversubscribing a 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def gradient10(n: int = 4, h: int = 24, w: int = 32) -> list[np.ndarray]:

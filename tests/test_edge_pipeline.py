@@ -14,7 +14,6 @@ import tracemalloc
 import cv2
 import numpy as np
 import pytest
-import torch
 from conftest import moving_clip, write_video
 
 from edgevsr.backends.registry import RunnerConfig, make_runner
@@ -27,14 +26,7 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.io.frames import FrameSource
 from edgevsr.stream import FrameUpscaler
 
-
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    """The pipeline has its own threads; one intra-op thread avoids oversubscribing a 2-core box."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def bicubic() -> FrameUpscaler:

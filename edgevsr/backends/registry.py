@@ -41,13 +41,15 @@ FLAGS = {"compile": "--compile", "channels_last": "--channels-last", "cuda_graph
 TORCH_COMMON = {"weights", "allow_random"}
 
 
-def _check_threads(threads: int | None) -> None:
+def _check_threads(threads: int | None) -> int | None:
+    """None, or a plain int >= 1 (numpy integers accepted); anything else is one line."""
     if threads is None:
-        return
+        return None
     if isinstance(threads, bool) or not isinstance(threads, numbers.Integral):
         raise EdgeVSRError(f"--threads {threads!r}: expected an integer >= 1, not {type(threads).__name__}")
     if threads < 1:
         raise EdgeVSRError(f"--threads {threads}: must be >= 1")
+    return int(threads)
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,7 @@ class TorchOptions:
     threads: int | None = None  # torch.set_num_threads (process-wide; None: leave torch's setting)
 
     def __post_init__(self) -> None:
-        _check_threads(self.threads)
-        if self.threads is not None:
-            object.__setattr__(self, "threads", int(self.threads))
+        object.__setattr__(self, "threads", _check_threads(self.threads))
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,7 @@ class OnnxRuntimeOptions:
         if self.model_file is None:
             raise EdgeVSRError("--backend onnxruntime needs --onnx FILE (make one with `edgevsr quantize`)")
         object.__setattr__(self, "model_file", Path(self.model_file))
-        _check_threads(self.threads)
-        if self.threads is not None:
-            object.__setattr__(self, "threads", int(self.threads))
+        object.__setattr__(self, "threads", _check_threads(self.threads))
 
 
 @dataclass(frozen=True)
