@@ -51,16 +51,14 @@ def compare_weights(model: str, weights: list[str], clips: list[Path], frames: i
     from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 
     torch.set_num_threads(threads)
-    for w in weights:  # every file and name checked before minutes of clip loading
-        _load(model, w)
+    nets = [_load(model, w) for w in weights]  # every file and name checked before minutes of clip loading
     scorer = make_scorer()
     loaded = {}
     for folder in clips:
         (c,) = load_val_clips(folder.parent, [folder.name], frames)
         loaded[folder.name] = c
     rows = []
-    for w in weights:
-        net, source = _load(model, w)
+    for w, (net, source) in zip(weights, nets, strict=True):
         for name, clip in loaded.items():
             t0 = time.perf_counter()
             res = evaluate(net, [clip], torch.device("cpu"), scorer)
