@@ -79,14 +79,14 @@ class QualityJudge:
 class Int8Candidates:
     """Q/DQ copies of the FP32 graph, one per set of float groups, built once and kept in ``workdir``."""
 
-    def __init__(self, proto, ranges: dict[str, tuple[float, float]], target: str, workdir: Path,
-                 picture_range: bool = True):
+    def __init__(self, proto, ranges: dict[str, tuple[float, float]], target: str, workdir: Path):
+        """``ranges`` are final: the pipeline has already applied the picture-input rule (the TensorRT cache
+        it writes needs them too), so the candidates do not apply it a second time."""
         self.proto, self.ranges, self.target, self.workdir = proto, ranges, target, workdir
-        self.picture_range = picture_range
         self._built: dict[frozenset, Path] = {}
 
     def model(self, float_groups: frozenset[str]):
-        return quantize_qdq(self.proto, self.ranges, float_groups, self.target, self.picture_range)
+        return quantize_qdq(self.proto, self.ranges, float_groups, self.target, picture_range=False)
 
     def path(self, float_groups: frozenset[str]) -> Path:
         if float_groups not in self._built:

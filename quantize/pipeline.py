@@ -256,7 +256,7 @@ def _int8(proto, steps, judge: QualityJudge, search: bool, o: QuantizeOptions, r
     if not names:
         raise EdgeVSRError(f"{source}: no convolution layer groups found to quantize")
     defaults = default_float_groups(proto, groups) if search or o.keep_default_float else {}
-    trials = Int8Search(Int8Candidates(proto, ranges, o.target, workdir, o.picture_range), judge)
+    trials = Int8Search(Int8Candidates(proto, ranges, o.target, workdir), judge)
     if search:
         say(f"sensitivity: each of {len(names)} layer groups alone in INT8")
         sensitivity = measure_sensitivity(names, trials.score, lambda g: say(f"sensitivity: {g}"))
