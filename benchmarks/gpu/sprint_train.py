@@ -105,7 +105,8 @@ def main(config: str, out: str, minutes: float | None = None, work: str | None =
         if (run / name).is_file():
             shutil.copy(run / name, out_dir / name)
     print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB), {trainer.iteration} iterations in {seconds:.0f} s; "
-          f"best validation: " + json.dumps({k: round(v, 4) for k, v in best.items() if "@" not in k}))
+          f"best validation: " + json.dumps({k: round(v, 4) if isinstance(v, float) else v
+                                                for k, v in best.items() if "@" not in k}))
     return 0
 
 

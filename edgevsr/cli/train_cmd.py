@@ -60,7 +60,8 @@ def register(app: typer.Typer) -> None:
             trainer = Trainer(cfg, resume=resume, console=progress.console)
             best = trainer.fit(progress=progress)
         console.print(f"{cfg.run_dir}: iteration {trainer.iteration}; best " +
-                      " ".join(f"{k}={v:.4f}" for k, v in best.items()), highlight=False)
+                      " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in best.items()),
+                      highlight=False)
 
     @app.command("ship-weights")
     def ship_weights(

@@ -100,6 +100,9 @@ class TrainConfig:
     val_every: int = 200
     val_lpips: bool = True  # LPIPS in validation (skipped when its weights are not installed)
     checkpoint_minutes: float = 5.0
+    ema_decay: float = 0.0  # stages 1/2: > 0 keeps an EMA of the generator's weights (e.g. 0.999), validated,
+    #                         selected and saved as best; 0 = off. Stage 0 ignores it
+    ema_validate_raw: bool = True  # with ema_decay: also validate the raw weights (val.csv raw_psnr_y, raw_tof)
     data: DataConfig = field(default_factory=DataConfig)
     gan: GanConfig = field(default_factory=GanConfig)
 
@@ -216,6 +219,8 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append(f"data.degradation must be BD or BI, not {cfg.data.degradation!r}")
     if cfg.device not in ("auto", "cpu", "cuda"):
         problems.append(f"device must be auto, cpu or cuda, not {cfg.device!r}")
+    if not 0 <= cfg.ema_decay < 1:
+        problems.append(f"ema_decay must be >= 0 and < 1 (0 = off), not {cfg.ema_decay}")
     if cfg.gan.temporal_weight < 0:
         problems.append(f"gan.temporal_weight must be >= 0, not {cfg.gan.temporal_weight}")
     if problems:

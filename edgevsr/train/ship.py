@@ -76,6 +76,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         iteration = int(best_info["iteration"])
         load_into(model, read_state_dict(best), str(best))
         selected = "the run's best checkpoint by its validation rule"
+        if best_info.get("weights") == "ema":
+            selected += " (its EMA-averaged weights)"
     round_to_fp16(model)
     # hashed when the run started (runs before 2026-12-02 have no start.json: the files are hashed now)
     start = json.loads((run_dir / "start.json").read_text()) if (run_dir / "start.json").is_file() else {}

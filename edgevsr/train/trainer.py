@@ -7,6 +7,13 @@ generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y i
 stage 2, optionally only among checkpoints whose tOF stays within ``gan.tof_tolerance`` of the initial
 weights' on every validation clip), ``train.csv``
 (losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
+
+With ``ema_decay`` > 0 (stages 1 and 2; stage 0 ignores it) the trainer keeps an FP32 exponential moving
+average of the generator's weights (:class:`edgevsr.train.ema.WeightAverage`, updated after every generator
+step, not the discriminator's), saved in ``last.pt`` and restored by ``--resume``. Validation then measures
+the averaged weights as the run's model (selection, ``best.safetensors``, ``best.json`` with
+``"weights": "ema"``) and, unless ``ema_validate_raw`` is false, the raw weights too: ``val.csv`` gets
+``raw_psnr_y`` and ``raw_tof`` (and ``raw_lpips`` when LPIPS is measured) beside the averaged weights' columns.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
+from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
@@ -100,6 +108,11 @@ class Trainer:
             from edgevsr.train.gan import GanStage
 
             self.gan = GanStage(cfg, self.model, self.device)
+        # the generator's weight average (stage 0 trains FNet alone and ignores it); resume replaces it
+        self.ema = WeightAverage(self.model, cfg.ema_decay) if cfg.ema_decay > 0 and self.flow is None else None
+        self.ema_model = None  # a second generator the average is copied into for validation (built when needed)
+        if cfg.ema_decay > 0 and self.flow is not None:
+            self._say("ema_decay is ignored in stage 0 (FNet alone)")
         if resume:
             self.load_checkpoint()
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
@@ -119,6 +132,8 @@ class Trainer:
                  "config": json.dumps(self.cfg.to_dict())}
         if self.gan is not None:
             state.update(self.gan.state_dict())
+        if self.ema is not None:
+            state.update(self.ema.state_dict())
         with atomic_path(self.checkpoint_path) as tmp:
             torch.save(state, tmp)
 
@@ -146,6 +161,13 @@ class Trainer:
         self.reference = json.loads(state.get("reference", "{}"))
         if self.gan is not None:
             self.gan.load_state_dict(state)
+        if self.ema is not None:
+            if "ema" in state:
+                self.ema.load_state_dict(state)
+            else:  # written before the average existed, or by a run without it
+                self.ema.reset(self.model)
+                self._say(f"{path}: no weight average in the checkpoint; the EMA starts from the weights of "
+                          f"iteration {self.iteration}")
 
     # ---- one iteration -----------------------------------------------------------------------------
     def current_lr(self) -> float:
@@ -165,8 +187,13 @@ class Trainer:
         if self.flow is not None:
             return self.flow_step()
         lr, hr = self.batch()
-        if self.gan is not None:
-            return self.gan.step(self.opt, lr, hr, self.amp)
+        losses = self.gan.step(self.opt, lr, hr, self.amp) if self.gan is not None else self.generator_step(lr, hr)
+        if self.ema is not None:
+            self.ema.update(self.model)
+        return losses
+
+    def generator_step(self, lr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
+        """Stage 1: one optimizer step of the generator on this batch."""
         extra = {}
         has_flow = self.model.kind == "recurrent" and hasattr(self.model, "fnet")
         teach = teacher_weight(self.cfg.flow_teacher_weight, self.cfg.flow_teacher_until, self.iteration)
@@ -230,7 +257,8 @@ class Trainer:
             return self.validate_flow()
         if self.scorer is None:
             self.scorer = make_scorer(self.cfg.val_lpips)
-        row = {"iteration": self.iteration, **evaluate(self.model, self.val_clips, self.device, self.scorer)}
+        row = {"iteration": self.iteration, **evaluate(self.selected_model(), self.val_clips, self.device,
+                                                       self.scorer)}
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         if self.tof_bounded and not self.reference:
@@ -240,12 +268,28 @@ class Trainer:
         eligible = True
         if self.tof_bounded:
             row["tof_ok"] = eligible = self.within_tof_bound(row)
+        if self.ema is not None and self.cfg.ema_validate_raw:  # the raw weights beside the average
+            # before the first update the average is the weights themselves: measured once
+            raw = evaluate(self.model, self.val_clips, self.device, self.scorer) if self.ema.updates else row
+            row.update({f"raw_{k}": raw[k] for k in ("psnr_y", "tof", "lpips") if k in raw})
         if eligible and (not self.best or sign * (row[key] - self.best[key]) > 0):
-            self.best = dict(row)
+            self.best = dict(row, **({"weights": "ema"} if self.ema is not None else {}))
             self._save_best()
         self._append_csv(self.run_dir / "val.csv", row)
         self._plot()
         return row
+
+    def selected_model(self) -> torch.nn.Module:
+        """The generator validation measures and ``best.safetensors`` holds: the weight average when EMA is on
+        (copied into a second instance, so the training model and its optimizer are untouched), else the model."""
+        if self.ema is None:
+            return self.model
+        if self.ema_model is None:
+            with torch.random.fork_rng(devices=[]):  # its random init must not move the training's RNG stream
+                self.ema_model = build_model(self.cfg.model).to(self.device).eval().requires_grad_(False)
+            if self.cfg.channels_last:
+                self.ema_model.to(memory_format=torch.channels_last)
+        return self.ema.copy_to(self.ema_model)
 
     @property
     def tof_bounded(self) -> bool:
@@ -273,7 +317,8 @@ class Trainer:
 
         from edgevsr.io.atomic import atomic_path
 
-        sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(self.model).items()}
+        model = self.model if self.flow is not None else self.selected_model()
+        sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(model).items()}
         with atomic_path(self.run_dir / "best.safetensors") as tmp:
             save_file(sd, str(tmp))
         (self.run_dir / "best.json").write_text(json.dumps(self.best, indent=2))
@@ -309,7 +354,11 @@ class Trainer:
         warp = [k for k in (rows[0] if rows else {}) if k.startswith("warp_err@")]
         fig, axes = plt.subplots(1, 2 if warp else 1, figsize=(11 if warp else 6, 3.5), squeeze=False)
         ax = axes[0, 0]
-        ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}")
+        ema = " (EMA)" if self.ema is not None else ""
+        ax.plot(it, [float(r["psnr_y"]) for r in rows], "o-", label=f"{self.cfg.model} stage {self.cfg.stage}{ema}")
+        raw = [(i, float(r["raw_psnr_y"])) for i, r in zip(it, rows, strict=True) if r.get("raw_psnr_y")]
+        if raw:  # the raw weights beside their average
+            ax.plot(*zip(*raw, strict=True), ".-", alpha=0.5, label="raw weights")
         ax.plot(it, [float(r["psnr_y_bicubic"]) for r in rows], "--", label="bicubic")
         if rows and rows[0].get("psnr_y_bicubic_bd"):
             ax.plot(it, [float(r["psnr_y_bicubic_bd"]) for r in rows], ":", label="bicubic (BD grid)")
