@@ -1,16 +1,19 @@
-"""Pack a training set small enough to travel with a GPU sprint (<= ~40 MiB), and unpack it there into a dataset.
+"""Pack a training set small enough to travel with a GPU sprint, and unpack it there into a dataset.
 
 A lent GPU machine has no package registry and no ../shared; everything it trains on travels with the
-call (64 MiB with the repository). So `pack` keeps what cannot be regenerated and drops what can:
+call (64 MiB with the repository, which holds ~44 MiB of its own: `preflight.py` tells what is left). So `pack`
+keeps what cannot be regenerated and drops what can, as lossy WebP (OpenCV's libwebp, which the GPU machine's
+opencv-python-headless has too): ~0.6 x the bytes of JPEG at the same fidelity (q90 ~ JPEG q95, 43-46 dB
+PSNR-Y against the dataset's PNGs; q95 ~ JPEG q97, 47-49 dB):
 
-- each video clip of the dataset's train split: a contiguous run of at most ``--video-frames`` frames as
-  JPEG (q95) in a frame folder (the motion stays real);
-- each real photograph behind the synthetic clips, once, area-downscaled as the dataset build did (JPEG q95):
+- each video clip of the dataset's train split: a contiguous run of at most ``--video-frames`` frames (q90) in a
+  frame folder (the motion stays real);
+- each real photograph behind the synthetic clips, once, area-downscaled as the dataset build did (q90):
   `unpack` re-synthesises ``--clips-per-photo`` camera pans from it with the same code
   (:func:`edgevsr.data.synthetic_motion`, motion blur and parallax), more than the CPU dataset holds;
-- the validation clips' first ``--val-frames`` frames (JPEG q97).
+- the validation clips' first ``--val-frames`` frames (q95): every clip of the val split, natural footage too.
 
-    python benchmarks/gpu/sprint_data.py pack data/train-v3 data/sprint --photos-from data/pkgs/x
+    python benchmarks/gpu/sprint_data.py pack data/train-v4 data/sprint --photos-from data/pkgs/x --video-frames 40
     python3 benchmarks/gpu/sprint_data.py unpack data/sprint /tmp/sprint-ds      # on the GPU machine
     python3 benchmarks/gpu/sprint_data.py tiny data/sprint     # a packed set of a few KiB (run_all's rehearsal)
 """
@@ -33,11 +36,21 @@ from edgevsr.errors import EdgeVSRError  # noqa: E402
 from edgevsr.io.frames import list_images, read_image  # noqa: E402
 
 MANIFEST = "sprint.json"
+EXT = ".webp"
+QUALITY = {"videos": 90, "photos": 90, "val": 95}  # WebP; the validation ground truth a notch finer
 
 
-def _write_jpeg(path: Path, rgb: np.ndarray, quality: int) -> None:
-    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality]):
-        raise EdgeVSRError(f"{path}: cannot write")
+def _write(path: Path, rgb: np.ndarray, quality: int) -> None:
+    """``path`` without suffix + EXT, lossy WebP at ``quality``."""
+    path = path.with_suffix(EXT)
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_WEBP_QUALITY, quality]):
+        raise EdgeVSRError(f"{path}: cannot write (OpenCV without WebP?)")
+
+
+def _photo(packed: Path, name: str) -> Path:
+    """A packed photograph: WebP, or JPEG in a set packed before WebP."""
+    path = packed / "photos" / f"{name}{EXT}"
+    return path if path.is_file() else path.with_suffix(".jpg")
 
 
 def _photo_sources(photos_from: Path | None) -> dict[str, Path]:
@@ -67,7 +80,7 @@ def pack(root: Path, out: Path, photos_from: Path | None, video_frames: int, val
             d = out / "val" / name
             d.mkdir()
             for i, f in enumerate(list_images(root / name)[:val_frames]):
-                _write_jpeg(d / f"{i:06d}.jpg", read_image(f), 97)
+                _write(d / f"{i:06d}", read_image(f), QUALITY["val"])
             manifest["val"].append(name)
         elif c["split"] == "train" and c["kind"] == "video":
             d = out / "videos" / name
@@ -75,7 +88,7 @@ def pack(root: Path, out: Path, photos_from: Path | None, video_frames: int, val
             files = list_images(root / name)
             start = max(0, (len(files) - video_frames) // 2)
             for i, f in enumerate(files[start:start + video_frames]):
-                _write_jpeg(d / f"{i:06d}.jpg", read_image(f), 95)
+                _write(d / f"{i:06d}", read_image(f), QUALITY["videos"])
             manifest["videos"].append(name)
         elif c["split"] == "train":
             base = name.rsplit("_", 1)[0] if name.rsplit("_", 1)[0] in photos else name
@@ -89,9 +102,10 @@ def pack(root: Path, out: Path, photos_from: Path | None, video_frames: int, val
             h, w = img.shape[:2]
             if h > 2 * max_height:  # as build_dataset does for photos
                 img = cv2.resize(img, (round(w * 2 * max_height / h), 2 * max_height), interpolation=cv2.INTER_AREA)
-            _write_jpeg(out / "photos" / f"{base}.jpg", img, 95)
+            _write(out / "photos" / base, img, QUALITY["photos"])
             manifest["photos"].append(base)
     manifest["options"] = index.get("options", {})
+    manifest["format"] = {"ext": EXT, "quality": QUALITY, "video_frames": video_frames, "val_frames": val_frames}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -104,9 +118,10 @@ def unpack(packed: Path, out: Path, clips_per_photo: int) -> dict:
     links.mkdir(parents=True)
     sources = [packed / "videos" / n for n in manifest["videos"]] + [packed / "val" / n for n in manifest["val"]]
     for name in manifest["photos"]:
+        photo = _photo(packed, name)
         for k in range(clips_per_photo):
-            link = links / f"{name}_{k}.jpg"
-            link.symlink_to((packed / "photos" / f"{name}.jpg").resolve())
+            link = links / f"{name}_{k}{photo.suffix}"
+            link.symlink_to(photo.resolve())
             sources.append(link)
     opts = manifest.get("options", {})
     build = BuildOptions(min_diff=0.0, max_height=opts.get("max_height", 288), synth_blur=opts.get("synth_blur", 0.5),
@@ -129,10 +144,11 @@ def tiny(out: Path) -> dict:
         d = out / ("videos" if name == "pan" else "val") / name
         d.mkdir(parents=True)
         for i in range(n):
-            _write_jpeg(d / f"{i:06d}.jpg", photo[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w], 95)
+            _write(d / f"{i:06d}", photo[y0 + 2 * i: y0 + 2 * i + h, 3 * i: 3 * i + w], 95)
     (out / "photos").mkdir()
-    _write_jpeg(out / "photos" / "photo.jpg", cv2.resize(photo, (260, 200), interpolation=cv2.INTER_AREA), 95)
-    manifest = {"videos": ["pan"], "photos": ["photo"], "val": ["held"], "source_index": "tiny", "options": {}}
+    _write(out / "photos" / "photo", cv2.resize(photo, (260, 200), interpolation=cv2.INTER_AREA), QUALITY["photos"])
+    manifest = {"videos": ["pan"], "photos": ["photo"], "val": ["held"], "source_index": "tiny", "options": {},
+                "format": {"ext": EXT, "quality": QUALITY}}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2))
     return manifest
 
@@ -144,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("root", type=Path)
     p.add_argument("out", type=Path)
     p.add_argument("--photos-from", type=Path, help="folder the wallpaper .deb packages were extracted into")
-    p.add_argument("--video-frames", type=int, default=200)
+    p.add_argument("--video-frames", type=int, default=40, help="per train video (the size: preflight.py)")
     p.add_argument("--val-frames", type=int, default=30)
     u = sub.add_parser("unpack")
     u.add_argument("packed", type=Path)
