@@ -90,8 +90,12 @@ def test_latency_table_takes_every_candidate_the_zoo_has(monkeypatch):
 def test_sprint_overrides_move_tmp_paths_and_set_the_minutes(tmp_path):
     o = sprint_train.overrides(str(GPU / "sprint_egvsr.yaml"), 2.5, str(tmp_path), rehearse=False)
     assert o["time_limit_minutes"] == 2.5 and o["run_dir"] == str(tmp_path / "sprint-run")
-    assert o["init"] == str(tmp_path / "sprint-stage0" / "best.safetensors")
+    candidate = "training/candidates/egvsr.safetensors"  # tracked: not under /tmp, not moved (absolute off the root)
+    assert o.get("init", candidate) in (candidate, str(GPU.parents[1] / candidate))
     assert o["data.root"] == str(tmp_path / "sprint-ds")
+    chained = sprint_train.overrides(str(GPU / "sprint_egvsr.yaml"), 2.5, str(tmp_path), rehearse=False,
+                                     init_from=str(GPU / "sprint_egvsr_stage0.yaml"))
+    assert chained["init"] == str(tmp_path / "sprint-stage0" / "best.safetensors")  # stage 0's run, moved too
     s0 = sprint_train.overrides(str(GPU / "sprint_egvsr_stage0.yaml"), None, str(tmp_path), rehearse=True)
     assert "init" not in s0 and s0["device"] == "cpu" and s0["iterations"] == 2  # init is a shipped file
 

