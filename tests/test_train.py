@@ -121,6 +121,23 @@ def test_resume_continues_exactly(tmp_path, dataset):
         assert torch.equal(a, b), k
 
 
+def test_diverged_step_leaves_the_last_checkpoint_resumable(tmp_path, dataset):
+    """A non-finite loss has already stepped the weights (NaN): last.pt must keep the weights before it, as the
+    error tells the user to --resume from it."""
+    tr = Trainer(load_config(_config(tmp_path, dataset)))
+    tr.fit(2)
+    before = torch.load(tr.checkpoint_path, weights_only=True)
+    batch = tr.batch
+    tr.batch = lambda: (lambda lr, hr: (lr, hr * float("nan")))(*batch())  # a NaN loss, finite inputs
+    with pytest.raises(EdgeVSRError, match="loss became"):
+        tr.fit(4)
+    after = torch.load(tr.checkpoint_path, weights_only=True)
+    assert int(after["iteration"]) == 2
+    assert all(torch.equal(v, before["model"][k]) for k, v in after["model"].items())
+    again = Trainer(load_config(_config(tmp_path, dataset)), resume=True)
+    assert all(torch.isfinite(v).all() for v in again.model.state_dict().values())
+
+
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     Trainer(load_config(_config(tmp_path, dataset))).fit(1)
     with pytest.raises(EdgeVSRError, match="checkpoint is egvsr-lite stage 1"):

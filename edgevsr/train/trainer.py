@@ -401,6 +401,7 @@ class Trainer:
         window: list[float] = []
         task = progress.add_task(f"{self.cfg.model} stage {self.cfg.stage}", total=total,
                                  completed=self.iteration, rate="") if progress else None
+        diverged = False
         try:
             started_from = self.cfg.init or self.cfg.warm_start
             if (self.tof_bounded and not self.reference) or (started_from and self.iteration == 0 and not self.best):
@@ -419,6 +420,9 @@ class Trainer:
                 t0 = time.perf_counter()
                 losses = self.step()
                 if not all(math.isfinite(v) for k, v in losses.items() if k != "alive"):
+                    # the optimizer has already stepped on it (the weights, their average, Adam's moments are
+                    # NaN now): the checkpoint on disk, from before, is the one to resume, so it is not overwritten
+                    diverged = True
                     raise EdgeVSRError(f"{self.run_dir}: loss became {losses} at iteration {self.iteration}; "
                                        "lower lr and --resume from the last checkpoint")
                 self.iteration += 1
@@ -441,7 +445,8 @@ class Trainer:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
         finally:
-            self.save_checkpoint()
+            if not diverged:
+                self.save_checkpoint()
             if old is not None:
                 signal.signal(signal.SIGTERM, old)
         return self.best
