@@ -190,3 +190,24 @@ def test_stage0_ignores_the_average(tmp_path, dataset):  # noqa: F811
     tr = _ema(tmp_path, dataset, console=log, stage=0, flow_gap_max=2, flow_shift=1)
     assert tr.ema is None and any("ema_decay is ignored in stage 0" in line for line in log.lines)
     tr.step()
+
+
+def test_ship_last_ships_the_average_of_an_ema_run(tmp_path, dataset):  # noqa: F811
+    """An EMA run's model is its average (val.csv's psnr_y, best.safetensors): --last ships the last average, and
+    the card says so; a last.pt without one (EMA off in the last stretch) ships the weights."""
+    from safetensors.torch import load_file
+
+    from edgevsr.train.ship import ship
+
+    tr = _ema(tmp_path, dataset, val_every=3)
+    tr.fit(3)
+    out = ship(tr.run_dir, "l", output=tmp_path / "w", frames=2, last=True)
+    shipped, card = load_file(str(out)), json.loads(out.with_suffix(".json").read_text())
+    assert all(torch.equal(shipped[k], v.half()) for k, v in tr.ema.state.items() if v.is_floating_point())
+    assert "last checkpoint (iteration 3)" in card["selected"] and "EMA-averaged" in card["selected"]
+    plain = Trainer(load_config(_config(tmp_path, dataset, iterations=4)), resume=True)  # EMA off from here
+    plain.fit()
+    out = ship(tr.run_dir, "p", output=tmp_path / "w", frames=2, last=True)
+    shipped, card = load_file(str(out)), json.loads(out.with_suffix(".json").read_text())
+    assert all(torch.equal(shipped[k], v.half()) for k, v in plain.model.state_dict().items() if v.is_floating_point())
+    assert "EMA" not in card["selected"]

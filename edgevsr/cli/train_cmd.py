@@ -70,7 +70,8 @@ def register(app: typer.Typer) -> None:
         default: bool = typer.Option(False, "--default", help="Make these the model's default weights."),
         output: Annotated[Path | None, options.output("Folder (default: the package's weights/files).")] = None,
         frames: int = typer.Option(100, "--frames", min=2, help="First N frames of each held-out clip measured."),
-        last: bool = typer.Option(False, "--last", help="Ship RUN_DIR/last.pt instead of the best checkpoint."),
+        last: bool = typer.Option(False, "--last", help="Ship RUN_DIR/last.pt instead of the best checkpoint (its "
+                                  "weight average when the run has ema_decay)."),
         as_model: str = typer.Option(None, "--as-model",
                                      help="Ship for another name of the same generator (frvsr run -> tecogan)."),
     ) -> None:

@@ -37,15 +37,18 @@ def measure(model, root: Path, clips: list[str], frames: int, degradation: str) 
     return {"clips": clips, "frames": [int(c.hr.shape[0]) for c in vc], "degradation": degradation, **res}
 
 
-def _last_checkpoint(run_dir: Path) -> tuple[dict, int]:
-    """The generator and iteration of ``run_dir/last.pt`` (loaded with ``weights_only``)."""
+def _last_checkpoint(run_dir: Path) -> tuple[dict, int, bool]:
+    """The generator, iteration and whether it is the weight average, of ``run_dir/last.pt`` (loaded with
+    ``weights_only``): a run with ``ema_decay`` validates and selects its average, so that is its model."""
     from edgevsr.train.trainer import read_checkpoint
 
     path = run_dir / "last.pt"
     if not path.is_file():
         raise EdgeVSRError(f"{path}: no checkpoint to ship")
     state = read_checkpoint(path)
-    return state["model"], int(state["iteration"])
+    if "ema" in state:
+        return state["ema"], int(state["iteration"]), True
+    return state["model"], int(state["iteration"]), False
 
 
 def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
@@ -68,9 +71,11 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
                            f"(same architecture: {', '.join(same)})")
     model = build_model(cfg.model)
     if last:
-        state, iteration = _last_checkpoint(run_dir)
+        state, iteration, averaged = _last_checkpoint(run_dir)
         load_into(model, state, str(run_dir / "last.pt"))
         selected = f"the run's last checkpoint (iteration {iteration}), not its best by the run's own rule"
+        if averaged:
+            selected += " (its EMA-averaged weights)"
     else:
         best_info = json.loads((run_dir / "best.json").read_text())
         iteration = int(best_info["iteration"])
