@@ -366,3 +366,20 @@ def test_bf16_channels_last_step_tracks_fp32_and_saves_plain_weights(tmp_path, d
     resumed = Trainer(load_config(_config(tmp_path / "fast", dataset, model=model, cpu_bf16=True,
                                           channels_last=True)), resume=True)
     assert resumed.iteration == 2
+
+
+def test_mixed_precision_is_bfloat16_never_float16_without_loss_scaling(monkeypatch):
+    """amp on CUDA: bfloat16 (FP32's exponent range). A mean loss over a batch's millions of pixels gives every
+    activation a gradient of ~1e-7, inside float16's subnormal range: without loss scaling float16 flushes most of
+    them to zero and the generator stops learning. A GPU without bfloat16 trains in FP32."""
+    from edgevsr.train.trainer import autocast_dtype
+
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *_a: (9, 0))
+    assert autocast_dtype(cuda, amp=True, cpu_bf16=False) == torch.bfloat16
+    assert autocast_dtype(cuda, amp=False, cpu_bf16=True) is None
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *_a: (7, 5))  # Turing: no bfloat16
+    assert autocast_dtype(cuda, amp=True, cpu_bf16=False) is None
+    assert autocast_dtype(cpu, amp=True, cpu_bf16=False) is None
+    assert autocast_dtype(cpu, amp=True, cpu_bf16=True) == torch.bfloat16
+

@@ -93,7 +93,7 @@ class TrainConfig:
     seed: int = 0
     threads: int = 2
     device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # mixed precision on CUDA
+    amp: bool = True  # mixed precision on CUDA: bfloat16 autocast (FP32 on a GPU without bfloat16)
     cpu_bf16: bool = False  # bf16 autocast on the CPU (AVX-512 BF16); benchmarks/train_step_speed.py measures it
     channels_last: bool = False  # NHWC weights and activations (faster oneDNN convolutions, with cpu_bf16 most)
     log_every: int = 10

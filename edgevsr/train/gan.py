@@ -121,13 +121,15 @@ class GanStage:
         self.d_opt.load_state_dict(state["d_opt"])
         self.d_updates = int(state["d_updates"])
 
-    def step(self, opt: torch.optim.Optimizer, lr: torch.Tensor, hr: torch.Tensor, amp: bool) -> dict[str, float]:
+    def step(self, opt: torch.optim.Optimizer, lr: torch.Tensor, hr: torch.Tensor,
+             autocast: torch.dtype | None = None) -> dict[str, float]:
+        """One discriminator and one generator step; ``autocast``: the generator's forward dtype (None: FP32)."""
         g = self.cfg.gan
         n, t = lr.shape[:2]
         bce = F.binary_cross_entropy_with_logits
         # Ping-pong: the window forward, then back again (the last frame is not repeated).
         pp = torch.cat([lr, lr[:, :-1].flip(1)], 1)
-        with torch.autocast(self.device.type, enabled=amp):
+        with torch.autocast(self.device.type, dtype=autocast, enabled=autocast is not None):
             out_pp, flows = unroll(self.model, pp)
         out_pp, flows = out_pp.float(), flows.float()
         out, back = out_pp[:, :t], out_pp[:, t - 1:]  # back[k] is frame t-1-k

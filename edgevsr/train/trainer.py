@@ -60,8 +60,10 @@ class Trainer:
         cv2.setNumThreads(cfg.threads)  # the flow teacher (OpenCV DIS) shares the same cores
         torch.manual_seed(cfg.seed)
         self.device = pick_device(cfg.device)
-        self.amp = cfg.amp and self.device.type == "cuda"
-        self.cpu_bf16 = cfg.cpu_bf16 and self.device.type == "cpu"
+        self.autocast_dtype = autocast_dtype(self.device, cfg.amp, cfg.cpu_bf16)  # None: FP32
+        if cfg.amp and self.device.type == "cuda" and self.autocast_dtype is None:
+            self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
+                      "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = build_model(cfg.model).to(self.device).train()
@@ -187,7 +189,10 @@ class Trainer:
         if self.flow is not None:
             return self.flow_step()
         lr, hr = self.batch()
-        losses = self.gan.step(self.opt, lr, hr, self.amp) if self.gan is not None else self.generator_step(lr, hr)
+        if self.gan is not None:  # the GAN step autocasts on CUDA only (cpu_bf16 is a stage-1 option)
+            losses = self.gan.step(self.opt, lr, hr, self.autocast_dtype if self.device.type == "cuda" else None)
+        else:
+            losses = self.generator_step(lr, hr)
         if self.ema is not None:
             self.ema.update(self.model)
         return losses
@@ -201,8 +206,7 @@ class Trainer:
         if teach:  # full precision, outside autocast
             target, valid = teacher_flows(hr, self.model.scale, preset=self.cfg.flow_teacher_preset,
                                           workers=self.cfg.threads)
-        with torch.autocast(self.device.type, dtype=torch.bfloat16 if self.cpu_bf16 else None,
-                            enabled=self.amp or self.cpu_bf16):
+        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
             if has_flow:
                 out, flows = unroll(self.model, lr, detach_flow=bool(teach) and self.cfg.flow_teacher_detach)
                 wrp = warp_loss(lr, flows.float())
@@ -456,6 +460,19 @@ class Trainer:
             self.console.print(text, highlight=False, markup=False)
 
 
+def autocast_dtype(device: torch.device, amp: bool, cpu_bf16: bool) -> torch.dtype | None:
+    """The training step's autocast dtype (None: FP32): ``amp`` on CUDA, ``cpu_bf16`` on the CPU.
+
+    bfloat16 on CUDA too, never float16: a mean loss over a batch's millions of pixels gives each activation a
+    tiny gradient (egvsr-lite at the GPU sprint's 16 x 10 frames of 128 px: median 1.2e-7 at SRNet's last conv and
+    FNet's flow head, every one below float16's smallest normal 6.1e-5), and without loss scaling float16 flushes
+    most of them to zero: in that step over half of the parameter tensors got an all-zero gradient. bfloat16 keeps
+    FP32's exponent range. A GPU without it (before Ampere) trains in FP32."""
+    if device.type == "cuda":
+        return torch.bfloat16 if amp and torch.cuda.get_device_capability(device)[0] >= 8 else None
+    return torch.bfloat16 if cpu_bf16 else None
+
+
 def read_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict:
     """A run's ``last.pt``, loaded with ``weights_only`` (no pickled code runs); one-line error if unreadable."""
     try:
@@ -501,4 +518,4 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-__all__ = ["Trainer", "pick_device"]
+__all__ = ["Trainer", "autocast_dtype", "pick_device"]
