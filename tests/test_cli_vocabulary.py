@@ -14,7 +14,8 @@ from edgevsr.errors import EdgeVSRError
 
 # Same flag, deliberately another form: report sweeps several models at once (MODEL=PATH, several files),
 # compare-weights takes several weights, and training picks its device itself by default (auto).
-EXCEPTIONS = {("report", "--weights"), ("report", "--onnx"), ("compare-weights", "--weights"), ("train", "--device")}
+EXCEPTIONS = {("report", "--weights"), ("report", "--onnx"), ("compare-weights", "--weights"), ("train", "--device"),
+              ("train", "--overwrite")}  # a run folder is replaced at the start, not once a new one is complete
 OUTPUT_LIKE = ("--out", "--out-dir", "--output-dir", "--dest")
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import os
 from pathlib import Path
 
 import pytest
@@ -383,3 +385,39 @@ def test_mixed_precision_is_bfloat16_never_float16_without_loss_scaling(monkeypa
     assert autocast_dtype(cpu, amp=True, cpu_bf16=False) is None
     assert autocast_dtype(cpu, amp=True, cpu_bf16=True) == torch.bfloat16
 
+
+
+def test_a_new_run_never_mixes_with_an_old_one(tmp_path, dataset):
+    """Without --resume, a run folder that holds a run is refused (its curve would get a second one appended and
+    its checkpoint replaced); --overwrite removes the run's files (only those) and starts afresh."""
+    cfg = load_config(_config(tmp_path, dataset, val_every=1))
+    Trainer(cfg).fit(2)
+    run = Path(cfg.run_dir)
+    (run / "notes.txt").write_text("mine")
+    before = (run / "last.pt").read_bytes()
+    with pytest.raises(EdgeVSRError, match=r"holds a training run .*--resume continues it, --overwrite"):
+        Trainer(cfg)
+    assert (run / "last.pt").read_bytes() == before
+    fresh = Trainer(cfg, overwrite=True)
+    assert not (run / "last.pt").exists() and (run / "notes.txt").read_text() == "mine"
+    fresh.fit(1)
+    rows = list(csv.DictReader(open(run / "val.csv")))
+    assert [int(r["iteration"]) for r in rows] == [1]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(EdgeVSRError, match="exists and is not a folder"):
+        Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "file"))))
+
+
+def test_train_cli_refuses_an_existing_run_in_one_line(tmp_path, dataset):
+    import subprocess
+    import sys
+
+    cfg = _config(tmp_path, dataset)
+    Trainer(load_config(cfg)).fit(1)
+    r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "train", "--config", str(cfg)],
+                       capture_output=True, text=True, env={**os.environ, "OMP_WAIT_POLICY": "PASSIVE"})
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0, r.stderr
+    assert "holds a training run" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "train", "--config", str(cfg), "--resume",
+                        "--overwrite"], capture_output=True, text=True)
+    assert r.returncode == 2 and "pick one" in r.stderr

@@ -97,7 +97,7 @@ def main(config: str, out: str, minutes: float | None = None, work: str | None =
         return 0
     torch.backends.cudnn.benchmark = True
     t0 = time.perf_counter()
-    trainer = Trainer(cfg, console=_Print())
+    trainer = Trainer(cfg, console=_Print(), overwrite=True)  # its run folder is scratch
     best = trainer.fit()
     seconds = time.perf_counter() - t0
     run = Path(cfg.run_dir)

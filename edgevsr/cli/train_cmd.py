@@ -33,6 +33,8 @@ def register(app: typer.Typer) -> None:
     def train(
         config: Path = typer.Option(..., "--config", "-c", help="YAML config (see edgevsr/configs/)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from RUN_DIR/last.pt."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Start afresh in a RUN_DIR that holds a run "
+                                       "(its checkpoint, curves and best weights are replaced)."),
         iterations: int = typer.Option(None, "--iterations", help="Train until this total iteration count."),
         run_dir: str = typer.Option(None, "--run-dir", help="Override run_dir."),
         data: str = typer.Option(None, "--data", help="Override data.root (dataset folder)."),
@@ -52,12 +54,14 @@ def register(app: typer.Typer) -> None:
         from edgevsr.train.config import load_config
         from edgevsr.train.trainer import Trainer
 
+        if resume and overwrite:
+            raise typer.BadParameter("--resume continues the run in RUN_DIR, --overwrite replaces it: pick one")
         cfg = load_config(config, {"iterations": iterations, "run_dir": run_dir, "data.root": data,
                                    "data.batch": batch, "data.window": window, "init": init, "device": device,
                                    "threads": threads, "val_every": val_every, "lr": lr,
                                    "time_limit_minutes": time_limit})
         with frame_progress() as progress:
-            trainer = Trainer(cfg, resume=resume, console=progress.console)
+            trainer = Trainer(cfg, resume=resume, console=progress.console, overwrite=overwrite)
             best = trainer.fit(progress=progress)
         console.print(f"{cfg.run_dir}: iteration {trainer.iteration}; best " +
                       " ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in best.items()),

@@ -52,8 +52,27 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml")
+
+
+def claim_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """A new run never mixes with an old one: without ``resume`` a folder that holds a run's files is refused
+    (its val.csv would get a second curve appended and its checkpoint replaced) unless ``overwrite``, which
+    removes those files (only those) first."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise EdgeVSRError(f"{run_dir}: run_dir exists and is not a folder")
+    if resume:
+        return
+    held = [name for name in RUN_FILES if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+    if held and not overwrite:
+        raise EdgeVSRError(f"{run_dir}: holds a training run ({', '.join(held[:3])}); --resume continues it, "
+                           "--overwrite starts afresh and replaces its files")
+    for name in held:
+        (run_dir / name).unlink()
+
+
 class Trainer:
-    def __init__(self, cfg: TrainConfig, resume: bool = False, console=None):
+    def __init__(self, cfg: TrainConfig, resume: bool = False, console=None, overwrite: bool = False):
         self.cfg = cfg
         self.console = console
         torch.set_num_threads(cfg.threads)
@@ -65,6 +84,7 @@ class Trainer:
             self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
                       "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
+        claim_run_dir(self.run_dir, resume, overwrite)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
