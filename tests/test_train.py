@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -138,6 +139,30 @@ def test_diverged_step_leaves_the_last_checkpoint_resumable(tmp_path, dataset):
     assert all(torch.equal(v, before["model"][k]) for k, v in after["model"].items())
     again = Trainer(load_config(_config(tmp_path, dataset)), resume=True)
     assert all(torch.isfinite(v).all() for v in again.model.state_dict().values())
+
+
+def test_every_validation_is_checkpointed(tmp_path, dataset):
+    """A run killed after a validation (SIGKILL, the machine gone: nothing saved on the way out) resumes from the
+    validated iteration, and the checkpoint's record of `best` is the one best.json holds."""
+    tr = Trainer(load_config(_config(tmp_path, dataset, val_every=2, checkpoint_minutes=1e6)))
+    step, save = tr.step, tr.save_checkpoint
+    saved: list[int] = []
+    on_disk_when_killed: list[int] = []
+
+    def killed_at_3():
+        if tr.iteration == 2:
+            on_disk_when_killed.extend(saved)
+            raise KeyboardInterrupt
+        return step()
+
+    tr.step = killed_at_3
+    tr.save_checkpoint = lambda: (saved.append(tr.iteration), save())
+    with pytest.raises(KeyboardInterrupt):
+        tr.fit(4)
+    assert on_disk_when_killed == [2]
+    state = torch.load(tr.checkpoint_path, weights_only=True)
+    best = json.loads((tr.run_dir / "best.json").read_text())
+    assert json.loads(state["best"])["iteration"] == best["iteration"] == 2
 
 
 def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):

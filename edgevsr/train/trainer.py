@@ -418,7 +418,8 @@ class Trainer:
         self._stop = True
 
     def fit(self, iterations: int | None = None, progress=None) -> dict:
-        """Train up to ``iterations`` (total, counting resumed ones); checkpoints on time, at the end and on SIGTERM."""
+        """Train up to ``iterations`` (total, counting resumed ones); checkpoints with every validation, on time, at the
+        end and on SIGTERM."""
         total = iterations or self.cfg.iterations
         old = signal.signal(signal.SIGTERM, self.request_stop) if _main_thread() else None
         last_ckpt = time.monotonic()
@@ -465,7 +466,11 @@ class Trainer:
                     v = self.validate()
                     self._say(f"val it={self.iteration} " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
                                                                      if k != "iteration"))
-                if time.monotonic() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
+                    # a checkpoint with every validation: a run killed later (SIGKILL, machine gone) resumes from
+                    # what was measured, and its record of `best` agrees with best.safetensors
+                    self.save_checkpoint()
+                    last_ckpt = time.monotonic()
+                elif time.monotonic() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
         finally:
