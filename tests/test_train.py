@@ -87,6 +87,10 @@ def test_training_reduces_loss(tmp_path, dataset):
     row = tr.validate()
     assert {"psnr_y", "psnr_y_bicubic", "tof"} <= set(row)
     assert (tr.run_dir / "val.csv").is_file() and (tr.run_dir / "val.png").stat().st_size > 1000
+    val = list(csv.DictReader(open(tr.run_dir / "val.csv")))
+    train = list(csv.DictReader(open(tr.run_dir / "train.csv")))
+    assert float(val[-1]["time"]) >= float(train[-1]["time"])  # when it was measured (edgevsr.train.hours)
+    assert "time" not in row and "time" not in tr.best  # only the file gets it: best.json and cards keep metrics
     assert (tr.run_dir / "best.safetensors").is_file()
     _ships_what_it_trained(tr)
 

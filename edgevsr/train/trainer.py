@@ -6,7 +6,8 @@ everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
 generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y in stage 1, by LPIPS in
 stage 2, optionally only among checkpoints whose tOF stays within ``gan.tof_tolerance`` of the initial
 weights' on every validation clip), ``train.csv``
-(losses, it/s), ``val.csv`` and ``val.png`` (validation curve), ``config.yaml``.
+(losses, it/s, unix ``time``), ``val.csv`` (one row per validation, with its unix ``time``) and ``val.png``
+(validation curve), ``config.yaml``. ``python -m edgevsr.train.hours RUN_DIR`` counts its training hours.
 
 With ``ema_decay`` > 0 (stages 1 and 2; stage 0 ignores it) the trainer keeps an FP32 exponential moving
 average of the generator's weights (:class:`edgevsr.train.ema.WeightAverage`, updated after every generator
@@ -272,7 +273,7 @@ class Trainer:
         if not self.best or row["flow_epe"] < self.best["flow_epe"]:
             self.best = dict(row)
             self._save_best()
-        self._append_csv(self.run_dir / "val.csv", row)
+        self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self.flow.plot(self.run_dir, self.val_clips)
         return row
 
@@ -299,7 +300,8 @@ class Trainer:
         if eligible and (not self.best or sign * (row[key] - self.best[key]) > 0):
             self.best = dict(row, **({"weights": "ema"} if self.ema is not None else {}))
             self._save_best()
-        self._append_csv(self.run_dir / "val.csv", row)
+        # when it was measured: hours.py places it on the counted hours and tells a discarded branch's rows apart
+        self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self._plot()
         return row
 
