@@ -1,0 +1,78 @@
+"""Counted training hours (edgevsr.train.hours)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from edgevsr.train.hours import GAP_S, main, run_hours
+
+T0 = 1_800_000_000.0
+
+
+def _train(run: Path, rows: list[tuple[int, float]]) -> None:
+    run.mkdir(parents=True, exist_ok=True)
+    with open(run / "train.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "lr", "loss", "it_per_s", "time"])
+        w.writerows([i, 1e-4, 0.01, 0.2, t] for i, t in rows)
+
+
+def _resumed_run(run: Path) -> None:
+    """Session 1: 0..100 s, iterations 10..100 (90 s counted); 2 h stop; session 2: 110..150 (+40 s), then killed
+    at 150 and resumed 60 s later from a checkpoint at 125: rows 130..200 (10 s apart; the resume gap counts)."""
+    s1 = [(10 * k, T0 + 10 * k) for k in range(1, 11)]
+    t2 = T0 + 100 + 7200
+    s2 = [(110 + 10 * k, t2 + 10 * k) for k in range(5)]  # 110..150, 40 s
+    t3 = s2[-1][1] + 60
+    s3 = [(130 + 10 * k, t3 + 10 * k) for k in range(8)]  # 130..200, 60 s after the kill
+    _train(run, s1 + s2 + s3)
+
+
+def test_gap_between_sessions_is_not_counted(tmp_path):
+    _train(tmp_path, [(10, T0), (20, T0 + 10), (30, T0 + 20), (40, T0 + 20 + GAP_S), (50, T0 + 30 + GAP_S)])
+    h = run_hours(tmp_path)
+    assert h.seconds == pytest.approx(30)
+    assert [(s.first_iteration, s.last_iteration) for s in h.segments] == [(10, 30), (40, 50)]
+    assert not h.discarded and h.iteration == 50
+
+
+def test_discarded_branch_time_and_rows_are_left_out(tmp_path):
+    _resumed_run(tmp_path)
+    h = run_hours(tmp_path)
+    # 90 s + 110..120 (10 s) + the resume gap 60 s + 130..200 (70 s); 130..150 of session 2 (30 s) discarded
+    assert h.seconds == pytest.approx(90 + 10 + 60 + 70)
+    [d] = h.discarded
+    assert (d.resumed_at, d.first_iteration, d.last_iteration) == (130, 130, 150)
+    assert d.seconds == pytest.approx(30)
+    assert [(s.first_iteration, s.last_iteration) for s in h.segments] == [(10, 100), (110, 120), (130, 200)]
+    assert h.iteration == 200
+    kept = [i for i, k in zip(h.iterations, h.kept, strict=True) if k]
+    assert kept == sorted(kept) and kept.count(130) == 1
+
+
+def test_cli_prints_the_table_and_json(tmp_path, capsys):
+    _resumed_run(tmp_path / "run")
+    assert main([str(tmp_path / "run"), "--json", str(tmp_path / "h.json")]) == 0
+    out = capsys.readouterr().out
+    assert "130 -> 200" in out and "discarded 130 -> 150" in out and "counted: 0.06 h, iteration 200" in out
+    doc = json.loads((tmp_path / "h.json").read_text())[str(tmp_path / "run")]
+    assert doc["hours"] == pytest.approx(230 / 3600) and doc["discarded"][0]["resumed_at_iteration"] == 130
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, "not found"),
+    ("iteration,lr,loss,it_per_s,time\n", "no rows"),
+    ("iteration,lr,loss\n1,0.1,0.2\n", "no time column"),
+    ("iteration,lr,loss,it_per_s,time\n1,0.1,0.2,1,soon\n", "line 2"),
+])
+def test_bad_train_csv_is_one_line_naming_the_file_exit_2(tmp_path, capsys, content, message):
+    if content is not None:
+        (tmp_path / "train.csv").write_text(content)
+    assert main([str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ") and str(tmp_path / "train.csv") in err
+    assert message in err
