@@ -1,10 +1,13 @@
-"""Validation curves of training runs against wall-clock hours, side by side (the rrn pilot beside egvsr).
+"""Validation curves of training runs against counted training hours, side by side (the rrn pilot beside egvsr).
 
     python benchmarks/plot_runs_vs_time.py rrn=runs/rrn-stage1 egvsr=runs/egvsr-campaign-stage1 \
         -o docs/img/rrn_pilot_vs_egvsr.png --json benchmarks/results/rrn_pilot_vs_egvsr.json
 
-Hours come from each run's ``train.csv`` timestamps (validation at iteration i is placed at the time iteration
-i was logged); PSNR-Y is drawn as the gain over bicubic on BD's grid (the fair baseline) and tOF as the ratio
+Hours are the run's counted training hours (:mod:`edgevsr.train.hours`: gaps between sessions and branches
+discarded by a resume from an earlier checkpoint are not counted); a validation is placed by its ``time`` when
+val.csv has one, else at its iteration on the kept branch, and a discarded branch's validations are dropped
+(rows without a time: see ``kept_validations``). PSNR-Y is drawn as the gain over bicubic on BD's grid (the fair
+baseline) and tOF as the ratio
 to bicubic-bd's, both averaged over the validation clips, with each clip as a thin line.
 """
 
@@ -18,27 +21,29 @@ from pathlib import Path
 
 import numpy as np
 
+from edgevsr.errors import EdgeVSRError
+from edgevsr.train.hours import GAP_S, kept_validations, run_hours
+
 
 def _rows(path: Path) -> list[dict]:
     if not path.is_file():
-        raise SystemExit(f"error: {path}: no such file (is this a run directory?)")
+        raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
     with open(path, newline="") as f:
         return list(csv.DictReader(f))
 
 
 def curve(run: Path) -> dict:
-    """Per validation: hours since the run started, mean and per-clip PSNR-Y gain and tOF ratio vs bicubic-bd."""
-    train, val = _rows(run / "train.csv"), _rows(run / "val.csv")
-    it = np.array([int(r["iteration"]) for r in train], float)
-    t = np.array([float(r["time"]) for r in train])
-    start = t[0] - 1 / max(float(train[0]["it_per_s"]), 1e-6)  # the first row is iteration 1
-    it, t = np.concatenate([[0], it]), np.concatenate([[start], t])
-    clips = sorted({k.split("@")[1] for k in val[0] if k.startswith("psnr_y@")})
-    out = {"run": str(run), "clips": clips, "points": []}
-    for r in val:
-        i = int(r["iteration"])
-        # a validation after the last logged row (a time-limit stop) is placed at that row's time
-        p = {"iteration": i, "hours": float(np.interp(i, it, t) - start) / 3600}
+    """Per kept validation: counted hours, mean and per-clip PSNR-Y gain and tOF ratio vs bicubic-bd."""
+    hours = run_hours(run)
+    val = _rows(run / "val.csv")
+    clips = sorted({k.split("@")[1] for k in val[0] if k.startswith("psnr_y@")}) if val else []
+    if not clips:
+        raise EdgeVSRError(f"{run / 'val.csv'}: no rows with psnr_y@CLIP columns (not a stage-1/2 run?)")
+    kept = kept_validations(hours, val)
+    out = {"run": str(run), "clips": clips, "hours_counted": hours.hours, "iteration_trained": hours.iteration,
+           "validations_discarded": len(val) - len(kept), "points": []}
+    for r, h in kept:
+        p = {"iteration": int(float(r["iteration"])), "hours": h}
         for c in clips:
             p[f"gain_db@{c}"] = float(r[f"psnr_y@{c}"]) - float(r[f"psnr_y_bicubic_bd@{c}"])
             p[f"tof_ratio@{c}"] = float(r[f"tof@{c}"]) / float(r[f"tof_bicubic_bd@{c}"])
@@ -64,7 +69,7 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     axes[0].set_ylabel("PSNR-Y gain over bicubic-bd (dB)")
     axes[1].set_ylabel("tOF / bicubic-bd's (lower is better)")
     for ax in axes:
-        ax.set_xlabel("wall-clock hours (2 shared CPU cores)")
+        ax.set_xlabel(f"training hours (counted: gaps >= {GAP_S:g} s and discarded branches left out; 2 CPU cores)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     clips = ", ".join(next(iter(curves.values()))["clips"])
@@ -89,13 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not label or not run:
             print(f"error: {spec!r}: expected LABEL=RUN_DIR", file=sys.stderr)
             return 2
-        curves[label] = curve(Path(run))
+        try:
+            curves[label] = curve(Path(run))
+        except EdgeVSRError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     plot(curves, args.output)
     if args.json:
         args.json.write_text(json.dumps(curves, indent=2) + "\n")
     for label, c in curves.items():
         last = c["points"][-1]
-        print(f"{label}: {last['iteration']} it in {last['hours']:.2f} h, gain {last['gain_db']:+.2f} dB, "
+        print(f"{label}: {last['iteration']} it in {last['hours']:.2f} h (counted), gain {last['gain_db']:+.2f} dB, "
               f"tOF {last['tof_ratio']:.2f}x bicubic-bd")
     return 0
 

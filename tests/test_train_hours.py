@@ -1,8 +1,9 @@
-"""Counted training hours (edgevsr.train.hours)."""
+"""Counted training hours (edgevsr.train.hours) and the validation curves on them (benchmarks/plot_runs_vs_time.py)."""
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from edgevsr.train.hours import GAP_S, main, run_hours
 
 T0 = 1_800_000_000.0
+PLOT = Path(__file__).resolve().parents[1] / "benchmarks" / "plot_runs_vs_time.py"
 
 
 def _train(run: Path, rows: list[tuple[int, float]]) -> None:
@@ -19,6 +21,15 @@ def _train(run: Path, rows: list[tuple[int, float]]) -> None:
         w = csv.writer(f)
         w.writerow(["iteration", "lr", "loss", "it_per_s", "time"])
         w.writerows([i, 1e-4, 0.01, 0.2, t] for i, t in rows)
+
+
+def _val(run: Path, rows: list[tuple[int, float | None]]) -> None:
+    """Validation rows (iteration, time or None); psnr_y@c carries the iteration so tests can tell rows apart."""
+    with open(run / "val.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["iteration", "psnr_y", "tof", "psnr_y@c", "psnr_y_bicubic_bd@c", "tof@c", "tof_bicubic_bd@c",
+                    "time"])
+        w.writerows([i, 30, 0.5, 30 + i / 1000, 30, 0.5, 1.0, "" if t is None else t] for i, t in rows)
 
 
 def _resumed_run(run: Path) -> None:
@@ -76,3 +87,42 @@ def test_bad_train_csv_is_one_line_naming_the_file_exit_2(tmp_path, capsys, cont
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("error: ") and str(tmp_path / "train.csv") in err
     assert message in err
+
+
+def _plot_module():
+    spec = importlib.util.spec_from_file_location("plot_runs_vs_time", PLOT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("timed", [True, False])
+def test_plot_curve_is_on_counted_hours_without_the_discarded_validations(tmp_path, timed):
+    run = tmp_path / "run"
+    _resumed_run(run)
+    h = run_hours(run)
+    at = dict(zip(zip(h.iterations, h.kept, strict=True), h.times, strict=True))
+    # validations at 50, 100 (session 1), 140 (the discarded branch), then 140 and 200 on the kept branch
+    rows = [(50, at[50, True]), (100, at[100, True]), (140, at[140, False]), (140, at[140, True]),
+            (200, at[200, True])]
+    _val(run, [(i, t + 1 if timed else None) for i, t in rows])
+    c = _plot_module().curve(run)
+    hours = [p["hours"] for p in c["points"]]
+    assert [p["iteration"] for p in c["points"]] == [50, 100, 140, 200]
+    assert c["validations_discarded"] == 1
+    assert all(a < b for a, b in zip(hours, hours[1:], strict=False))
+    assert hours[-1] == pytest.approx(h.hours)  # not the 2 h stop: counted hours
+    assert hours[1] == pytest.approx(90 / 3600, abs=2 / 3600)
+
+
+def test_plot_cli_writes_png_and_json_and_reports_bad_runs(tmp_path, capsys):
+    run = tmp_path / "run"
+    _resumed_run(run)
+    _val(run, [(100, None), (200, None)])
+    mod = _plot_module()
+    png, js = tmp_path / "f.png", tmp_path / "f.json"
+    assert mod.main([f"a={run}", "-o", str(png), "--json", str(js)]) == 0
+    assert png.stat().st_size > 1000 and json.loads(js.read_text())["a"]["points"][-1]["iteration"] == 200
+    assert mod.main([f"b={tmp_path / 'nowhere'}", "-o", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "nowhere" in err
