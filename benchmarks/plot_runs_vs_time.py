@@ -7,8 +7,7 @@ Hours are the run's counted training hours (:mod:`edgevsr.train.hours`: gaps bet
 discarded by a resume from an earlier checkpoint are not counted); a validation is placed by its ``time`` when
 val.csv has one, else at its iteration on the kept branch, and a discarded branch's validations are dropped
 (rows without a time: see ``kept_validations``). PSNR-Y is drawn as the gain over bicubic on BD's grid (the fair
-baseline) and tOF as the ratio
-to bicubic-bd's, both averaged over the validation clips, with each clip as a thin line.
+baseline) and tOF as the ratio to bicubic-bd's, both averaged over the validation clips, with each clip as a thin line.
 """
 
 from __future__ import annotations
@@ -69,11 +68,12 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     axes[0].set_ylabel("PSNR-Y gain over bicubic-bd (dB)")
     axes[1].set_ylabel("tOF / bicubic-bd's (lower is better)")
     for ax in axes:
-        ax.set_xlabel(f"training hours (counted: gaps >= {GAP_S:g} s and discarded branches left out; 2 CPU cores)")
+        ax.set_xlabel("training hours (counted; 2 shared CPU cores)")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     clips = ", ".join(next(iter(curves.values()))["clips"])
-    fig.suptitle(f"validation clips: {clips} (first 30 frames; thin lines: each clip)", fontsize=9)
+    fig.suptitle(f"validation clips: {clips} (first 30 frames; thin lines: each clip); hours: gaps >= {GAP_S:g} s "
+                 "and discarded branches not counted", fontsize=9)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
     plt.close(fig)
