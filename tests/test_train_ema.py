@@ -152,6 +152,14 @@ def test_checkpoint_without_an_average_resumes_with_it_starting_from_the_weights
     assert int(state["ema_updates"]) == 1 and set(state["ema"]) == set(tr.model.state_dict())
 
 
+def test_resume_with_the_average_turned_off_says_it_is_dropped(tmp_path, dataset):  # noqa: F811
+    _ema(tmp_path, dataset).fit(2)
+    log = _Log()
+    tr = Trainer(load_config(_config(tmp_path, dataset)), resume=True, console=log)
+    assert tr.ema is None and tr.iteration == 2
+    assert sum("weight average is dropped" in line for line in log.lines) == 1
+
+
 def test_channels_last_average_keeps_the_layout_and_saves_plain_weights(tmp_path, dataset):  # noqa: F811
     tr = _ema(tmp_path, dataset, channels_last=True)
     tr.step()

@@ -191,6 +191,9 @@ class Trainer:
                 self.ema.reset(self.model)
                 self._say(f"{path}: no weight average in the checkpoint; the EMA starts from the weights of "
                           f"iteration {self.iteration}")
+        elif "ema" in state:  # the config turned the average off: say so, since best was chosen on it until now
+            self._say(f"{path}: the checkpoint's weight average is dropped (ema_decay is 0 now); from here on the raw "
+                      "weights are validated and saved")
 
     # ---- one iteration -----------------------------------------------------------------------------
     def current_lr(self) -> float:
