@@ -1,12 +1,12 @@
 """Synchronised latency of the torch path: FP32 (TF32 where it runs), FP16 + channels_last, CUDA graphs, compile.
 
-Every model of :data:`CANDIDATES` that the zoo has at run time (egvsr, egvsr-lite and the flow-free rrn /
-rrn-lite, all with shipped weights), at 480x270 -> 1080p and 960x540 -> 4K (padded to 480x272 / 960x544),
-recurrent state fed back as deployed. Per cell: p50 / p99 ms per step (CUDA events around each step, after
-warm-up), FPS = 1000 / p50, and % of the *measured* dense FP16 peak (best 8192^2 FP16 matmul, FP32 accumulate,
-on this GPU) and of the vendor table. Each row goes to ``--results`` as it is measured (a timeout keeps the rows before it);
-the compile cells, the slow ones, come last. ``--rehearse``: CPU, a 32x24 input, 2 runs, graph and compile
-cells skipped (they need CUDA) - the path of the real run in seconds.
+Every model of :data:`CANDIDATES` that the zoo has at run time (egvsr, egvsr-lite and the flow-free rrn / rrn-lite,
+all with shipped weights), at 480x270 -> 1080p and 960x540 -> 4K (padded to 480x272 / 960x544), recurrent state fed
+back as deployed. Per cell: p50 / p99 ms per step (CUDA events around each step, after warm-up), FPS = 1000 / p50,
+and % of the *measured* dense FP16 peak (best 8192^2 FP16 matmul, FP32 accumulate, on this GPU) and of the vendor
+table. Each row goes to ``--results`` as it is measured (a timeout keeps the rows before it); the compile cells,
+the slow ones, come last. ``--rehearse``: CPU, a 32x24 input, 2 runs, graph and compile cells skipped (they need
+CUDA) - the path of the real run in seconds.
 
     python benchmarks/gpu/bench_torch_cuda.py --results out.json [--budget-s 180] [--rehearse]
 """
