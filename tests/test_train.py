@@ -450,3 +450,11 @@ def test_train_cli_refuses_an_existing_run_in_one_line(tmp_path, dataset):
     r = subprocess.run([sys.executable, "-m", "edgevsr.cli.main", "train", "--config", str(cfg), "--resume",
                         "--overwrite"], capture_output=True, text=True)
     assert r.returncode == 2 and "pick one" in r.stderr
+
+
+def test_csv_append_rewrites_a_header_only_file_whose_columns_changed(tmp_path):
+    path = tmp_path / "val.csv"
+    path.write_text("iteration,psnr_y\n")
+    Trainer._append_csv(path, {"iteration": 3, "psnr_y": 30.0, "time": 1.5})
+    rows = list(csv.DictReader(open(path)))
+    assert rows == [{"iteration": "3", "psnr_y": "30.0", "time": "1.5"}]

@@ -355,15 +355,15 @@ class Trainer:
     @staticmethod
     def _append_csv(path: Path, row: dict) -> None:
         """Append a row; when the columns change (a resumed run with new metrics) the file is rewritten."""
-        rows, fields = [], list(row)
+        rows, fields, rewrite = [], list(row), not path.exists()
         if path.exists():
             with open(path, newline="") as f:
                 reader = csv.DictReader(f)
                 old = list(reader.fieldnames or [])
                 if old != fields:
-                    rows = list(reader)
+                    rows, rewrite = list(reader), True
                     fields = old + [k for k in fields if k not in old]
-        if rows or not path.exists():
+        if rewrite:
             with open(path, "w", newline="") as f:
                 w = csv.DictWriter(f, fieldnames=fields, restval="")
                 w.writeheader()
