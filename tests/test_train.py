@@ -384,7 +384,7 @@ def test_bf16_channels_last_step_tracks_fp32_and_saves_plain_weights(tmp_path, d
         losses[name] = [tr.step()["loss"] for _ in range(2)]
         tr.iteration = 2
         tr.save_checkpoint()
-        tr._save_best()
+        tr._save_best(tr.model)
         runs[name] = tr
     for a, b in zip(losses["fp32"], losses["fast"], strict=True):  # same seed, same batches
         assert abs(a - b) <= 0.02 * a, losses

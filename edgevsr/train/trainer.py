@@ -275,7 +275,7 @@ class Trainer:
         row = self.flow.validate(self.iteration, self.val_clips)
         if not self.best or row["flow_epe"] < self.best["flow_epe"]:
             self.best = dict(row)
-            self._save_best()
+            self._save_best(self.model)
         self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self.flow.plot(self.run_dir, self.val_clips)
         return row
@@ -285,8 +285,8 @@ class Trainer:
             return self.validate_flow()
         if self.scorer is None:
             self.scorer = make_scorer(self.cfg.val_lpips)
-        row = {"iteration": self.iteration, **evaluate(self.selected_model(), self.val_clips, self.device,
-                                                       self.scorer)}
+        model = self.selected_model()
+        row = {"iteration": self.iteration, **evaluate(model, self.val_clips, self.device, self.scorer)}
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         if self.tof_bounded and not self.reference:
@@ -302,7 +302,7 @@ class Trainer:
             row.update({f"raw_{k}": raw[k] for k in ("psnr_y", "tof", "lpips") if k in raw})
         if eligible and (not self.best or sign * (row[key] - self.best[key]) > 0):
             self.best = dict(row, **({"weights": "ema"} if self.ema is not None else {}))
-            self._save_best()
+            self._save_best(model)
         # when it was measured: hours.py places it on the counted hours and tells a discarded branch's rows apart
         self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self._plot()
@@ -341,12 +341,12 @@ class Trainer:
                     return False
         return True
 
-    def _save_best(self) -> None:
+    def _save_best(self, model: torch.nn.Module) -> None:
+        """``model`` (the generator just validated) as best.safetensors, with best.json."""
         from safetensors.torch import save_file
 
         from edgevsr.io.atomic import atomic_path
 
-        model = self.model if self.flow is not None else self.selected_model()
         sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(model).items()}
         with atomic_path(self.run_dir / "best.safetensors") as tmp:
             save_file(sd, str(tmp))
@@ -467,15 +467,14 @@ class Trainer:
                     self._append_csv(self.run_dir / "train.csv", row)
                     self._say(" ".join(f"{k}={v:.5g}" if isinstance(v, float) else f"{k}={v}"
                                        for k, v in row.items() if k != "time"))
-                if self.iteration % self.cfg.val_every == 0:
+                validated = self.iteration % self.cfg.val_every == 0
+                if validated:
                     v = self.validate()
                     self._say(f"val it={self.iteration} " + " ".join(f"{k}={x:.4f}" for k, x in v.items()
                                                                      if k != "iteration"))
-                    # a checkpoint with every validation: a run killed later (SIGKILL, machine gone) resumes from
-                    # what was measured, and its record of `best` agrees with best.safetensors
-                    self.save_checkpoint()
-                    last_ckpt = time.monotonic()
-                elif time.monotonic() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
+                # a checkpoint with every validation too: a run killed later (SIGKILL, machine gone) resumes from
+                # what was measured, and its record of `best` agrees with best.safetensors
+                if validated or time.monotonic() - last_ckpt > 60 * self.cfg.checkpoint_minutes:
                     self.save_checkpoint()
                     last_ckpt = time.monotonic()
         finally:
