@@ -19,7 +19,6 @@ sprint).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import sys
@@ -66,8 +65,9 @@ def overrides(config: str, minutes: float | None, work: str | None, rehearse: bo
         out["time_limit_minutes"] = round(max(0.05, minutes), 2)
     for key, value in (("run_dir", raw.get("run_dir")), ("init", raw.get("init")),
                        ("data.root", (raw.get("data") or {}).get("root"))):
-        if _moved(value, work) != value:
-            out[key] = _moved(value, work)
+        moved = _moved(value, work)
+        if moved != value:
+            out[key] = moved
     if init_from:
         before = yaml.safe_load(Path(init_from).read_text()) or {}
         out["init"] = str(Path(_moved(before["run_dir"], work)) / "best.safetensors")
@@ -110,10 +110,7 @@ def main(config: str, out: str, minutes: float | None = None, work: str | None =
         return 0
     model = build_model(cfg.model)
     load_into(model, read_state_dict(run / "best.safetensors"), str(run / "best.safetensors"))
-    try:  # the init as hashed when training started (the trainer's start.json), else hashed now
-        init_sha = json.loads((run / "start.json").read_text())["init_sha256"]
-    except (OSError, ValueError, KeyError):
-        init_sha = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest() if cfg.init else None
+    init_sha = json.loads((run / "start.json").read_text())["init_sha256"]  # hashed as training started
     init = _relative(cfg.init)
     improved = int(best["iteration"]) > 0 or not cfg.init  # a started-from-weights run validates them at 0
     info = {"model": cfg.model, "stage": cfg.stage, "default": False, "iterations": int(best["iteration"]),
