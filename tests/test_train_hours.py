@@ -74,6 +74,19 @@ def test_cli_prints_the_table_and_json(tmp_path, capsys):
     assert doc["hours"] == pytest.approx(230 / 3600) and doc["discarded"][0]["resumed_at_iteration"] == 130
 
 
+def test_cli_json_never_lands_on_its_input_or_a_folder(tmp_path, capsys):
+    _resumed_run(tmp_path / "run")
+    csv_before = (tmp_path / "run" / "train.csv").read_bytes()
+    assert main([str(tmp_path / "run"), "--json", str(tmp_path / "run" / "train.csv")]) == 2
+    assert (tmp_path / "run" / "train.csv").read_bytes() == csv_before
+    (tmp_path / "out").mkdir()
+    assert main([str(tmp_path / "run"), "--json", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("error: ") for line in err)
+    assert list((tmp_path / "out").iterdir()) == [] and sorted(p.name for p in (tmp_path / "run").iterdir()) == \
+        ["train.csv"]
+
+
 @pytest.mark.parametrize("content, message", [
     (None, "not found"),
     ("iteration,lr,loss,it_per_s,time\n", "no rows"),

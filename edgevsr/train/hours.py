@@ -249,13 +249,16 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         results = [run_hours(r) for r in args.runs]
+        print("\n\n".join(table(h) for h in results))
+        if args.json:  # as the other train tools write theirs: temp beside it, renamed when complete
+            from edgevsr.io.atomic import atomic_path
+
+            with atomic_path(args.json, inputs=[h.path for h in results]) as tmp:
+                Path(tmp).write_text(json.dumps({str(r): h.to_dict() for r, h in zip(args.runs, results, strict=True)},
+                                                indent=2) + "\n")
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print("\n\n".join(table(h) for h in results))
-    if args.json:
-        args.json.write_text(json.dumps({str(r): h.to_dict() for r, h in zip(args.runs, results, strict=True)},
-                                        indent=2) + "\n")
     return 0
 
 
