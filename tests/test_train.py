@@ -437,6 +437,21 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, dataset):
         Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "file"))))
 
 
+def test_overwrite_never_removes_what_a_run_did_not_write(tmp_path, dataset):
+    cfg = load_config(_config(tmp_path, dataset))
+    run = Path(cfg.run_dir)
+    run.mkdir()
+    os.mkfifo(run / "last.pt")
+    (run / "val.png").mkdir()
+    with pytest.raises(EdgeVSRError, match=r"last.pt: is not a regular file"):
+        Trainer(cfg, overwrite=True)
+    assert (run / "last.pt").exists() and (run / "val.png").is_dir()
+    (run / "last.pt").unlink()
+    with pytest.raises(EdgeVSRError, match=r"val.png: is not a regular file"):
+        Trainer(cfg, overwrite=True)
+    assert (run / "val.png").is_dir()
+
+
 def test_train_cli_refuses_an_existing_run_in_one_line(tmp_path, dataset):
     import subprocess
     import sys

@@ -68,6 +68,10 @@ def claim_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
     if held and not overwrite:
         raise EdgeVSRError(f"{run_dir}: holds a training run ({', '.join(held[:3])}); --resume continues it, "
                            "--overwrite starts afresh and replaces its files")
+    odd = [name for name in held if not (run_dir / name).is_file()]  # a folder, a FIFO, a broken link
+    if odd:
+        raise EdgeVSRError(f"{run_dir / odd[0]}: is not a regular file; a run never wrote it, so --overwrite does "
+                           "not remove it (choose another run_dir)")
     for name in held:
         (run_dir / name).unlink()
 
