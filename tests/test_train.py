@@ -237,6 +237,39 @@ def test_stage2_steps_checkpoints_and_resumes(tmp_path, dataset):
         assert torch.equal(a, b)
 
 
+def test_stage2_bf16_runs_all_three_networks_in_bf16_and_tracks_fp32(tmp_path, dataset):
+    """cpu_bf16 reaches the GAN stage: generator, discriminator and perceptual features convolve in bf16 (the
+    discriminator and AlexNet are most of a stage-2 step), every loss stays FP32, and two steps from the same
+    seed give the FP32 step's losses to a few per cent."""
+    pytest.importorskip("edgevsr.quality.lpips")
+    from edgevsr.quality.lpips import resolve_weights
+
+    try:
+        resolve_weights()
+    except EdgeVSRError as exc:
+        pytest.skip(f"LPIPS AlexNet weights not installed: {exc}")
+    losses, dtypes = {}, {}
+    for name, fast in (("fp32", False), ("fast", True)):
+        cfg = load_config(_config(tmp_path / name, dataset, stage=2, lr=1e-4, gan={"gan_weight": 0.01},
+                                  cpu_bf16=fast, channels_last=fast))
+        tr = Trainer(cfg)
+        seen = []
+        convs = [next(m for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+                 for net in (tr.model.srnet, tr.gan.disc, tr.gan.perceptual)]  # FNet also runs in FP32 (D input)
+        hooks = [c.register_forward_hook(lambda _m, _i, o, seen=seen: seen.append(o.dtype)) for c in convs]
+        losses[name] = [tr.step() for _ in range(2)]
+        for h in hooks:
+            h.remove()
+        dtypes[name] = set(seen)
+        assert all(p.dtype == torch.float32 for p in tr.gan.disc.parameters())
+        assert tr.gan.disc.conv_in[0].weight.is_contiguous(memory_format=torch.channels_last) == fast
+    assert dtypes == {"fp32": {torch.float32}, "fast": {torch.bfloat16}}
+    for a, b in zip(losses["fp32"], losses["fast"], strict=True):
+        assert all(torch.isfinite(torch.tensor(list(b.values()))))
+        for k in ("pixel", "percep", "d_loss"):
+            assert abs(a[k] - b[k]) <= 0.05 * abs(a[k]) + 1e-4, (k, a[k], b[k])
+
+
 def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tmp_path, dataset):
     cfg = load_config(_config(tmp_path, dataset, stage=2, gan={"tof_tolerance": 0.1, "temporal_weight": 1.0}))
     tr = Trainer.__new__(Trainer)  # the selection rule alone, without building D and the LPIPS trunk

@@ -92,7 +92,9 @@ class PerceptualLoss(nn.Module):
             return f / (f.pow(2).sum(1, keepdim=True).sqrt() + 1e-10)
 
         fx, fy = self.features(x * 2 - 1), self.features(y * 2 - 1)
-        return sum(((unit(a) - unit(b)) ** 2).sum(1).mean() for a, b in zip(fx, fy, strict=True)) / len(fx)
+        with torch.autocast(x.device.type, enabled=False):  # features may be bf16 (autocast): the distance is FP32
+            fx, fy = [f.float() for f in fx], [f.float() for f in fy]
+            return sum(((unit(a) - unit(b)) ** 2).sum(1).mean() for a, b in zip(fx, fy, strict=True)) / len(fx)
 
 
 def default_features(device: torch.device) -> nn.Module:
@@ -110,6 +112,9 @@ class GanStage:
         self.disc = SpatioTemporalDiscriminator(g.d_channels).to(device).train()
         self.d_opt = torch.optim.Adam(self.disc.parameters(), lr=g.d_lr, betas=(0.5, 0.999))
         self.perceptual = PerceptualLoss(features if features is not None else default_features(device)).to(device)
+        if cfg.channels_last:  # as the generator: oneDNN's faster convolution layout, most of all in bf16
+            self.disc.to(memory_format=torch.channels_last)
+            self.perceptual.to(memory_format=torch.channels_last)
         self.d_updates = 0
 
     def state_dict(self) -> dict:
@@ -123,13 +128,16 @@ class GanStage:
 
     def step(self, opt: torch.optim.Optimizer, lr: torch.Tensor, hr: torch.Tensor,
              autocast: torch.dtype | None = None) -> dict[str, float]:
-        """One discriminator and one generator step; ``autocast``: the generator's forward dtype (None: FP32)."""
+        """One discriminator and one generator step. ``autocast`` (None: FP32) is the dtype of the three
+        networks' forwards (generator, discriminator, perceptual features); the warps that build D's input
+        and every loss stay FP32."""
         g = self.cfg.gan
         n, t = lr.shape[:2]
+        amp = {"device_type": self.device.type, "dtype": autocast, "enabled": autocast is not None}
         bce = F.binary_cross_entropy_with_logits
         # Ping-pong: the window forward, then back again (the last frame is not repeated).
         pp = torch.cat([lr, lr[:, :-1].flip(1)], 1)
-        with torch.autocast(self.device.type, dtype=autocast, enabled=autocast is not None):
+        with torch.autocast(**amp):
             out_pp, flows = unroll(self.model, pp)
         out_pp, flows = out_pp.float(), flows.float()
         out, back = out_pp[:, :t], out_pp[:, t - 1:]  # back[k] is frame t-1-k
@@ -139,8 +147,9 @@ class GanStage:
         real_in = triplet_input(hr, lr, hr_flows, mids)
 
         # Discriminator (skipped while it already wins clearly).
-        d_real, _ = self.disc(real_in)
-        d_fake, _ = self.disc(fake_in.detach())
+        with torch.autocast(**amp):
+            d_real, d_fake = self.disc(real_in)[0], self.disc(fake_in.detach())[0]
+        d_real, d_fake = d_real.float(), d_fake.float()
         d_loss = bce(d_real, torch.ones_like(d_real)) + bce(d_fake, torch.zeros_like(d_fake))
         update_d = d_loss.item() > g.d_update_ratio * 2 * math.log(2)
         if update_d:
@@ -151,14 +160,15 @@ class GanStage:
 
         # Generator.
         self.disc.requires_grad_(False)
-        g_fake, _ = self.disc(fake_in)
+        frames, gts = out.flatten(0, 1), hr.flatten(0, 1)
+        with torch.autocast(**amp):
+            g_fake = self.disc(fake_in)[0].float()
+            perc = self.perceptual(frames, gts)
         self.disc.requires_grad_(True)
         adv = bce(g_fake, torch.ones_like(g_fake))
-        frames, gts = out.flatten(0, 1), hr.flatten(0, 1)
         pix = charbonnier(frames, gts)
         wrp = warp_loss(pp, flows)
         ping = pingpong_loss(out[:, :-1], back[:, 1:])
-        perc = self.perceptual(frames, gts)
         tmp = temporal_loss(out, hr)
         loss = (g.pixel_weight * pix + g.warp_weight * wrp + g.pingpong_weight * ping
                 + g.perceptual_weight * perc + g.gan_weight * adv + g.temporal_weight * tmp)

@@ -217,8 +217,8 @@ class Trainer:
         if self.flow is not None:
             return self.flow_step()
         lr, hr = self.batch()
-        if self.gan is not None:  # the GAN step autocasts on CUDA only (cpu_bf16 is a stage-1 option)
-            losses = self.gan.step(self.opt, lr, hr, self.autocast_dtype if self.device.type == "cuda" else None)
+        if self.gan is not None:
+            losses = self.gan.step(self.opt, lr, hr, self.autocast_dtype)
         else:
             losses = self.generator_step(lr, hr)
         if self.ema is not None:
