@@ -51,6 +51,7 @@ def lr_motion(lr: torch.Tensor) -> tuple[float, float]:
 
 def main(argv: list[str] | None = None) -> int:
     from edgevsr.cli.compare_weights_cmd import _load
+    from edgevsr.io.atomic import atomic_path, check_output
     from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,14 +61,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("-o", "--output", type=Path)
+    ap.add_argument("--overwrite", action="store_true", help="replace an existing --output file")
     args = ap.parse_args(argv)
-    torch.set_num_threads(args.threads)
     try:
+        if args.frames < 2:
+            raise EdgeVSRError(f"--frames {args.frames}: need at least 2 frames (motion and tOF compare neighbours)")
+        if args.threads < 1:
+            raise EdgeVSRError(f"--threads {args.threads}: must be at least 1")
+        if args.output:
+            check_output(args.output, inputs=args.clips, overwrite=args.overwrite)
+        torch.set_num_threads(args.threads)
         nets = [(w, *_load(args.model or "rrn", w)) for w in args.weights]
         for folder in args.clips:
             if not folder.is_dir():
                 raise EdgeVSRError(f"{folder}: not a folder of frames")
         clips = [load_val_clips(f.parent, [f.name], args.frames)[0] for f in args.clips]
+        short = next((f for f, c in zip(args.clips, clips, strict=True) if c.lr.shape[0] < 2), None)
+        if short is not None:
+            raise EdgeVSRError(f"{short}: one frame; motion and tOF need at least 2")
     except EdgeVSRError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -91,8 +102,6 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['psnr_y_reset']:7.2f} {row['state_gain_db']:+6.2f} {row['psnr_y_bicubic_bd']:7.2f}",
                   flush=True)
     if args.output:
-        from edgevsr.io.atomic import atomic_path
-
         args.output.parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(args.output) as tmp:
             Path(tmp).write_text(json.dumps({"frames": args.frames, "degradation": "BD x4",

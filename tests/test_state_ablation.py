@@ -51,3 +51,25 @@ def test_missing_clip_is_one_line(tmp_path, capsys):
     assert state_ablation.main([str(tmp_path / "nope"), "--weights", "rrn-lite-stage1"]) == 2
     err = capsys.readouterr().err
     assert "nope: not a folder of frames" in err and err.count("\n") == 1
+
+
+def test_bad_arguments_are_one_line_before_any_work(fixtures, tmp_path, capsys):
+    """--frames below 2, --threads 0, an output that is a folder or an existing file (without --overwrite) and a
+    one-frame clip all fail in one line with exit 2, before minutes of evaluation."""
+    clip = str(fixtures / "clip")
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "000000.png").write_bytes(next((fixtures / "clip").glob("*.png")).read_bytes())
+    existing = tmp_path / "old.json"
+    existing.write_text("{}")
+    cases = [([clip, "--frames", "1"], "--frames 1: need at least 2"),
+             ([clip, "--frames", "-1"], "--frames -1: need at least 2"),
+             ([clip, "--threads", "0"], "--threads 0: must be at least 1"),
+             ([clip, "-o", str(tmp_path)], str(tmp_path)),
+             ([clip, "-o", str(existing)], "old.json"),
+             ([str(single)], "single: one frame")]
+    for argv, message in cases:
+        assert state_ablation.main([*argv, "--weights", "rrn-lite-stage1"]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    assert existing.read_text() == "{}"
