@@ -107,6 +107,17 @@ def test_validation_measures_the_average_and_the_raw_weights_and_leaves_training
     cand = load_file(str(tmp_path / "cand.safetensors"))
     assert card["best_validation"]["weights"] == "ema"
     assert all(torch.equal(cand[k], avg[k].half()) for k in avg)
+    # --last: the last checkpoint's average, also without a best.safetensors (a stage-2 run nothing passed yet)
+    tr.step()
+    tr.iteration += 1
+    tr.save_checkpoint()
+    (tr.run_dir / "best.safetensors").unlink()
+    card = write_candidate(tr.run_dir, tmp_path / "cand.safetensors", last=True)
+    cand = load_file(str(tmp_path / "cand.safetensors"))
+    assert card["iteration"] == tr.iteration and card["best_validation"]["weights"] == "ema"
+    assert all(torch.equal(cand[k], v.half()) for k, v in tr.ema.state.items())
+    with pytest.raises(EdgeVSRError, match="--last keeps its last checkpoint"):
+        write_candidate(tr.run_dir, tmp_path / "cand.safetensors")
 
 
 def test_raw_validation_can_be_skipped_and_no_ema_changes_nothing(tmp_path, dataset):  # noqa: F811

@@ -4,6 +4,10 @@
 FP16 (a few MB) to ``OUT`` and a ``.json`` beside it (run, model, stage, iteration, the best validation row,
 SHA-256 of the file), replacing the previous candidate. A new machine starts the next run from it
 (``init: training/candidates/<line>.safetensors``).
+
+``--last`` keeps the last checkpoint's generator instead (its weight average with ``ema_decay``): a stage-2 run
+whose selection rule no checkpoint has passed yet has no ``best.safetensors``, and its hours would be lost with
+the machine. The discriminator is not kept: a run from the candidate starts a fresh one.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import yaml
 from edgevsr.errors import EdgeVSRError
 
 
-def write_candidate(run_dir: Path, out: Path) -> dict:
+def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
     from safetensors.torch import save_file
 
     from edgevsr.io.atomic import atomic_path
@@ -26,11 +30,19 @@ def write_candidate(run_dir: Path, out: Path) -> dict:
 
     run_dir, out = Path(run_dir), Path(out)
     best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
-    if not best.is_file() or not cfg.is_file():
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
+    if not cfg.is_file() or not (last or best.is_file()):
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
+                           "--last keeps its last checkpoint)")
     config = yaml.safe_load(cfg.read_text())
-    row = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").is_file() else {}
-    sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in read_state_dict(best).items()}
+    if last:
+        from edgevsr.train.ship import _last_checkpoint
+
+        state, iteration, averaged = _last_checkpoint(run_dir)
+        row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
+    else:
+        state = read_state_dict(best)
+        row = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").is_file() else {}
+    sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(out, overwrite=True) as tmp:
         save_file(sd, str(tmp))
     card = {"run": str(run_dir), "model": config["model"], "stage": config["stage"],
@@ -45,9 +57,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_dir", type=Path)
     ap.add_argument("output", type=Path)
+    ap.add_argument("--last", action="store_true",
+                    help="the last checkpoint's generator (its weight average), not best.safetensors")
     args = ap.parse_args(argv)
     try:
-        card = write_candidate(args.run_dir, args.output)
+        card = write_candidate(args.run_dir, args.output, last=args.last)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
