@@ -51,6 +51,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clips", nargs="+", type=Path, required=True, help="held-out GT clips")
     ap.add_argument("--frames", type=int, default=30)
     ap.add_argument("--mode", choices=("all-int8", "default-float"), default="all-int8")
+    ap.add_argument("--method", choices=("entropy", "minmax", "percentile"), default="entropy",
+                    help="activation ranges (edgevsr quantize --method)")
     ap.add_argument("--compare-picture-range", action="store_true",
                     help="also INT8 with the picture inputs' range calibrated (the rule off), side by side")
     ap.add_argument("-o", "--output", type=Path)
@@ -64,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
         for key, picture_range in variants.items():
             paths[key] = Path(tmp) / f"{key}.onnx"
             opts = QuantizeOptions(calib_frames=args.calib_frames, cache=Path(tmp) / "calib.npz", speed_shape=None,
-                                   keep_default_float=args.mode == "default-float", picture_range=picture_range)
+                                   keep_default_float=args.mode == "default-float", picture_range=picture_range,
+                                   method=args.method)
             quantize_model(args.model, paths[key], "int8", weights=args.weights, calibration=args.calib,
                            search=False, options=opts)
         same_graph = None
@@ -94,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"largest INT8 drop with calibrated picture-input ranges: {before:.3f} dB")
     if args.output:
         meta = {"model": args.model, "weights": args.weights, "calib": str(args.calib), "frames": args.frames,
+                "method": args.method,
                 "int8": "TensorRT form, " + ("every layer INT8 (no float fallback)" if args.mode == "all-int8"
                                              else "default float groups (--no-search)"),
                 "picture_inputs": "range [0, 1] from the model contract" + (
