@@ -14,7 +14,6 @@ slow footage and not on fast pans. Same clips, frames and run for every model; p
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -50,8 +49,9 @@ def lr_motion(lr: torch.Tensor) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from edgevsr.cli.compare_weights_cmd import _load
-    from edgevsr.io.atomic import atomic_path, check_output
+    import edgevsr.checks as checks
+    from edgevsr.cli.compare_weights_cmd import _load, write_report
+    from edgevsr.io.atomic import check_output
     from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -66,8 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.frames < 2:
             raise EdgeVSRError(f"--frames {args.frames}: need at least 2 frames (motion and tOF compare neighbours)")
-        if args.threads < 1:
-            raise EdgeVSRError(f"--threads {args.threads}: must be at least 1")
+        checks.count(args.threads, "--threads")
         if args.output:
             check_output(args.output, inputs=args.clips, overwrite=args.overwrite)
         torch.set_num_threads(args.threads)
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     except EdgeVSRError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    scorer = make_scorer()
+    scorer = make_scorer(lpips=False)  # PSNR-Y and tOF are all it reports
     rows = []
     print(f"{'clip':18s} {'motion':>13s} {'weights':22s} {'state':>7s} {'reset':>7s} {'gain':>6s} {'bd':>7s}")
     for clip in clips:
@@ -102,11 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                   f"{row['psnr_y_reset']:7.2f} {row['state_gain_db']:+6.2f} {row['psnr_y_bicubic_bd']:7.2f}",
                   flush=True)
     if args.output:
-        args.output.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(args.output) as tmp:
-            Path(tmp).write_text(json.dumps({"frames": args.frames, "degradation": "BD x4",
-                                             "torch": torch.__version__, "rows": rows,
-                                             "command": "python " + " ".join(sys.argv)}, indent=2))
+        write_report({"frames": args.frames, "degradation": "BD x4", "torch": torch.__version__, "rows": rows},
+                     args.output, "python " + " ".join(sys.argv))
     return 0
 
 
