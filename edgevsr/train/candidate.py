@@ -35,9 +35,9 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
                            "--last keeps its last checkpoint)")
     config = yaml.safe_load(cfg.read_text())
     if last:
-        from edgevsr.train.ship import _last_checkpoint
+        from edgevsr.train.ship import last_checkpoint
 
-        state, iteration, averaged = _last_checkpoint(run_dir)
+        state, iteration, averaged = last_checkpoint(run_dir)
         row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
     else:
         state = read_state_dict(best)

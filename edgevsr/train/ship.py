@@ -37,7 +37,7 @@ def measure(model, root: Path, clips: list[str], frames: int, degradation: str) 
     return {"clips": clips, "frames": [int(c.hr.shape[0]) for c in vc], "degradation": degradation, **res}
 
 
-def _last_checkpoint(run_dir: Path) -> tuple[dict, int, bool]:
+def last_checkpoint(run_dir: Path) -> tuple[dict, int, bool]:
     """The generator, iteration and whether it is the weight average, of ``run_dir/last.pt`` (loaded with
     ``weights_only``): a run with ``ema_decay`` validates and selects its average, so that is its model."""
     from edgevsr.train.trainer import read_checkpoint
@@ -71,7 +71,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
                            f"(same architecture: {', '.join(same)})")
     model = build_model(cfg.model)
     if last:
-        state, iteration, averaged = _last_checkpoint(run_dir)
+        state, iteration, averaged = last_checkpoint(run_dir)
         load_into(model, state, str(run_dir / "last.pt"))
         selected = f"the run's last checkpoint (iteration {iteration}), not its best by the run's own rule"
         if averaged:
