@@ -118,6 +118,11 @@ def test_validation_measures_the_average_and_the_raw_weights_and_leaves_training
     assert all(torch.equal(cand[k], v.half()) for k, v in tr.ema.state.items())
     with pytest.raises(EdgeVSRError, match="--last keeps its last checkpoint"):
         write_candidate(tr.run_dir, tmp_path / "cand.safetensors")
+    # the candidate never lands in the run it comes from: RUN/last.pt as output replaced the resume point
+    before = (tr.run_dir / "last.pt").read_bytes()
+    with pytest.raises(EdgeVSRError, match="inside the input folder"):
+        write_candidate(tr.run_dir, tr.run_dir / "last.pt", last=True)
+    assert (tr.run_dir / "last.pt").read_bytes() == before
 
 
 def test_raw_validation_can_be_skipped_and_no_ema_changes_nothing(tmp_path, dataset):  # noqa: F811

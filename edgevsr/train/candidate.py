@@ -43,12 +43,12 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
         state = read_state_dict(best)
         row = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").is_file() else {}
     sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
-    with atomic_path(out, overwrite=True) as tmp:
+    with atomic_path(out, overwrite=True, inputs=[run_dir]) as tmp:  # never into the run: last.pt is its resume point
         save_file(sd, str(tmp))
     card = {"run": str(run_dir), "model": config["model"], "stage": config["stage"],
             "iteration": row.get("iteration"), "data": config["data"]["root"],
             "val_clips": config["data"]["val_clips"], "best_validation": row, "sha256": file_sha256(out)}
-    with atomic_path(out.with_suffix(".json"), overwrite=True) as tmp:
+    with atomic_path(out.with_suffix(".json"), overwrite=True, inputs=[run_dir]) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
     return card
 
