@@ -485,6 +485,24 @@ def test_overwrite_never_removes_what_a_run_did_not_write(tmp_path, dataset):
     assert (run / "val.png").is_dir()
 
 
+def test_a_run_that_fails_to_load_leaves_no_folder_and_keeps_the_old_run(tmp_path, dataset):
+    """The run folder is taken only once config, weights and data have loaded: a bad data root leaves no empty
+    folder behind, and --overwrite with an unreadable init clears nothing of the run it would have replaced."""
+    cfg = load_config(_config(tmp_path, dataset, data={"root": str(tmp_path / "missing"), "val_clips": ["held"]}))
+    with pytest.raises(EdgeVSRError):
+        Trainer(cfg)
+    assert not Path(cfg.run_dir).exists()
+    good = load_config(_config(tmp_path / "g", dataset))
+    Trainer(good).fit(1)
+    run = Path(good.run_dir)
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    (tmp_path / "bad.safetensors").write_bytes(b"not weights")
+    bad = load_config(_config(tmp_path / "g", dataset, init=str(tmp_path / "bad.safetensors")))
+    with pytest.raises(EdgeVSRError):
+        Trainer(bad, overwrite=True)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 def test_train_cli_refuses_an_existing_run_in_one_line(tmp_path, dataset):
     import subprocess
     import sys

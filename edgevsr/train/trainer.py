@@ -56,14 +56,15 @@ def pick_device(name: str) -> torch.device:
 RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml")
 
 
-def claim_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> list[str]:
     """A new run never mixes with an old one: without ``resume`` a folder that holds a run's files is refused
-    (its val.csv would get a second curve appended and its checkpoint replaced) unless ``overwrite``, which
-    removes those files (only those) first."""
+    (its val.csv would get a second curve appended and its checkpoint replaced) unless ``overwrite``. Returns the
+    run files ``take_run_dir`` removes; nothing is touched here, so a run that then fails to load its config,
+    weights or data leaves no folder behind and no old run cleared."""
     if run_dir.exists() and not run_dir.is_dir():
         raise EdgeVSRError(f"{run_dir}: run_dir exists and is not a folder")
     if resume:
-        return
+        return []
     held = [name for name in RUN_FILES if (run_dir / name).exists() or (run_dir / name).is_symlink()]
     if held and not overwrite:
         raise EdgeVSRError(f"{run_dir}: holds a training run ({', '.join(held[:3])}); --resume continues it, "
@@ -72,6 +73,12 @@ def claim_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
     if odd:
         raise EdgeVSRError(f"{run_dir / odd[0]}: is not a regular file; a run never wrote it, so --overwrite does "
                            "not remove it (choose another run_dir)")
+    return held
+
+
+def take_run_dir(run_dir: Path, held: list[str]) -> None:
+    """Create the run folder and remove an overwritten run's files (only those): once everything has loaded."""
+    run_dir.mkdir(parents=True, exist_ok=True)
     for name in held:
         (run_dir / name).unlink()
 
@@ -89,8 +96,7 @@ class Trainer:
             self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
                       "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
-        claim_run_dir(self.run_dir, resume, overwrite)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        held = check_run_dir(self.run_dir, resume, overwrite)
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
             self.model.to(memory_format=torch.channels_last)
@@ -110,9 +116,9 @@ class Trainer:
             self._say(describe(parts))
         else:
             quiet_residual(self.model)
-        if not resume:  # what it started from, hashed now: the card must not hash a file replaced since
-            (self.run_dir / "start.json").write_text(json.dumps(
-                {"init_sha256": file_sha256(cfg.init), "warm_start_sha256": file_sha256(cfg.warm_start)}))
+        # what it started from, hashed now: the card must not hash a file replaced since
+        start = None if resume else {"init_sha256": file_sha256(cfg.init),
+                                     "warm_start_sha256": file_sha256(cfg.warm_start)}
         self.head_alive = HeadMonitor(self.model)
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
@@ -142,6 +148,9 @@ class Trainer:
             self._say("ema_decay is ignored in stage 0 (FNet alone)")
         if resume:
             self.load_checkpoint()
+        take_run_dir(self.run_dir, held)
+        if start is not None:
+            (self.run_dir / "start.json").write_text(json.dumps(start))
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         self._stop = False
 
