@@ -16,7 +16,7 @@ from edgevsr.data import build_dataset
 from edgevsr.errors import EdgeVSRError
 from edgevsr.models import build_model
 from edgevsr.train.config import load_config
-from edgevsr.train.losses import pingpong_loss, temporal_loss, unroll, warp_loss
+from edgevsr.train.losses import pingpong_loss, temporal_loss, unroll, warp_loss, warped_temporal_loss
 from edgevsr.train.trainer import Trainer
 
 CONFIGS = Path(__file__).resolve().parents[1] / "edgevsr" / "configs"
@@ -68,6 +68,25 @@ def test_temporal_loss_charges_flicker_not_steady_error_or_motion():
     flicker = hr + 0.1 * torch.tensor([1.0, -1.0, 1.0, -1.0]).view(1, 4, 1, 1, 1)
     assert float(temporal_loss(hr, hr)) == 0 and float(temporal_loss(steady, hr)) < 1e-6
     assert float(temporal_loss(flicker, hr)) == pytest.approx(0.2, rel=1e-4)
+
+
+def test_warped_temporal_loss_frees_detail_that_moves_with_the_content_and_still_charges_flicker():
+    """A pan of 1 LR px (4 HR px) per frame: output detail that moves with the content costs nothing warped but
+    costs the plain loss; detail that flickers costs both."""
+    torch.manual_seed(0)
+    t, h, w = 4, 16, 48
+    base, texture = torch.rand(3, h, w + 4 * t), torch.zeros(3, h, w + 4 * t)
+    texture[:, 4:12, 20:40] = 0.1 * torch.randn(3, 8, 20)
+
+    def pan(img: torch.Tensor) -> torch.Tensor:  # frame i shows the scene moved 4 px to the right per frame
+        return torch.stack([img[:, :, 4 * t - 4 * i:4 * t - 4 * i + w] for i in range(t)])[None]
+
+    hr, moving = pan(base), pan(base + texture)
+    flows = torch.zeros(1, t, 2, h // 4, w // 4)
+    flows[:, :, 0] = -1.0  # current -> previous: the previous frame's pixel is 1 LR px to the left
+    assert float(warped_temporal_loss(moving, hr, flows, 4)) < 1e-6 < float(temporal_loss(moving, hr))
+    flicker = hr + texture[:, :, :w] * torch.tensor([1.0, -1.0, 1.0, -1.0]).view(1, t, 1, 1, 1)
+    assert float(warped_temporal_loss(flicker, hr, flows, 4)) > 1e-3
 
 
 def test_training_reduces_loss(tmp_path, dataset):
@@ -268,6 +287,28 @@ def test_stage2_bf16_runs_all_three_networks_in_bf16_and_tracks_fp32(tmp_path, d
         assert all(torch.isfinite(torch.tensor(list(b.values()))))
         for k in ("pixel", "percep", "d_loss"):
             assert abs(a[k] - b[k]) <= 0.05 * abs(a[k]) + 1e-4, (k, a[k], b[k])
+
+
+def test_stage2_temporal_warped_switches_the_gan_steps_temporal_loss(tmp_path, dataset):
+    """Same seed and batch: the GAN step's temporal term is the warped loss with ``temporal_warped`` (a
+    different, finite value), and the plain one without it."""
+    pytest.importorskip("edgevsr.quality.lpips")
+    from edgevsr.quality.lpips import resolve_weights
+
+    try:
+        resolve_weights()
+    except EdgeVSRError as exc:
+        pytest.skip(f"LPIPS AlexNet weights not installed: {exc}")
+    seen = {}
+    for warped in (False, True):
+        cfg = load_config(_config(tmp_path / str(warped), dataset, stage=2, lr=1e-4,
+                                  gan={"temporal_weight": 1.0, "temporal_warped": warped}))
+        torch.manual_seed(3)
+        tr = Trainer(cfg)
+        seen[warped] = tr.step()
+    plain, warped = seen[False], seen[True]
+    assert plain["pixel"] == pytest.approx(warped["pixel"], rel=1e-5)  # the same outputs before the update
+    assert 0 < warped["temporal"] != pytest.approx(plain["temporal"], rel=1e-3), (plain, warped)
 
 
 def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tmp_path, dataset):

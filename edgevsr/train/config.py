@@ -59,6 +59,8 @@ class GanConfig:
     d_channels: int = 64
     d_update_ratio: float = 0.4  # skip the D step while D's loss is below this fraction of its balanced value
     temporal_weight: float = 0.0  # |e_t - e_{t-1}|, e = output - ground truth: penalises error that flickers
+    temporal_warped: bool = False  # the temporal loss warps e_{t-1} along the model's flow first: moving detail
+    #                                is free, only flicker costs (warped_temporal_loss)
     tof_tolerance: float = -1.0  # >= 0: best = lowest LPIPS among checkpoints whose tOF (and tLP100, when LPIPS
     #                              is measured) on every val clip is at most (1 + tolerance) x the initial
     #                              weights' on that clip; < 0: off

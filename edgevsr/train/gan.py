@@ -21,7 +21,14 @@ from torch import nn
 from edgevsr.models.base import VSRModel
 from edgevsr.models.ops import backward_warp, bicubic_upsample
 from edgevsr.train.config import TrainConfig
-from edgevsr.train.losses import charbonnier, pingpong_loss, temporal_loss, unroll, warp_loss
+from edgevsr.train.losses import (
+    charbonnier,
+    pingpong_loss,
+    temporal_loss,
+    unroll,
+    warp_loss,
+    warped_temporal_loss,
+)
 
 
 class SpatioTemporalDiscriminator(nn.Module):
@@ -169,7 +176,8 @@ class GanStage:
         pix = charbonnier(frames, gts)
         wrp = warp_loss(pp, flows)
         ping = pingpong_loss(out[:, :-1], back[:, 1:])
-        tmp = temporal_loss(out, hr)
+        tmp = (warped_temporal_loss(out, hr, flows[:, :t], self.model.scale) if g.temporal_warped
+               else temporal_loss(out, hr))
         loss = (g.pixel_weight * pix + g.warp_weight * wrp + g.pingpong_weight * ping
                 + g.perceptual_weight * perc + g.gan_weight * adv + g.temporal_weight * tmp)
         opt.zero_grad(set_to_none=True)

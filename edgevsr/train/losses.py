@@ -74,6 +74,20 @@ def temporal_loss(out: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
     return (e[:, 1:] - e[:, :-1]).abs().mean()
 
 
+def warped_temporal_loss(out: torch.Tensor, hr: torch.Tensor, flows: torch.Tensor, scale: int) -> torch.Tensor:
+    """Mean |e_t - warp(e_{t-1})|, the motion-compensated :func:`temporal_loss`.
+
+    On moving content the plain loss also charges detail that moves *with* the content (its error shifts by the
+    motion); warped along the model's own flow (``flows`` from :func:`unroll`, detached), only detail that
+    changes between frames, the flicker, costs.
+    """
+    n, t, c, h, w = out.shape
+    e = out - hr
+    flow = scale * aligned_bicubic_upsample(flows[:, 1:t].detach().reshape(-1, 2, h // scale, w // scale), scale)
+    prev = backward_warp(e[:, :-1].reshape(-1, c, h, w), flow)
+    return (e[:, 1:].reshape(-1, c, h, w) - prev).abs().mean()
+
+
 def pingpong_loss(forward_out: torch.Tensor, backward_out: torch.Tensor) -> torch.Tensor:
     """TecoGAN ping-pong: outputs of the forward pass and of the reversed pass must agree frame by frame.
 
