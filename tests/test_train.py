@@ -71,20 +71,25 @@ def test_temporal_loss_charges_flicker_not_steady_error_or_motion():
 
 
 def test_warped_temporal_loss_frees_detail_that_moves_with_the_content_and_still_charges_flicker():
-    """A pan of 1 LR px (4 HR px) per frame: output detail that moves with the content costs nothing warped but
-    costs the plain loss; detail that flickers costs both."""
+    """A pan that moves 0, 1, 2, 1 LR px (x4 HR px) between frames: output detail that moves with the content
+    costs nothing warped (each frame's own flow pairs with the frame before it) but costs the plain loss; detail
+    that flickers costs both."""
     torch.manual_seed(0)
-    t, h, w = 4, 16, 48
-    base, texture = torch.rand(3, h, w + 4 * t), torch.zeros(3, h, w + 4 * t)
-    texture[:, 4:12, 20:40] = 0.1 * torch.randn(3, 8, 20)
+    steps = [0, 1, 2, 1]  # LR px moved into frame i from frame i-1
+    t, h, w, pad = len(steps), 16, 48, 4 * sum(steps)
+    base, texture = torch.rand(3, h, w + pad), torch.zeros(3, h, w + pad)
+    texture[:, 4:12, 22:38] = 0.1 * torch.randn(3, 8, 16)
+    offsets = [pad - 4 * sum(steps[:i + 1]) for i in range(t)]  # frame i shows the scene moved right
 
-    def pan(img: torch.Tensor) -> torch.Tensor:  # frame i shows the scene moved 4 px to the right per frame
-        return torch.stack([img[:, :, 4 * t - 4 * i:4 * t - 4 * i + w] for i in range(t)])[None]
+    def pan(img: torch.Tensor) -> torch.Tensor:
+        return torch.stack([img[:, :, o:o + w] for o in offsets])[None]
 
     hr, moving = pan(base), pan(base + texture)
     flows = torch.zeros(1, t, 2, h // 4, w // 4)
-    flows[:, :, 0] = -1.0  # current -> previous: the previous frame's pixel is 1 LR px to the left
+    for i, step in enumerate(steps):
+        flows[:, i, 0] = -float(step)  # current -> previous: the previous frame's pixel is `step` LR px left
     assert float(warped_temporal_loss(moving, hr, flows, 4)) < 1e-6 < float(temporal_loss(moving, hr))
+    assert float(warped_temporal_loss(moving, hr, flows.roll(1, dims=1), 4)) > 1e-3  # each pair's own flow
     flicker = hr + texture[:, :, :w] * torch.tensor([1.0, -1.0, 1.0, -1.0]).view(1, t, 1, 1, 1)
     assert float(warped_temporal_loss(flicker, hr, flows, 4)) > 1e-3
 
@@ -289,9 +294,11 @@ def test_stage2_bf16_runs_all_three_networks_in_bf16_and_tracks_fp32(tmp_path, d
             assert abs(a[k] - b[k]) <= 0.05 * abs(a[k]) + 1e-4, (k, a[k], b[k])
 
 
-def test_stage2_temporal_warped_switches_the_gan_steps_temporal_loss(tmp_path, dataset):
-    """Same seed and batch: the GAN step's temporal term is the warped loss with ``temporal_warped`` (a
-    different, finite value), and the plain one without it."""
+def test_stage2_temporal_warped_is_the_gan_steps_temporal_loss(tmp_path, dataset):
+    """With ``temporal_warped`` the GAN step's temporal term is the warped loss of the forward pass along the
+    generator's own flow (recomputed here from the same weights and batch); without it, the plain loss."""
+    import copy
+
     pytest.importorskip("edgevsr.quality.lpips")
     from edgevsr.quality.lpips import resolve_weights
 
@@ -299,16 +306,22 @@ def test_stage2_temporal_warped_switches_the_gan_steps_temporal_loss(tmp_path, d
         resolve_weights()
     except EdgeVSRError as exc:
         pytest.skip(f"LPIPS AlexNet weights not installed: {exc}")
-    seen = {}
     for warped in (False, True):
         cfg = load_config(_config(tmp_path / str(warped), dataset, stage=2, lr=1e-4,
                                   gan={"temporal_weight": 1.0, "temporal_warped": warped}))
-        torch.manual_seed(3)
         tr = Trainer(cfg)
-        seen[warped] = tr.step()
-    plain, warped = seen[False], seen[True]
-    assert plain["pixel"] == pytest.approx(warped["pixel"], rel=1e-5)  # the same outputs before the update
-    assert 0 < warped["temporal"] != pytest.approx(plain["temporal"], rel=1e-3), (plain, warped)
+        drawn = []
+        draw = tr.batch
+        tr.batch = lambda draw=draw, drawn=drawn: drawn.append(draw()) or drawn[-1]  # record the batch used
+        before = copy.deepcopy(tr.model)
+        got = tr.step()["temporal"]
+        lr, hr = drawn[0]
+        t = lr.shape[1]
+        with torch.no_grad():
+            out, flows = unroll(before, torch.cat([lr, lr[:, :-1].flip(1)], 1))
+        want = (warped_temporal_loss(out[:, :t], hr, flows[:, :t], 4) if warped
+                else temporal_loss(out[:, :t], hr))
+        assert got == pytest.approx(float(want), rel=1e-4), (warped, got, float(want))
 
 
 def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tmp_path, dataset):

@@ -59,7 +59,7 @@ RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv",
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> list[str]:
     """A new run never mixes with an old one: without ``resume`` a folder that holds a run's files is refused
     (its val.csv would get a second curve appended and its checkpoint replaced) unless ``overwrite``. Returns the
-    run files ``take_run_dir`` removes; nothing is touched here, so a run that then fails to load its config,
+    run files ``--overwrite`` removes; nothing is touched here, so a run that then fails to load its config,
     weights or data leaves no folder behind and no old run cleared."""
     if run_dir.exists() and not run_dir.is_dir():
         raise EdgeVSRError(f"{run_dir}: run_dir exists and is not a folder")
@@ -76,11 +76,13 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> list[str]:
     return held
 
 
-def take_run_dir(run_dir: Path, held: list[str]) -> None:
-    """Create the run folder and remove an overwritten run's files (only those): once everything has loaded."""
+def take_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+    """Create the run folder and remove an overwritten run's files (only those), once everything has loaded;
+    checked again, since another run may have started in the folder while this one loaded its data."""
+    held = check_run_dir(run_dir, resume, overwrite)
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in held:
-        (run_dir / name).unlink()
+        (run_dir / name).unlink(missing_ok=True)
 
 
 class Trainer:
@@ -96,7 +98,7 @@ class Trainer:
             self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
                       "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
-        held = check_run_dir(self.run_dir, resume, overwrite)
+        check_run_dir(self.run_dir, resume, overwrite)  # refuse before minutes of loading
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
             self.model.to(memory_format=torch.channels_last)
@@ -148,7 +150,7 @@ class Trainer:
             self._say("ema_decay is ignored in stage 0 (FNet alone)")
         if resume:
             self.load_checkpoint()
-        take_run_dir(self.run_dir, held)
+        take_run_dir(self.run_dir, resume, overwrite)
         if start is not None:
             (self.run_dir / "start.json").write_text(json.dumps(start))
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
