@@ -139,3 +139,39 @@ def test_plot_cli_writes_png_and_json_and_reports_bad_runs(tmp_path, capsys):
     assert mod.main([f"b={tmp_path / 'nowhere'}", "-o", str(png)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "nowhere" in err
+
+
+def _search_module():
+    path = PLOT.with_name("plot_stage2_search.py")
+    spec = importlib.util.spec_from_file_location("plot_stage2_search", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, capsys):
+    """Bound per clip = the lower of the iteration-0 weights' and bicubic-bd's value: clip b's tOF 0.45 passes
+    the start's 0.5 but fails bicubic-bd's 0.4; a run without its iteration-0 validation is refused in one line."""
+    run = tmp_path / "run"
+    _train(run, [(10 * k, T0 + 10 * k) for k in range(1, 21)])
+    cols = ["iteration", "lpips", "psnr_y"] + [f"{m}{s}@{c}" for c in "ab" for m in ("tof", "tlp100")
+                                               for s in ("", "_bicubic_bd")] + ["time"]
+    with open(run / "val.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerow([0, 0.4, 30, 0.2, 0.3, 1.0, 2.0, 0.5, 0.4, 1.0, 2.0, T0])
+        w.writerow([100, 0.3, 30, 0.21, 0.3, 0.9, 2.0, 0.45, 0.4, 1.0, 2.0, T0 + 100])
+    mod = _search_module()
+    [start, later] = mod.branch(run)["points"]
+    assert start["failing"] == ["tof@b"]  # the start itself flickers more than bicubic-bd on b
+    assert later["worst_tof_clip"] == "b" and later["worst_tof_ratio"] == pytest.approx(0.45 / 0.4)
+    assert later["failing"] == ["tof@a", "tof@b"]  # a: 0.21 over its start's 0.2
+    assert later["worst_tlp100_ratio"] == pytest.approx(1.0) and later["worst_tlp100_clip"] == "b"
+    out = tmp_path / "s.png"
+    assert mod.main([f"x={run}", "-o", str(out), "--json", str(tmp_path / "s.json")]) == 0
+    assert out.stat().st_size > 1000 and json.loads((tmp_path / "s.json").read_text())["x"]["points"]
+    rows = (run / "val.csv").read_text().splitlines()
+    (run / "val.csv").write_text("\n".join([rows[0], rows[2]]) + "\n")
+    assert mod.main([f"x={run}", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "iteration-0 validation" in err

@@ -1,0 +1,115 @@
+"""Stage-2 search branches against the default-weights rule, side by side: LPIPS and each temporal metric's
+worst clip relative to its bound, per validation.
+
+    python benchmarks/plot_stage2_search.py t8=runs/egvsr-campaign-stage2-t8 tw=runs/egvsr-campaign-stage2-tw \
+        -o docs/experiments/img/stage2_search.png --json benchmarks/results/stage2_search.json
+
+The rule (``python -m edgevsr.train.temporal_gate``, ``bicubic_bd_bound`` in training): on every clip, tOF and
+tLP100 no worse than the stage-1 weights the run started from (the run's iteration-0 validation) nor than
+bicubic-bd's. A ratio of a clip's value to the lower of those two bounds above 1 fails it; the figure draws, per
+branch, the worst such ratio over the validation clips (the clip is named in the JSON), beside mean LPIPS. An
+average over clips would hide the one clip that shimmers. Rows of branches a resume discarded are dropped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from pathlib import Path
+
+from edgevsr.errors import EdgeVSRError
+from edgevsr.train.hours import kept_validations, run_hours
+from edgevsr.train.temporal_gate import TEMPORAL
+
+
+def branch(run: Path) -> dict:
+    """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound."""
+    path = run / "val.csv"
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    clips = sorted({k.split("@")[1] for k in (rows[0] if rows else {}) if k.startswith("tlp100@")})
+    start = [r for r in rows if int(float(r["iteration"])) == 0]
+    if not clips or not start:
+        raise EdgeVSRError(f"{path}: needs tlp100@CLIP columns (val_lpips) and the iteration-0 validation of the "
+                           "stage-1 weights the run started from")
+    bound = {f"{m}@{c}": min(float(start[0][f"{m}@{c}"]), float(start[0][f"{m}_bicubic_bd@{c}"]))
+             for m in TEMPORAL for c in clips}
+    points = []
+    for row, hours in kept_validations(run_hours(run), rows):
+        p = {"iteration": int(float(row["iteration"])), "hours": hours, "lpips": float(row["lpips"]),
+             "psnr_y": float(row["psnr_y"])}
+        ratios = {k: float(row[k]) / b for k, b in bound.items() if row.get(k)}
+        for m in TEMPORAL:
+            worst = max((k for k in ratios if k.startswith(f"{m}@")), key=ratios.get)
+            p[f"worst_{m}_ratio"], p[f"worst_{m}_clip"] = ratios[worst], worst.split("@")[1]
+        p["failing"] = sorted(k for k, v in ratios.items() if v > 1)
+        points.append(p)
+    return {"run": str(run), "clips": clips, "bounds": bound, "points": points}
+
+
+def plot(branches: dict[str, dict], output: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    keys = [("lpips", "mean LPIPS (lower is better)"),
+            ("worst_tof_ratio", "worst clip's tOF / its bound"),
+            ("worst_tlp100_ratio", "worst clip's tLP100 / its bound")]
+    for label, b in branches.items():
+        its = [p["iteration"] for p in b["points"]]
+        for ax, (key, _) in zip(axes, keys, strict=True):
+            ax.plot(its, [p[key] for p in b["points"]], "o-", ms=3, label=label)
+    for ax, (key, title) in zip(axes, keys, strict=True):
+        ax.set_xlabel("iteration")
+        ax.set_ylabel(title)
+        ax.grid(alpha=0.3)
+        if key != "lpips":
+            ax.axhline(1.0, color="k", lw=0.8, ls="--")
+    axes[0].legend(fontsize=8)
+    clips = ", ".join(next(iter(branches.values()))["clips"])
+    fig.suptitle(f"stage-2 branches vs the default-weights rule (above the dashed line a clip fails); bound = lower "
+                 f"of the starting weights' and bicubic-bd's; clips: {clips}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args(argv)
+    try:
+        pairs = [r.split("=", 1) for r in args.runs]
+        if any(len(p) != 2 or not p[0] for p in pairs):
+            raise EdgeVSRError(f"runs are LABEL=RUN_DIR, not {' '.join(args.runs)}")
+        branches = {label: branch(Path(d)) for label, d in pairs}
+        from edgevsr.io.atomic import atomic_path
+
+        with atomic_path(args.output) as tmp:
+            plot(branches, tmp)
+        if args.json:
+            with atomic_path(args.json) as tmp:
+                tmp.write_text(json.dumps(branches, indent=2) + "\n")
+    except EdgeVSRError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for label, b in branches.items():
+        print(f"{label}: {b['run']}")
+        print(f"  {'iteration':>9} {'LPIPS':>6} {'PSNR-Y':>7} {'tOF worst':>18} {'tLP100 worst':>22}  failing")
+        for p in b["points"]:
+            print(f"  {p['iteration']:>9} {p['lpips']:>6.3f} {p['psnr_y']:>7.3f} "
+                  f"{p['worst_tof_ratio']:>6.3f} {p['worst_tof_clip'][:11]:>11} "
+                  f"{p['worst_tlp100_ratio']:>6.3f} {p['worst_tlp100_clip'][:15]:>15}  {len(p['failing'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
