@@ -296,7 +296,8 @@ def test_stage2_bf16_runs_all_three_networks_in_bf16_and_tracks_fp32(tmp_path, d
 
 def test_stage2_temporal_warped_is_the_gan_steps_temporal_loss(tmp_path, dataset):
     """With ``temporal_warped`` the GAN step's temporal term is the warped loss of the forward pass along the
-    generator's own flow (recomputed here from the same weights and batch); without it, the plain loss."""
+    generator's own flow (recomputed here from the same weights and batch); without it, the plain loss. With
+    ``pingpong_weight`` 0 the step skips the reversed pass and gets the same forward outputs."""
     import copy
 
     pytest.importorskip("edgevsr.quality.lpips")
@@ -306,17 +307,23 @@ def test_stage2_temporal_warped_is_the_gan_steps_temporal_loss(tmp_path, dataset
         resolve_weights()
     except EdgeVSRError as exc:
         pytest.skip(f"LPIPS AlexNet weights not installed: {exc}")
-    for warped in (False, True):
-        cfg = load_config(_config(tmp_path / str(warped), dataset, stage=2, lr=1e-4,
-                                  gan={"temporal_weight": 1.0, "temporal_warped": warped}))
+    for warped, pingpong in ((False, 1.0), (True, 1.0), (True, 0.0)):
+        cfg = load_config(_config(tmp_path / f"{warped}{pingpong}", dataset, stage=2, lr=1e-4,
+                                  gan={"temporal_weight": 1.0, "temporal_warped": warped,
+                                       "pingpong_weight": pingpong}))
         tr = Trainer(cfg)
-        drawn = []
+        drawn, frames = [], []
         draw = tr.batch
         tr.batch = lambda draw=draw, drawn=drawn: drawn.append(draw()) or drawn[-1]  # record the batch used
+        hook = tr.model.srnet.register_forward_hook(lambda *_a, frames=frames: frames.append(1))
         before = copy.deepcopy(tr.model)
-        got = tr.step()["temporal"]
+        losses = tr.step()
+        hook.remove()
+        got = losses["temporal"]
         lr, hr = drawn[0]
         t = lr.shape[1]
+        # without its loss the reversed pass is not run (t frames, not 2t-1): same forward outputs, less work
+        assert len(frames) == (2 * t - 1 if pingpong else t) and (pingpong or losses["pingpong"] == 0)
         with torch.no_grad():
             out, flows = unroll(before, torch.cat([lr, lr[:, :-1].flip(1)], 1))
         want = (warped_temporal_loss(out[:, :t], hr, flows[:, :t], 4) if warped

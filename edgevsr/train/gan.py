@@ -142,8 +142,9 @@ class GanStage:
         n, t = lr.shape[:2]
         amp = {"device_type": self.device.type, "dtype": autocast, "enabled": autocast is not None}
         bce = F.binary_cross_entropy_with_logits
-        # Ping-pong: the window forward, then back again (the last frame is not repeated).
-        pp = torch.cat([lr, lr[:, :-1].flip(1)], 1)
+        # Ping-pong: the window forward, then back again (the last frame is not repeated). Without its loss the
+        # reversed pass is not run: the forward outputs are the same (the recurrence is causal), 2t-1 -> t frames.
+        pp = torch.cat([lr, lr[:, :-1].flip(1)], 1) if g.pingpong_weight > 0 else lr
         with torch.autocast(**amp):
             out_pp, flows = unroll(self.model, pp)
         out_pp, flows = out_pp.float(), flows.float()
@@ -175,7 +176,7 @@ class GanStage:
         adv = bce(g_fake, torch.ones_like(g_fake))
         pix = charbonnier(frames, gts)
         wrp = warp_loss(pp, flows)
-        ping = pingpong_loss(out[:, :-1], back[:, 1:])
+        ping = pingpong_loss(out[:, :-1], back[:, 1:]) if g.pingpong_weight > 0 else pix.new_zeros(())
         tmp = (warped_temporal_loss(out, hr, flows[:, :t], self.model.scale) if g.temporal_warped
                else temporal_loss(out, hr))
         loss = (g.pixel_weight * pix + g.warp_weight * wrp + g.pingpong_weight * ping
