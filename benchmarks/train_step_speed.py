@@ -1,6 +1,7 @@
 """Iterations per second of the real training step on this CPU: FP32 vs bf16 autocast, channels_last,
-torch.compile and thread counts, measured side by side in one run (variants interleaved round by round, so a
-busy machine slows them alike; ratios to FP32 are the figures to read).
+torch.compile and thread counts, measured side by side in one run (every config's variants interleaved round by
+round, so a busy machine slows them alike; ratios to FP32, and to the first row across configs, are the figures
+to read).
 
     python benchmarks/train_step_speed.py --config edgevsr/configs/egvsr/campaign-stage1.yaml \
         --config edgevsr/configs/rrn/rrn-stage1.yaml --rounds 3 --steps 6 -o benchmarks/results/train_step_speed.json
@@ -82,25 +83,27 @@ def main(argv: list[str] | None = None) -> int:
     _shared_samplers()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        for config in args.config:
-            trainers = {}
-            for n in names:
-                trainers[n] = _trainer(config, Path(tmp) / f"{config.stem}-{len(trainers)}", VARIANTS[n])
-                _time(trainers[n], VARIANTS[n], 1)  # warm-up (and compilation)
-            speeds: dict[str, list[float]] = {n: [] for n in names}
-            for r in range(args.rounds):
-                for n in names:
-                    speeds[n].append(_time(trainers[n], VARIANTS[n], args.steps))
-                print(f"{config.stem}: round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
-            base = statistics.median(speeds[names[0]])
-            model = trainers[names[0]].cfg.model
-            for n in names:
-                med = statistics.median(speeds[n])
-                results.append({"config": str(config), "model": model, "variant": n, "it_per_s": round(med, 4),
-                                "ratio": round(med / base, 3), "runs": [round(x, 4) for x in speeds[n]]})
-    print(f"{'model':<12} {'variant':<22} {'it/s':>7} {'x ' + names[0]:>18}")
+        # every (config, variant) in every round, so that configs are compared side by side too
+        keys = [(c, n) for c in args.config for n in names]
+        trainers = {}
+        for c, n in keys:
+            trainers[c, n] = _trainer(c, Path(tmp) / f"{c.stem}-{len(trainers)}", VARIANTS[n])
+            _time(trainers[c, n], VARIANTS[n], 1)  # warm-up (and compilation)
+        speeds: dict[tuple, list[float]] = {k: [] for k in keys}
+        for r in range(args.rounds):
+            for c, n in keys:
+                speeds[c, n].append(_time(trainers[c, n], VARIANTS[n], args.steps))
+            print(f"round {r + 1}/{args.rounds}", file=sys.stderr, flush=True)
+        first = statistics.median(speeds[keys[0]])
+        for c, n in keys:
+            med, base = statistics.median(speeds[c, n]), statistics.median(speeds[c, names[0]])
+            results.append({"config": str(c), "model": trainers[c, n].cfg.model, "variant": n,
+                            "it_per_s": round(med, 4), "ratio": round(med / base, 3),
+                            "ratio_to_first": round(med / first, 3), "runs": [round(x, 4) for x in speeds[c, n]]})
+    print(f"{'config':<28} {'variant':<22} {'it/s':>7} {'x ' + names[0]:>18} {'x first row':>12}")
     for r in results:
-        print(f"{r['model']:<12} {r['variant']:<22} {r['it_per_s']:>7.3f} {r['ratio']:>18.2f}")
+        print(f"{Path(r['config']).stem[:28]:<28} {r['variant']:<22} {r['it_per_s']:>7.3f} {r['ratio']:>18.2f} "
+              f"{r['ratio_to_first']:>12.2f}")
     if args.output:
         meta = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "rounds": args.rounds,
                 "steps": args.steps, "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
