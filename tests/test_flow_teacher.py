@@ -57,12 +57,12 @@ def test_teacher_loss_trains_fnet_towards_the_teacher(real_frames):
         flows = torch.stack([torch.zeros_like(target[:, 0])] + [fnet(lr[:, i], lr[:, i - 1]) for i in (1, 2)], 1)
         return teacher_loss(flows, target, valid)
 
-    first = float(loss())
+    first = loss().item()
     for _ in range(25):
         opt.zero_grad()
         loss().backward()
         opt.step()
-    assert float(loss()) < 0.7 * first
+    assert loss().item() < 0.7 * first
     assert float(teacher_loss(target, target, valid)) < 0.011  # the Charbonnier floor (eps 0.01)
 
 
