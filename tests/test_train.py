@@ -297,7 +297,7 @@ def test_stage2_bf16_runs_all_three_networks_in_bf16_and_tracks_fp32(tmp_path, d
 def test_stage2_temporal_warped_is_the_gan_steps_temporal_loss(tmp_path, dataset):
     """With ``temporal_warped`` the GAN step's temporal term is the warped loss of the forward pass along the
     generator's own flow (recomputed here from the same weights and batch); without it, the plain loss. With
-    ``pingpong_weight`` 0 the step skips the reversed pass and gets the same forward outputs."""
+    ``pingpong_weight`` 0 the step skips the reversed SRNet pass and gets the same forward outputs and warp loss."""
     import copy
 
     pytest.importorskip("edgevsr.quality.lpips")
@@ -329,6 +329,9 @@ def test_stage2_temporal_warped_is_the_gan_steps_temporal_loss(tmp_path, dataset
         want = (warped_temporal_loss(out[:, :t], hr, flows[:, :t], 4) if warped
                 else temporal_loss(out[:, :t], hr))
         assert got == pytest.approx(float(want), rel=1e-4), (warped, got, float(want))
+        # the warp loss trains FNet on the reversed pairs too, with or without the reversed SRNet pass
+        pp = torch.cat([lr, lr[:, :-1].flip(1)], 1)
+        assert losses["warp"] == pytest.approx(float(warp_loss(pp, flows)), rel=1e-4)
 
 
 def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tmp_path, dataset):

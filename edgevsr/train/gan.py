@@ -143,10 +143,16 @@ class GanStage:
         amp = {"device_type": self.device.type, "dtype": autocast, "enabled": autocast is not None}
         bce = F.binary_cross_entropy_with_logits
         # Ping-pong: the window forward, then back again (the last frame is not repeated). Without its loss the
-        # reversed pass is not run: the forward outputs are the same (the recurrence is causal), 2t-1 -> t frames.
-        pp = torch.cat([lr, lr[:, :-1].flip(1)], 1) if g.pingpong_weight > 0 else lr
+        # reversed pass's SRNet is not run: the forward outputs are the same (the recurrence is causal) and only
+        # FNet runs on the reversed pairs, whose flows the warp loss still trains on.
+        pp = torch.cat([lr, lr[:, :-1].flip(1)], 1)
         with torch.autocast(**amp):
-            out_pp, flows = unroll(self.model, pp)
+            if g.pingpong_weight > 0:
+                out_pp, flows = unroll(self.model, pp)
+            else:
+                out_pp, flows = unroll(self.model, lr)
+                back_flows = self.model.fnet(pp[:, t:].flatten(0, 1), pp[:, t - 1:-1].flatten(0, 1))
+                flows = torch.cat([flows, back_flows.unflatten(0, (n, t - 1))], 1)
         out_pp, flows = out_pp.float(), flows.float()
         out, back = out_pp[:, :t], out_pp[:, t - 1:]  # back[k] is frame t-1-k
         mids = triplet_indices(t)
