@@ -79,26 +79,30 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     plt.close(fig)
 
 
+def labelled_runs(specs: list[str], figure: Path) -> dict[str, Path]:
+    """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the figure's name before any run is read."""
+    if figure.suffix.lower() != ".png":
+        raise EdgeVSRError(f"{figure}: the figure is written as PNG (.png)")
+    runs = {}
+    for spec in specs:
+        label, sep, run = spec.partition("=")
+        if not sep or not label or not run:
+            raise EdgeVSRError(f"{spec!r}: expected LABEL=RUN_DIR")
+        runs[label] = Path(run)
+    return runs
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
     ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    if args.output.suffix.lower() != ".png":
-        print(f"error: {args.output}: the figure is written as PNG (.png)", file=sys.stderr)
+    try:
+        curves = {label: curve(run) for label, run in labelled_runs(args.runs, args.output).items()}
+    except EdgeVSRError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
-    curves = {}
-    for spec in args.runs:
-        label, sep, run = spec.partition("=")
-        if not sep or not label or not run:
-            print(f"error: {spec!r}: expected LABEL=RUN_DIR", file=sys.stderr)
-            return 2
-        try:
-            curves[label] = curve(Path(run))
-        except EdgeVSRError as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
     plot(curves, args.output)
     if args.json:
         args.json.write_text(json.dumps(curves, indent=2) + "\n")

@@ -19,6 +19,8 @@ import json
 import sys
 from pathlib import Path
 
+from plot_runs_vs_time import labelled_runs  # the sibling script (benchmarks/ is on the path when run)
+
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import kept_validations, run_hours
 from edgevsr.train.temporal_gate import TEMPORAL
@@ -87,10 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     try:
-        pairs = [r.split("=", 1) for r in args.runs]
-        if any(len(p) != 2 or not p[0] for p in pairs):
-            raise EdgeVSRError(f"runs are LABEL=RUN_DIR, not {' '.join(args.runs)}")
-        branches = {label: branch(Path(d)) for label, d in pairs}
+        branches = {label: branch(run) for label, run in labelled_runs(args.runs, args.output).items()}
         from edgevsr.io.atomic import atomic_path
 
         with atomic_path(args.output) as tmp:

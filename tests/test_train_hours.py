@@ -141,7 +141,8 @@ def test_plot_cli_writes_png_and_json_and_reports_bad_runs(tmp_path, capsys):
     assert err.count("\n") == 1 and "nowhere" in err
 
 
-def _search_module():
+def _search_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLOT.parent))  # it imports its sibling plot_runs_vs_time, as when run
     path = PLOT.with_name("plot_stage2_search.py")
     spec = importlib.util.spec_from_file_location("plot_stage2_search", path)
     mod = importlib.util.module_from_spec(spec)
@@ -149,7 +150,7 @@ def _search_module():
     return mod
 
 
-def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, capsys):
+def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, capsys, monkeypatch):
     """Bound per clip = the lower of the iteration-0 weights' and bicubic-bd's value: clip b's tOF 0.45 passes
     the start's 0.5 but fails bicubic-bd's 0.4; a run without its iteration-0 validation is refused in one line."""
     run = tmp_path / "run"
@@ -161,7 +162,7 @@ def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, ca
         w.writerow(cols)
         w.writerow([0, 0.4, 30, 0.2, 0.3, 1.0, 2.0, 0.5, 0.4, 1.0, 2.0, T0])
         w.writerow([100, 0.3, 30, 0.21, 0.3, 0.9, 2.0, 0.45, 0.4, 1.0, 2.0, T0 + 100])
-    mod = _search_module()
+    mod = _search_module(monkeypatch)
     [start, later] = mod.branch(run)["points"]
     assert start["failing"] == ["tof@b"]  # the start itself flickers more than bicubic-bd on b
     assert later["worst_tof_clip"] == "b" and later["worst_tof_ratio"] == pytest.approx(0.45 / 0.4)
