@@ -12,7 +12,13 @@ import torch
 from torch import nn
 
 from edgevsr.models.base import VSRModel
-from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, bicubic_upsample, space_to_depth
+from edgevsr.models.ops import (
+    aligned_bicubic_upsample,
+    backward_warp,
+    bicubic_upsample,
+    space_to_depth,
+    upsample_flow,
+)
 
 
 def _conv_lrelu(cin: int, cout: int) -> list[nn.Module]:
@@ -102,7 +108,7 @@ class FRNet(VSRModel):
     def flow_and_warp(self, lr_curr, lr_prev, hr_prev) -> tuple[torch.Tensor, torch.Tensor]:
         """LR flow (current -> previous) and the previous HR output warped onto the current frame."""
         lr_flow = self.fnet(lr_curr, lr_prev)  # FP32 even when the model runs in FP16, as is all below
-        hr_flow = self.scale * aligned_bicubic_upsample(lr_flow, self.scale)
+        hr_flow = upsample_flow(lr_flow, self.scale)
         return lr_flow, backward_warp(hr_prev, hr_flow)
 
     def core(self, lr_curr: torch.Tensor, lr_prev: torch.Tensor, hr_prev: torch.Tensor) -> torch.Tensor:

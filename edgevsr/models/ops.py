@@ -68,6 +68,12 @@ def aligned_bicubic_upsample(x: torch.Tensor, scale: int) -> torch.Tensor:
     return F.pixel_shuffle(out, scale)
 
 
+def upsample_flow(lr_flow: torch.Tensor, scale: int) -> torch.Tensor:
+    """An LR flow as an HR flow: upsampled on BD's grid and its vectors scaled to HR pixels (both, or the warp is
+    ``scale`` times too short)."""
+    return scale * aligned_bicubic_upsample(lr_flow, scale)
+
+
 def pad_to_multiple(x: torch.Tensor, multiple: int) -> tuple[torch.Tensor, int, int]:
     """Reflect-pad H and W at the bottom/right to a multiple; returns the padded tensor and the pads."""
     h, w = x.shape[-2:]

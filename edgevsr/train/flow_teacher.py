@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, pad_to_multiple
+from edgevsr.models.ops import backward_warp, pad_to_multiple, upsample_flow
 
 PRESETS = {"ultrafast": cv2.DISOPTICAL_FLOW_PRESET_ULTRAFAST, "fast": cv2.DISOPTICAL_FLOW_PRESET_FAST,
            "medium": cv2.DISOPTICAL_FLOW_PRESET_MEDIUM}
@@ -121,7 +121,7 @@ def warp_errors(model, lr: torch.Tensor, out: torch.Tensor, gt: torch.Tensor, bo
         return {}
     s = model.scale
     lr_flow = clip_flows(model.fnet, lr, model.size_multiple)
-    hr_flow = s * aligned_bicubic_upsample(lr_flow, s)
+    hr_flow = upsample_flow(lr_flow, s)
     c = slice(border, -border)
 
     def err(a: torch.Tensor) -> float:

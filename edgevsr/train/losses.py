@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from edgevsr.models.base import VSRModel
-from edgevsr.models.ops import aligned_bicubic_upsample, backward_warp, space_to_depth
+from edgevsr.models.ops import backward_warp, space_to_depth, upsample_flow
 
 
 def charbonnier(x: torch.Tensor, y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
@@ -30,7 +30,7 @@ def unroll(model: VSRModel, lr: torch.Tensor, detach_flow: bool = False) -> tupl
         lr_prev = lr[:, i - 1] if i > 0 else lr[:, 0]
         if detach_flow:
             lr_flow = model.fnet(lr[:, i], lr_prev)
-            hr_warp = backward_warp(hr_prev, s * aligned_bicubic_upsample(lr_flow.detach(), s))
+            hr_warp = backward_warp(hr_prev, upsample_flow(lr_flow.detach(), s))
         else:
             lr_flow, hr_warp = model.flow_and_warp(lr[:, i], lr_prev, hr_prev)
         hr_prev = model.srnet(lr[:, i], space_to_depth(hr_warp, s))
@@ -83,7 +83,7 @@ def warped_temporal_loss(out: torch.Tensor, hr: torch.Tensor, flows: torch.Tenso
     """
     n, t, c, h, w = out.shape
     e = out - hr
-    flow = scale * aligned_bicubic_upsample(flows[:, 1:t].detach().reshape(-1, 2, h // scale, w // scale), scale)
+    flow = upsample_flow(flows[:, 1:t].detach().reshape(-1, 2, h // scale, w // scale), scale)
     prev = backward_warp(e[:, :-1].reshape(-1, c, h, w), flow)
     return (e[:, 1:].reshape(-1, c, h, w) - prev).abs().mean()
 
