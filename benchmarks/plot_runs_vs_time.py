@@ -24,17 +24,32 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import GAP_S, kept_validations, run_hours
 
 
-def _rows(path: Path) -> list[dict]:
+def val_rows(run: Path) -> list[dict]:
+    """``run/val.csv``'s rows; a row cut short (a run killed while appending it) or a field that is not a number
+    is a one-line error naming the file and line, not a point drawn from part of a row."""
+    path = run / "val.csv"
     if not path.is_file():
         raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
     with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+        rows = list(csv.DictReader(f))
+    for line, row in enumerate(rows, 2):
+        if None in row or None in row.values():
+            raise EdgeVSRError(f"{path}: line {line} has {'more' if None in row else 'fewer'} fields than the "
+                               "header (cut short while written?)")
+        for key, value in row.items():
+            if value in ("", "True", "False"):  # not measured; tof_ok
+                continue
+            try:
+                float(value)
+            except ValueError:
+                raise EdgeVSRError(f"{path}: line {line}: {key} is {value!r}, not a number") from None
+    return rows
 
 
 def curve(run: Path) -> dict:
     """Per kept validation: counted hours, mean and per-clip PSNR-Y gain and tOF ratio vs bicubic-bd."""
     hours = run_hours(run)
-    val = _rows(run / "val.csv")
+    val = val_rows(run)
     clips = sorted({k.split("@")[1] for k in val[0] if k.startswith("psnr_y@")}) if val else []
     if not clips:
         raise EdgeVSRError(f"{run / 'val.csv'}: no rows with psnr_y@CLIP columns (not a stage-1/2 run?)")
@@ -79,8 +94,11 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     plt.close(fig)
 
 
-def labelled_runs(specs: list[str], figure: Path) -> dict[str, Path]:
-    """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the figure's name before any run is read."""
+def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) -> dict[str, Path]:
+    """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the outputs' names before any run is read:
+    neither output may be a run's val.csv or train.csv."""
+    from edgevsr.io.atomic import check_not_input
+
     if figure.suffix.lower() != ".png":
         raise EdgeVSRError(f"{figure}: the figure is written as PNG (.png)")
     runs = {}
@@ -89,7 +107,22 @@ def labelled_runs(specs: list[str], figure: Path) -> dict[str, Path]:
         if not sep or not label or not run:
             raise EdgeVSRError(f"{spec!r}: expected LABEL=RUN_DIR")
         runs[label] = Path(run)
+    inputs = [run / name for run in runs.values() for name in ("val.csv", "train.csv")]
+    for out in (figure, json_out):
+        if out is not None:
+            check_not_input(out, inputs)
     return runs
+
+
+def write_outputs(figure: Path, json_out: Path | None, draw, data: dict) -> None:
+    """The figure (``draw(data, path)``) and the JSON, each under a temp name renamed when complete."""
+    from edgevsr.io.atomic import atomic_path
+
+    with atomic_path(figure) as tmp:
+        draw(data, tmp)
+    if json_out:
+        with atomic_path(json_out) as tmp:
+            tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,13 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     try:
-        curves = {label: curve(run) for label, run in labelled_runs(args.runs, args.output).items()}
+        curves = {label: curve(run) for label, run in labelled_runs(args.runs, args.output, args.json).items()}
+        write_outputs(args.output, args.json, plot, curves)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    plot(curves, args.output)
-    if args.json:
-        args.json.write_text(json.dumps(curves, indent=2) + "\n")
     for label, c in curves.items():
         last = c["points"][-1]
         print(f"{label}: {last['iteration']} it in {last['hours']:.2f} h (counted), gain {last['gain_db']:+.2f} dB, "

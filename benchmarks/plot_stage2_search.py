@@ -14,12 +14,10 @@ average over clips would hide the one clip that shimmers. Rows of branches a res
 from __future__ import annotations
 
 import argparse
-import csv
-import json
 import sys
 from pathlib import Path
 
-from plot_runs_vs_time import labelled_runs  # the sibling script (benchmarks/ is on the path when run)
+from plot_runs_vs_time import labelled_runs, val_rows, write_outputs  # sibling script: benchmarks/ is on the path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import kept_validations, run_hours
@@ -29,10 +27,7 @@ from edgevsr.train.temporal_gate import TEMPORAL
 def branch(run: Path) -> dict:
     """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound."""
     path = run / "val.csv"
-    if not path.is_file():
-        raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = val_rows(run)
     clips = sorted({k.split("@")[1] for k in (rows[0] if rows else {}) if k.startswith("tlp100@")})
     start = [r for r in rows if int(float(r["iteration"])) == 0]
     if not clips or not start:
@@ -89,14 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     try:
-        branches = {label: branch(run) for label, run in labelled_runs(args.runs, args.output).items()}
-        from edgevsr.io.atomic import atomic_path
-
-        with atomic_path(args.output) as tmp:
-            plot(branches, tmp)
-        if args.json:
-            with atomic_path(args.json) as tmp:
-                tmp.write_text(json.dumps(branches, indent=2) + "\n")
+        branches = {label: branch(run) for label, run in labelled_runs(args.runs, args.output, args.json).items()}
+        write_outputs(args.output, args.json, plot, branches)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from edgevsr.errors import EdgeVSRError
+from edgevsr.io.atomic import atomic_path, check_output
 from edgevsr.train.config import load_config
 from edgevsr.train.trainer import Trainer
 
@@ -80,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
     names = args.variant or list(VARIANTS)
+    if args.output:  # refused before minutes of measuring, not after
+        check_output(args.output, inputs=args.config, overwrite=True)
     _shared_samplers()
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -107,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.output:
         meta = {"torch": torch.__version__, "cpu_threads": torch.get_num_threads(), "rounds": args.rounds,
                 "steps": args.steps, "time": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-        args.output.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
+        with atomic_path(args.output, inputs=args.config) as tmp:
+            tmp.write_text(json.dumps({"meta": meta, "results": results}, indent=2) + "\n")
     return 0
 
 
@@ -115,4 +119,5 @@ if __name__ == "__main__":
     try:
         sys.exit(main())
     except EdgeVSRError as exc:
-        sys.exit(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)

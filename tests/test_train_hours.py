@@ -176,3 +176,22 @@ def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, ca
     assert mod.main([f"x={run}", "-o", str(out)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "iteration-0 validation" in err
+
+
+def test_plots_refuse_a_run_file_as_output_and_a_row_cut_short(tmp_path, capsys, monkeypatch):
+    """Both plotting scripts: --json or -o naming a run's val.csv is refused before anything is written (the
+    run's curve would be replaced), and a val.csv whose last row was cut short by a killed run is a one-line
+    error naming the line, not a point drawn from part of a row."""
+    run = tmp_path / "run"
+    _resumed_run(run)
+    _val(run, [(50, None), (100, None)])
+    original = (run / "val.csv").read_bytes()
+    for mod in (_plot_module(), _search_module(monkeypatch)):
+        assert mod.main([f"x={run}", "-o", str(tmp_path / "f.png"), "--json", str(run / "val.csv")]) == 2
+        assert "is the input" in capsys.readouterr().err and (run / "val.csv").read_bytes() == original
+        assert not (tmp_path / "f.png").exists()
+        (run / "val.csv").write_bytes(original + b"150,30,0.5")
+        assert mod.main([f"x={run}", "-o", str(tmp_path / "f.png")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and "line 4 has fewer fields" in err, err
+        (run / "val.csv").write_bytes(original)
