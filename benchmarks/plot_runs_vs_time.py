@@ -125,17 +125,26 @@ def write_outputs(figure: Path, json_out: Path | None, draw, data: dict) -> None
             tmp.write_text(json.dumps(data, indent=2) + "\n")
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def plot_runs_main(argv: list[str] | None, description: str, read, draw) -> dict | None:
+    """The command line of a figure over labelled runs: ``read(run)`` per ``LABEL=RUN_DIR``, ``draw(data, png)``,
+    the JSON beside it. Returns {label: read's result}, or None after a one-line error."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
     ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     try:
-        curves = {label: curve(run) for label, run in labelled_runs(args.runs, args.output, args.json).items()}
-        write_outputs(args.output, args.json, plot, curves)
+        data = {label: read(run) for label, run in labelled_runs(args.runs, args.output, args.json).items()}
+        write_outputs(args.output, args.json, draw, data)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    curves = plot_runs_main(argv, __doc__.splitlines()[0], curve, plot)
+    if curves is None:
         return 2
     for label, c in curves.items():
         last = c["points"][-1]

@@ -13,11 +13,9 @@ average over clips would hide the one clip that shimmers. Rows of branches a res
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
-from plot_runs_vs_time import labelled_runs, val_rows, write_outputs  # sibling script: benchmarks/ is on the path
+from plot_runs_vs_time import plot_runs_main, val_rows  # sibling script: benchmarks/ is on the path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import kept_validations, run_hours
@@ -78,16 +76,8 @@ def plot(branches: dict[str, dict], output: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR")
-    ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args(argv)
-    try:
-        branches = {label: branch(run) for label, run in labelled_runs(args.runs, args.output, args.json).items()}
-        write_outputs(args.output, args.json, plot, branches)
-    except EdgeVSRError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    branches = plot_runs_main(argv, __doc__.split("\n\n")[0], branch, plot)
+    if branches is None:
         return 2
     for label, b in branches.items():
         print(f"{label}: {b['run']}")
