@@ -4,11 +4,12 @@ worst clip relative to its bound, per validation.
     python benchmarks/plot_stage2_search.py t8=runs/egvsr-campaign-stage2-t8 tw=runs/egvsr-campaign-stage2-tw \
         -o docs/experiments/img/stage2_search.png --json benchmarks/results/stage2_search.json
 
-The rule (``python -m edgevsr.train.temporal_gate``, ``bicubic_bd_bound`` in training): on every clip, tOF and
-tLP100 no worse than the stage-1 weights the run started from (the run's iteration-0 validation) nor than
-bicubic-bd's. A ratio of a clip's value to the lower of those two bounds above 1 fails it; the figure draws, per
-branch, the worst such ratio over the validation clips (the clip is named in the JSON), beside mean LPIPS. An
-average over clips would hide the one clip that shimmers. Rows of branches a resume discarded are dropped.
+The rule (``edgevsr.train.default_weights_rule``, as ``python -m edgevsr.train.temporal_gate`` and
+``bicubic_bd_bound`` in training apply it): on every clip, tOF and tLP100 no worse than the stage-1 weights the run
+started from (the run's iteration-0 validation) nor than bicubic-bd's. A ratio of a clip's value to the lower of
+those two bounds above 1 fails it; the figure draws, per branch, the worst such ratio over the validation clips (the
+clip is named in the JSON), beside mean LPIPS. An average over clips would hide the one clip that shimmers. Rows of
+branches a resume discarded are dropped.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 from plot_runs_vs_time import plot_runs_main, val_rows  # sibling script: benchmarks/ is on the path
 
 from edgevsr.errors import EdgeVSRError
+from edgevsr.train.default_weights_rule import TEMPORAL, judge
 from edgevsr.train.hours import kept_validations, run_hours
-from edgevsr.train.temporal_gate import TEMPORAL
 
 
 def branch(run: Path) -> dict:
@@ -31,17 +32,24 @@ def branch(run: Path) -> dict:
     if not clips or not start:
         raise EdgeVSRError(f"{path}: needs tlp100@CLIP columns (val_lpips) and the iteration-0 validation of the "
                            "stage-1 weights the run started from")
-    bound = {f"{m}@{c}": min(float(start[0][f"{m}@{c}"]), float(start[0][f"{m}_bicubic_bd@{c}"]))
-             for m in TEMPORAL for c in clips}
+    reference, bicubic_bd = {}, {}
+    for m in TEMPORAL:
+        for c in clips:
+            reference[f"{m}@{c}"] = float(start[0][f"{m}@{c}"])
+            bicubic_bd[f"{m}@{c}"] = float(start[0][f"{m}_bicubic_bd@{c}"])
+    bound = {k: v.bound for k, v in judge({}, reference, bicubic_bd).items()}
     points = []
     for row, hours in kept_validations(run_hours(run), rows):
         p = {"iteration": int(float(row["iteration"])), "hours": hours, "lpips": float(row["lpips"]),
              "psnr_y": float(row["psnr_y"])}
-        ratios = {k: float(row[k]) / b for k, b in bound.items() if row.get(k)}
+        # a clip this validation did not measure is left out, neither passing nor failing
+        verdicts = {k: v for k, v in judge({k: float(row[k]) for k in reference if row.get(k)}, reference,
+                                           bicubic_bd).items() if v.value is not None}
+        ratios = {k: v.ratio for k, v in verdicts.items()}
         for m in TEMPORAL:
             worst = max((k for k in ratios if k.startswith(f"{m}@")), key=ratios.get)
             p[f"worst_{m}_ratio"], p[f"worst_{m}_clip"] = ratios[worst], worst.split("@")[1]
-        p["failing"] = sorted(k for k, v in ratios.items() if v > 1)
+        p["failing"] = sorted(k for k, v in verdicts.items() if v.fails)
         points.append(p)
     return {"run": str(run), "clips": clips, "bounds": bound, "points": points}
 

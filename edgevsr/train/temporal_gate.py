@@ -19,13 +19,14 @@ import sys
 from pathlib import Path
 
 from edgevsr.errors import EdgeVSRError
+from edgevsr.train.default_weights_rule import TEMPORAL, judge
 
-TEMPORAL = ("tof", "tlp100")
 BD = "bicubic-bd"
 
 
 def violations(report: dict, candidate: str, reference: str | None = None) -> list[str]:
-    """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd."""
+    """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd: the
+    default-weights rule (:mod:`edgevsr.train.default_weights_rule`) with no tolerance, one line per bound exceeded."""
     rows = report.get("rows")
     if not isinstance(rows, list) or not rows:
         raise EdgeVSRError("report has no rows (expected an `edgevsr compare-weights` JSON)")
@@ -35,8 +36,7 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
     if not clips:
         raise EdgeVSRError(f"no rows for {candidate!r}; weights in the report: "
                            f"{', '.join(sorted({r['weights'] for r in rows}))}")
-    out = []
-    for clip in clips:
+    for clip in clips:  # every value the rule needs, or the first one missing named
         cand = by[(candidate, clip)]
         for base_name in (reference, BD):
             base = by.get((base_name, clip))
@@ -45,9 +45,20 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
             for k in TEMPORAL:
                 if cand.get(k) is None or base.get(k) is None:
                     raise EdgeVSRError(f"clip {clip!r}: {k} missing (measure with LPIPS weights for tlp100)")
-                if cand[k] > base[k]:
-                    out.append(f"{clip}: {k} {cand[k]:.3f} > {base_name} {base[k]:.3f} "
-                               f"(+{100 * (cand[k] / base[k] - 1):.0f} %)")
+    pairs = [(clip, k) for clip in clips for k in TEMPORAL]
+    verdicts = judge({(c, k): by[(candidate, c)][k] for c, k in pairs},
+                     {(c, k): by[(reference, c)][k] for c, k in pairs},
+                     {(c, k): by[(BD, c)][k] for c, k in pairs})
+    bounds = ((reference, lambda v: v.over_reference), (BD, lambda v: v.over_bicubic_bd))
+    out = []
+    for clip in clips:
+        for base_name, exceeds in bounds:
+            for k in TEMPORAL:
+                v = verdicts[(clip, k)]
+                if exceeds(v):
+                    base = by[(base_name, clip)][k]
+                    out.append(f"{clip}: {k} {v.value:.3f} > {base_name} {base:.3f} "
+                               f"(+{100 * (v.value / base - 1):.0f} %)")
     return out
 
 

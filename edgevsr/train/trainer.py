@@ -35,6 +35,7 @@ from edgevsr.degrade import degrade_tensor
 from edgevsr.errors import EdgeVSRError, torch_load_reason
 from edgevsr.models import build_model
 from edgevsr.train.config import TrainConfig
+from edgevsr.train.default_weights_rule import TEMPORAL, judge
 from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
@@ -342,19 +343,18 @@ class Trainer:
     def within_tof_bound(self, row: dict) -> bool:
         """The stage-2 selection rule, per validation clip (an average hides one clip getting worse): tOF, and
         tLP100 where LPIPS is measured, at most (1 + tolerance) x the initial weights' on that clip, and with
-        ``bicubic_bd_bound`` no worse than bicubic-bd's. The temporal gate for default weights, in training."""
-        limit = 1 + self.cfg.gan.tof_tolerance
-        for metric in ("tof", "tlp100"):
+        ``bicubic_bd_bound`` no worse than bicubic-bd's. The temporal gate for default weights, in training
+        (:mod:`edgevsr.train.default_weights_rule`); a metric the reference has and ``row`` lacks fails."""
+        bd_keys: dict[str, str] = {}  # bounded key (tof@clip; tof without per-clip keys) -> bicubic-bd's column
+        for metric in TEMPORAL:
             keys = [k for k in self.reference if k.startswith(f"{metric}@")]
             if not keys and metric in self.reference:
                 keys = [metric]
-            for k in keys:
-                if k not in row or row[k] > limit * self.reference[k]:
-                    return False
-                bd = row.get(k.replace(metric, f"{metric}_bicubic_bd", 1))
-                if self.cfg.gan.bicubic_bd_bound and bd is not None and row[k] > bd:
-                    return False
-        return True
+            bd_keys.update({k: k.replace(metric, f"{metric}_bicubic_bd", 1) for k in keys})
+        bicubic_bd = {k: row.get(c) for k, c in bd_keys.items()} if self.cfg.gan.bicubic_bd_bound else None
+        verdicts = judge({k: row.get(k) for k in bd_keys}, {k: self.reference[k] for k in bd_keys}, bicubic_bd,
+                         self.cfg.gan.tof_tolerance)
+        return not any(v.fails for v in verdicts.values())
 
     def _save_best(self, model: torch.nn.Module) -> None:
         """``model`` (the generator just validated) as best.safetensors, with best.json."""
