@@ -48,6 +48,8 @@ def test_a_value_not_measured_fails_and_pairs_are_the_references():
     v = judge({("a", "tof"): 0.1}, REF)
     assert _failing(v) == [("a", "tlp100")] and v[("a", "tlp100")].ratio is None
     assert _failing(judge({("a", "tof"): 0.1, ("a", "tlp100"): None}, REF)) == [("a", "tlp100")]
+    nan = judge({("a", "tof"): float("nan"), ("a", "tlp100"): 0.5}, REF, {("a", "tof"): 0.3})
+    assert _failing(nan) == [("a", "tof")]  # a diverged generator's NaN compares false with every bound
     assert list(judge({("b", "tof"): 9.0, **REF}, REF)) == list(REF)  # a pair stage 1 lacks is not judged
     assert {k: v.bound for k, v in judge({}, REF, {("a", "tof"): 0.1}).items()} == {("a", "tof"): 0.1,
                                                                                      ("a", "tlp100"): 1.0}

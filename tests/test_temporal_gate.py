@@ -36,5 +36,7 @@ def test_cli_exit_status_and_bad_reports(tmp_path, capsys):
     assert main([str(bad), "--candidate", "s2"]) == 1
     assert "b: tof 0.810 > s1 0.800" in capsys.readouterr().out
     assert main([str(good), "--candidate", "nope"]) == 2
+    with pytest.raises(EdgeVSRError, match="clip 'b': tof is not a finite number"):
+        violations(_report(float("nan"), 1.4), "s2")  # NaN is damage, not a pass
     with pytest.raises(EdgeVSRError, match="no rows"):
         violations({"rows": []}, "s2")

@@ -12,6 +12,7 @@ Each consumer still reads its own source (a validation row, a report, a val.csv)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
@@ -44,9 +45,14 @@ class Verdict:
         return self.value is not None and self.bicubic_bd is not None and self.value > self.bicubic_bd
 
     @property
+    def measured(self) -> bool:
+        """A finite value: NaN (a diverged generator) compares false with every bound and would otherwise pass."""
+        return self.value is not None and math.isfinite(self.value)
+
+    @property
     def fails(self) -> bool:
-        """A pair not measured fails: a checkpoint is not shown to be stable by a metric left out."""
-        return self.value is None or self.over_reference or self.over_bicubic_bd
+        """A pair not measured (or not a number) fails: a checkpoint is not shown stable by a metric left out."""
+        return not self.measured or self.over_reference or self.over_bicubic_bd
 
     @property
     def ratio(self) -> float | None:
@@ -58,7 +64,7 @@ def judge(candidate: Mapping[Pair, float | None], reference: Mapping[Pair, float
           bicubic_bd: Mapping[Pair, float | None] | None = None, tolerance: float = 0.0) -> dict[Pair, Verdict]:
     """A verdict per pair of ``reference`` (the pairs the stage-1 weights were measured on), in its order.
 
-    ``candidate``: the values to judge; a pair absent or None fails. ``bicubic_bd``: None where the rule does not
+    ``candidate``: the values to judge; a pair absent, None or NaN fails. ``bicubic_bd``: None where the rule does not
     bound by bicubic-bd at all; a pair absent or None in it is bounded by the stage-1 weights alone. The bounds do
     not depend on ``candidate``: ``judge({}, reference, bicubic_bd)`` gives them alone.
     """

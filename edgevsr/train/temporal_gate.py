@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -45,6 +46,8 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
             for k in TEMPORAL:
                 if cand.get(k) is None or base.get(k) is None:
                     raise EdgeVSRError(f"clip {clip!r}: {k} missing (measure with LPIPS weights for tlp100)")
+                if not all(math.isfinite(r[k]) for r in (cand, base)):
+                    raise EdgeVSRError(f"clip {clip!r}: {k} is not a finite number (a diverged or damaged output)")
     pairs = [(clip, k) for clip in clips for k in TEMPORAL]
     verdicts = judge({(c, k): by[(candidate, c)][k] for c, k in pairs},
                      {(c, k): by[(reference, c)][k] for c, k in pairs},
