@@ -567,6 +567,28 @@ def test_a_run_that_fails_to_load_leaves_no_folder_and_keeps_the_old_run(tmp_pat
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
+@pytest.mark.parametrize("key", ["init", "warm_start"])
+def test_overwrite_refuses_to_start_from_a_file_it_would_remove(tmp_path, dataset, key):
+    """--overwrite with init (or warm_start) naming the run's own best.safetensors, directly or through a link:
+    the run would load it, then delete it as an old run file and replace it, losing the weights it started
+    from. Refused before anything is loaded or removed."""
+    from safetensors.torch import save_file
+
+    good = load_config(_config(tmp_path, dataset))
+    Trainer(good).fit(1)
+    run = Path(good.run_dir)
+    save_file({k: v.contiguous() for k, v in build_model("egvsr-lite").state_dict().items()},
+              str(run / "best.safetensors"))
+    (tmp_path / "link.safetensors").symlink_to(run / "best.safetensors")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    for given in (run / "best.safetensors", tmp_path / "link.safetensors"):
+        cfg = load_config(_config(tmp_path, dataset, **{key: str(given)}))
+        with pytest.raises(EdgeVSRError, match="which --overwrite removes"):
+            Trainer(cfg, overwrite=True)
+        assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    Trainer(load_config(_config(tmp_path, dataset, **{key: str(run / "best.safetensors")})), resume=True)
+
+
 def test_train_cli_refuses_an_existing_run_in_one_line(tmp_path, dataset):
     import subprocess
     import sys

@@ -22,6 +22,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import signal
 import time
 from pathlib import Path
@@ -57,11 +58,12 @@ def pick_device(name: str) -> torch.device:
 RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml")
 
 
-def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> list[str]:
+def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[str, ...] = ()) -> list[str]:
     """A new run never mixes with an old one: without ``resume`` a folder that holds a run's files is refused
     (its val.csv would get a second curve appended and its checkpoint replaced) unless ``overwrite``. Returns the
     run files ``--overwrite`` removes; nothing is touched here, so a run that then fails to load its config,
-    weights or data leaves no folder behind and no old run cleared."""
+    weights or data leaves no folder behind and no old run cleared. ``inputs`` (init, warm_start): a run file
+    among them (after resolving links) is refused, since ``--overwrite`` would delete the weights it starts from."""
     if run_dir.exists() and not run_dir.is_dir():
         raise EdgeVSRError(f"{run_dir}: run_dir exists and is not a folder")
     if resume:
@@ -74,13 +76,18 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> list[str]:
     if odd:
         raise EdgeVSRError(f"{run_dir / odd[0]}: is not a regular file; a run never wrote it, so --overwrite does "
                            "not remove it (choose another run_dir)")
+    for given in inputs:
+        for name in held:
+            if given and Path(given).exists() and os.path.samefile(given, run_dir / name):
+                raise EdgeVSRError(f"{given}: is {run_dir / name}, which --overwrite removes; copy it out of the "
+                                   "run folder and start from the copy (or choose another run_dir)")
     return held
 
 
-def take_run_dir(run_dir: Path, resume: bool, overwrite: bool) -> None:
+def take_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[str, ...] = ()) -> None:
     """Create the run folder and remove an overwritten run's files (only those), once everything has loaded;
     checked again, since another run may have started in the folder while this one loaded its data."""
-    held = check_run_dir(run_dir, resume, overwrite)
+    held = check_run_dir(run_dir, resume, overwrite, inputs)
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in held:
         (run_dir / name).unlink(missing_ok=True)
@@ -99,7 +106,8 @@ class Trainer:
             self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
                       "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
-        check_run_dir(self.run_dir, resume, overwrite)  # refuse before minutes of loading
+        starts_from = () if resume else (cfg.init, cfg.warm_start)
+        check_run_dir(self.run_dir, resume, overwrite, starts_from)  # refuse before minutes of loading
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
             self.model.to(memory_format=torch.channels_last)
@@ -151,7 +159,7 @@ class Trainer:
             self._say("ema_decay is ignored in stage 0 (FNet alone)")
         if resume:
             self.load_checkpoint()
-        take_run_dir(self.run_dir, resume, overwrite)
+        take_run_dir(self.run_dir, resume, overwrite, starts_from)
         if start is not None:
             (self.run_dir / "start.json").write_text(json.dumps(start))
         (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
