@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -30,20 +31,41 @@ def val_rows(run: Path) -> list[dict]:
     path = run / "val.csv"
     if not path.is_file():
         raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EdgeVSRError(f"{path}: not a CSV text file ({exc})") from None
+    if rows and "iteration" not in (reader.fieldnames or []):
+        raise EdgeVSRError(f"{path}: no iteration column (not a training run's val.csv?)")
     for line, row in enumerate(rows, 2):
         if None in row or None in row.values():
             raise EdgeVSRError(f"{path}: line {line} has {'more' if None in row else 'fewer'} fields than the "
                                "header (cut short while written?)")
         for key, value in row.items():
-            if value in ("", "True", "False"):  # not measured; tof_ok
+            if value in ("", "True", "False") and key != "iteration":  # not measured; tof_ok
                 continue
             try:
-                float(value)
+                number = float(value)
             except ValueError:
                 raise EdgeVSRError(f"{path}: line {line}: {key} is {value!r}, not a number") from None
+            if key == "iteration" and not math.isfinite(number):
+                raise EdgeVSRError(f"{path}: line {line}: iteration is {value!r}")
     return rows
+
+
+def value(path: Path, line: int, row: dict, key: str) -> float:
+    """``row[key]`` (a ``val_rows`` row from line ``line``) as a number; a column the figure needs missing, or
+    left empty (not measured), is a one-line error naming the file, line and column."""
+    if key not in row:
+        raise EdgeVSRError(f"{path}: no {key} column")
+    if row[key] == "":
+        raise EdgeVSRError(f"{path}: line {line}: {key} is empty (not measured)")
+    try:
+        return float(row[key])
+    except ValueError:
+        raise EdgeVSRError(f"{path}: line {line}: {key} is {row[key]!r}, not a measurement") from None
 
 
 def curve(run: Path) -> dict:
@@ -56,11 +78,19 @@ def curve(run: Path) -> dict:
     kept = kept_validations(hours, val)
     out = {"run": str(run), "clips": clips, "hours_counted": hours.hours, "iteration_trained": hours.iteration,
            "validations_discarded": len(val) - len(kept), "points": []}
+    path, lines = run / "val.csv", {id(r): n for n, r in enumerate(val, 2)}
     for r, h in kept:
         p = {"iteration": int(float(r["iteration"])), "hours": h}
+
+        def num(key: str, r: dict = r) -> float:
+            return value(path, lines[id(r)], r, key)
+
         for c in clips:
-            p[f"gain_db@{c}"] = float(r[f"psnr_y@{c}"]) - float(r[f"psnr_y_bicubic_bd@{c}"])
-            p[f"tof_ratio@{c}"] = float(r[f"tof@{c}"]) / float(r[f"tof_bicubic_bd@{c}"])
+            p[f"gain_db@{c}"] = num(f"psnr_y@{c}") - num(f"psnr_y_bicubic_bd@{c}")
+            bd = num(f"tof_bicubic_bd@{c}")
+            if not bd > 0:
+                raise EdgeVSRError(f"{path}: line {lines[id(r)]}: tof_bicubic_bd@{c} is {bd}: no ratio to it")
+            p[f"tof_ratio@{c}"] = num(f"tof@{c}") / bd
         p["gain_db"] = float(np.mean([p[f"gain_db@{c}"] for c in clips]))
         p["tof_ratio"] = float(np.mean([p[f"tof_ratio@{c}"] for c in clips]))
         out["points"].append(p)
@@ -74,7 +104,7 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
-    for (label, c), colour in zip(curves.items(), ["tab:blue", "tab:orange", "tab:green", "tab:red"], strict=False):
+    for (label, c), colour in zip(curves.items(), [f"C{i % 10}" for i in range(len(curves))], strict=True):
         h = [p["hours"] for p in c["points"]]
         for ax, key in zip(axes, ["gain_db", "tof_ratio"], strict=True):
             ax.plot(h, [p[key] for p in c["points"]], "o-", color=colour, label=f"{label} (mean)")
@@ -101,12 +131,17 @@ def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) 
 
     if figure.suffix.lower() != ".png":
         raise EdgeVSRError(f"{figure}: the figure is written as PNG (.png)")
+    from edgevsr.io.atomic import check_distinct
+
     runs = {}
     for spec in specs:
         label, sep, run = spec.partition("=")
         if not sep or not label or not run:
             raise EdgeVSRError(f"{spec!r}: expected LABEL=RUN_DIR")
+        if label in runs:  # the later run would silently replace the earlier one in the figure and the JSON
+            raise EdgeVSRError(f"{spec!r}: label {label!r} given twice; give each run its own label")
         runs[label] = Path(run)
+    check_distinct(figure, json_out)
     inputs = [run / name for run in runs.values() for name in ("val.csv", "train.csv")]
     for out in (figure, json_out):
         if out is not None:

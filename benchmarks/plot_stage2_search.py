@@ -14,9 +14,10 @@ branches a resume discarded are dropped.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from plot_runs_vs_time import plot_runs_main, val_rows  # sibling script: benchmarks/ is on the path
+from plot_runs_vs_time import plot_runs_main, val_rows, value  # sibling script: benchmarks/ is on the path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.default_weights_rule import TEMPORAL, judge
@@ -24,9 +25,12 @@ from edgevsr.train.hours import kept_validations, run_hours
 
 
 def branch(run: Path) -> dict:
-    """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound."""
+    """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound. A metric no
+    clip of a validation measured has no worst clip (None); a value that is not finite (a diverged generator) is
+    the worst, so the figure never draws a branch under its bound while one of its clips is NaN."""
     path = run / "val.csv"
     rows = val_rows(run)
+    lines = {id(r): n for n, r in enumerate(rows, 2)}
     clips = sorted({k.split("@")[1] for k in (rows[0] if rows else {}) if k.startswith("tlp100@")})
     start = [r for r in rows if int(float(r["iteration"])) == 0]
     if not clips or not start:
@@ -35,20 +39,29 @@ def branch(run: Path) -> dict:
     reference, bicubic_bd = {}, {}
     for m in TEMPORAL:
         for c in clips:
-            reference[f"{m}@{c}"] = float(start[0][f"{m}@{c}"])
-            bicubic_bd[f"{m}@{c}"] = float(start[0][f"{m}_bicubic_bd@{c}"])
+            for into, key in ((reference, f"{m}@{c}"), (bicubic_bd, f"{m}_bicubic_bd@{c}")):
+                into[f"{m}@{c}"] = v = value(path, lines[id(start[0])], start[0], key)
+                if not (math.isfinite(v) and v > 0):
+                    raise EdgeVSRError(f"{path}: line {lines[id(start[0])]}: {key} is {v} at the iteration-0 "
+                                       "validation: no bound to judge the branch against")
     bound = {k: v.bound for k, v in judge({}, reference, bicubic_bd).items()}
     points = []
     for row, hours in kept_validations(run_hours(run), rows):
-        p = {"iteration": int(float(row["iteration"])), "hours": hours, "lpips": float(row["lpips"]),
-             "psnr_y": float(row["psnr_y"])}
+
+        def measured(key: str, row: dict = row) -> float | None:
+            return None if row.get(key) == "" else value(path, lines[id(row)], row, key)
+
+        p = {"iteration": int(float(row["iteration"])), "hours": hours, "lpips": measured("lpips"),
+             "psnr_y": measured("psnr_y")}
         # a clip this validation did not measure is left out, neither passing nor failing
-        verdicts = {k: v for k, v in judge({k: float(row[k]) for k in reference if row.get(k)}, reference,
-                                           bicubic_bd).items() if v.value is not None}
+        verdicts = {k: v for k, v in judge({k: measured(k) for k in reference}, reference, bicubic_bd).items()
+                    if v.value is not None}
         ratios = {k: v.ratio for k, v in verdicts.items()}
         for m in TEMPORAL:
-            worst = max((k for k in ratios if k.startswith(f"{m}@")), key=ratios.get)
-            p[f"worst_{m}_ratio"], p[f"worst_{m}_clip"] = ratios[worst], worst.split("@")[1]
+            keys = [k for k in ratios if k.startswith(f"{m}@")]
+            worst = max(keys, key=lambda k: ratios[k] if math.isfinite(ratios[k]) else math.inf, default=None)
+            p[f"worst_{m}_ratio"] = None if worst is None else ratios[worst]
+            p[f"worst_{m}_clip"] = None if worst is None else worst.split("@")[1]
         p["failing"] = sorted(k for k, v in verdicts.items() if v.fails)
         points.append(p)
     return {"run": str(run), "clips": clips, "bounds": bound, "points": points}
@@ -83,6 +96,11 @@ def plot(branches: dict[str, dict], output: Path) -> None:
     plt.close(fig)
 
 
+def _f(x: float | None, width: int) -> str:
+    """A table cell: three decimals, or ``-`` for a value not measured."""
+    return f"{'-':>{width}}" if x is None else f"{x:>{width}.3f}"
+
+
 def main(argv: list[str] | None = None) -> int:
     branches = plot_runs_main(argv, __doc__.split("\n\n")[0], branch, plot)
     if branches is None:
@@ -91,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {b['run']}")
         print(f"  {'iteration':>9} {'LPIPS':>6} {'PSNR-Y':>7} {'tOF worst':>18} {'tLP100 worst':>22}  failing")
         for p in b["points"]:
-            print(f"  {p['iteration']:>9} {p['lpips']:>6.3f} {p['psnr_y']:>7.3f} "
-                  f"{p['worst_tof_ratio']:>6.3f} {p['worst_tof_clip'][:11]:>11} "
-                  f"{p['worst_tlp100_ratio']:>6.3f} {p['worst_tlp100_clip'][:15]:>15}  {len(p['failing'])}")
+            print(f"  {p['iteration']:>9} {_f(p['lpips'], 6)} {_f(p['psnr_y'], 7)} "
+                  f"{_f(p['worst_tof_ratio'], 6)} {(p['worst_tof_clip'] or '-')[:11]:>11} "
+                  f"{_f(p['worst_tlp100_ratio'], 6)} {(p['worst_tlp100_clip'] or '-')[:15]:>15}  {len(p['failing'])}")
     return 0
 
 

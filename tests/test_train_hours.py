@@ -195,3 +195,107 @@ def test_plots_refuse_a_run_file_as_output_and_a_row_cut_short(tmp_path, capsys,
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and "line 4 has fewer fields" in err, err
         (run / "val.csv").write_bytes(original)
+
+
+def _search_run(run: Path, later: list[list]) -> None:
+    """A stage-2 run with clips a, b: the iteration-0 validation, then ``later`` rows (iteration, lpips, psnr_y,
+    tof@a, tlp100@a, tof@b, tlp100@b); bicubic-bd's values repeat the start's bounds."""
+    _train(run, [(10 * k, T0 + 10 * k) for k in range(1, 21)])
+    cols = ["iteration", "lpips", "psnr_y"] + [f"{m}{s}@{c}" for c in "ab" for m in ("tof", "tlp100")
+                                               for s in ("", "_bicubic_bd")] + ["time"]
+    with open(run / "val.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(cols)
+        w.writerow([0, 0.4, 30, 0.5, 0.6, 1.0, 2.0, 0.5, 0.6, 1.0, 2.0, T0])
+        for k, (i, lp, ps, ta, la, tb, lb) in enumerate(later, 1):
+            w.writerow([i, lp, ps, ta, 0.6, la, 2.0, tb, 0.6, lb, 2.0, T0 + 50 * k])
+
+
+@pytest.mark.parametrize("nan_clip", ["a", "b"])
+def test_stage2_search_never_draws_a_nan_clip_under_its_bound(tmp_path, monkeypatch, nan_clip):
+    """A clip whose tOF is NaN (a diverged generator) is the validation's worst, whichever clip it is: the figure
+    drew the other clip's ratio (under 1, a pass) when the NaN came second, since NaN compares false in max()."""
+    run = tmp_path / "run"
+    tof = {"a": 0.45, "b": 0.45, nan_clip: "nan"}
+    _search_run(run, [[100, 0.3, 30, tof["a"], 0.9, tof["b"], 0.9]])
+    [_, later] = _search_module(monkeypatch).branch(run)["points"]
+    assert later["worst_tof_clip"] == nan_clip and not later["worst_tof_ratio"] < 1
+    assert f"tof@{nan_clip}" in later["failing"]
+
+
+def test_stage2_search_tells_a_validation_without_lpips_from_damage(tmp_path, capsys, monkeypatch):
+    """A session without LPIPS weights validates without lpips and tLP100 (empty fields): shown as not measured,
+    not a traceback; an iteration-0 value that cannot bound (empty, NaN, 0) or a missing column is one line."""
+    run = tmp_path / "run"
+    _search_run(run, [[100, "", 30, 0.45, "", 0.45, ""], [200, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])
+    mod = _search_module(monkeypatch)
+    [_, bare, full] = mod.branch(run)["points"]
+    assert bare["lpips"] is None and bare["worst_tlp100_ratio"] is None and bare["worst_tlp100_clip"] is None
+    assert bare["worst_tof_ratio"] == pytest.approx(0.9) and full["worst_tlp100_ratio"] == pytest.approx(0.9)
+    out = tmp_path / "s.png"
+    assert mod.main([f"x={run}", "-o", str(out)]) == 0 and out.stat().st_size > 1000
+    capsys.readouterr()
+    good = (run / "val.csv").read_text().splitlines()
+    for field, text, message in [(3, "", "line 2: tof@a is empty"), (3, "nan", "tof@a is nan"),
+                                 (4, "0", "tof_bicubic_bd@a is 0.0")]:
+        start = good[1].split(",")
+        start[field] = text
+        (run / "val.csv").write_text("\n".join([good[0], ",".join(start), *good[2:]]) + "\n")
+        assert mod.main([f"x={run}", "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    cols = good[0].split(",")
+    (run / "val.csv").write_text("\n".join(",".join(x for k, x in enumerate(line.split(",")) if k != 4)
+                                           for line in good) + "\n")  # no tof_bicubic_bd@a column
+    assert mod.main([f"x={run}", "-o", str(out)]) == 2
+    assert f"no {cols[4]} column" in capsys.readouterr().err
+
+
+def test_plots_refuse_damaged_val_csv_and_ambiguous_arguments_in_one_line(tmp_path, capsys, monkeypatch):
+    """Both plotting scripts: an empty iteration, no iteration column, a binary file, a value the figure needs
+    left empty, a zero bicubic-bd tOF are one-line errors naming the file (they were tracebacks); a label given
+    twice (the later run silently replaced the earlier) and -o and --json naming one file (the JSON replaced the
+    figure) are refused."""
+    png = tmp_path / "f.png"
+    plot_run, search_run = tmp_path / "p", tmp_path / "s"
+    _resumed_run(plot_run)
+    _val(plot_run, [(50, None), (100, None)])
+    _search_run(search_run, [[100, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])
+    for mod, run in ((_plot_module(), plot_run), (_search_module(monkeypatch), search_run)):
+        good = (run / "val.csv").read_text().splitlines()
+        for rows, message in [([good[0], "," + good[1].partition(",")[2]], "line 2: iteration is ''"),
+                              ([good[0].replace("iteration", "step"), *good[1:]], "no iteration column")]:
+            (run / "val.csv").write_text("\n".join(rows) + "\n")
+            assert mod.main([f"x={run}", "-o", str(png)]) == 2
+            err = capsys.readouterr().err
+            assert err.count("\n") == 1 and str(run / "val.csv") in err and message in err, err
+        (run / "val.csv").write_bytes(b"\xff\xfe\x00\x01")
+        assert mod.main([f"x={run}", "-o", str(png)]) == 2
+        assert "not a CSV text file" in capsys.readouterr().err
+        (run / "val.csv").write_text("\n".join(good) + "\n")
+        assert mod.main([f"x={run}", f"y={run}", f"x={tmp_path}", "-o", str(png)]) == 2
+        assert "label 'x' given twice" in capsys.readouterr().err
+        assert mod.main([f"x={run}", "-o", str(png), "--json", str(png)]) == 2
+        assert "named for two outputs" in capsys.readouterr().err and not png.exists()
+    good = (plot_run / "val.csv").read_text().splitlines()
+    for row, message in [(good[1].replace(",0.5,1.0,", ",,1.0,"), "line 2: tof@c is empty"),
+                         (good[1].replace(",0.5,1.0,", ",0.5,0,"), "tof_bicubic_bd@c is 0.0: no ratio")]:
+        (plot_run / "val.csv").write_text("\n".join([good[0], row]) + "\n")
+        assert _plot_module().main([f"x={plot_run}", "-o", str(png)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+
+
+def test_runs_figure_draws_every_run_not_the_first_four(tmp_path, monkeypatch):
+    """Colours were zipped with a list of four, non-strict: a fifth run was silently left out of the figure."""
+    import matplotlib.pyplot as plt
+
+    run = tmp_path / "run"
+    _resumed_run(run)
+    _val(run, [(50, None), (100, None)])
+    drawn = []
+    monkeypatch.setattr(plt, "close", lambda fig: drawn.append(fig))
+    mod = _plot_module()
+    assert mod.main([f"r{k}={run}" for k in range(6)] + ["-o", str(tmp_path / "f.png")]) == 0
+    labels = [line.get_label() for line in drawn[0].axes[0].lines if "mean" in line.get_label()]
+    assert labels == [f"r{k} (mean)" for k in range(6)]
