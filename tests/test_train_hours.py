@@ -92,9 +92,16 @@ def test_cli_json_never_lands_on_its_input_or_a_folder(tmp_path, capsys):
     ("iteration,lr,loss,it_per_s,time\n", "no rows"),
     ("iteration,lr,loss\n1,0.1,0.2\n", "no time column"),
     ("iteration,lr,loss,it_per_s,time\n1,0.1,0.2,1,soon\n", "line 2"),
+    # iteration inf was an OverflowError traceback
+    ("iteration,lr,loss,it_per_s,time\n1,0.1,0.2,1,100\ninf,0.1,0.2,1,200\n", "line 3: iteration is 'inf'"),
+    # a row cut short by a kill, the resumed run's next row appended to it: its time was read from another column
+    ("iteration,lr,loss,it_per_s,time\n1,0.1,0.2,1,100\n2,0.13,0.1,0.2,1,300\n", "line 3 has more fields"),
+    (b"\xff\xfe\x00iteration", "not a CSV text file"),  # UnicodeDecodeError traceback
 ])
 def test_bad_train_csv_is_one_line_naming_the_file_exit_2(tmp_path, capsys, content, message):
-    if content is not None:
+    if isinstance(content, bytes):
+        (tmp_path / "train.csv").write_bytes(content)
+    elif content is not None:
         (tmp_path / "train.csv").write_text(content)
     assert main([str(tmp_path)]) == 2
     err = capsys.readouterr().err

@@ -135,22 +135,29 @@ def read_train(path: Path) -> tuple[list[int], list[float]]:
     path = Path(path)
     if not path.is_file():
         raise EdgeVSRError(f"{path}: not found (is this a run directory?)")
-    with open(path, newline="") as f:
-        reader = csv.DictReader(f)
-        missing = [k for k in ("iteration", "time") if k not in (reader.fieldnames or [])]
-        if missing:
-            raise EdgeVSRError(f"{path}: no {'/'.join(missing)} column (not a training run's train.csv?)")
-        its, ts = [], []
-        for line, row in enumerate(reader, start=2):
-            try:
-                i, t = int(float(row["iteration"])), float(row["time"])
-            except (TypeError, ValueError):
-                raise EdgeVSRError(f"{path}: line {line}: iteration/time not numbers "
-                                   f"({row['iteration']!r}, {row['time']!r})") from None
-            if not math.isfinite(t):
-                raise EdgeVSRError(f"{path}: line {line}: time is {row['time']!r}")
-            its.append(i)
-            ts.append(t)
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            missing = [k for k in ("iteration", "time") if k not in (reader.fieldnames or [])]
+            if missing:
+                raise EdgeVSRError(f"{path}: no {'/'.join(missing)} column (not a training run's train.csv?)")
+            its, ts = [], []
+            for line, row in enumerate(reader, start=2):
+                if None in row:  # a row cut short by a kill and the resumed run's next row appended to it
+                    raise EdgeVSRError(f"{path}: line {line} has more fields than the header (a row cut short "
+                                       "while written, another appended to it?)")
+                try:
+                    i, t = float(row["iteration"]), float(row["time"])
+                except (TypeError, ValueError):
+                    raise EdgeVSRError(f"{path}: line {line}: iteration/time not numbers "
+                                       f"({row['iteration']!r}, {row['time']!r})") from None
+                for name, x in (("iteration", i), ("time", t)):
+                    if not math.isfinite(x):
+                        raise EdgeVSRError(f"{path}: line {line}: {name} is {row[name]!r}")
+                its.append(int(i))
+                ts.append(t)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EdgeVSRError(f"{path}: not a CSV text file ({exc})") from None
     if not its:
         raise EdgeVSRError(f"{path}: no rows (has the run logged anything yet?)")
     return its, ts
