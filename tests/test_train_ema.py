@@ -121,6 +121,8 @@ def test_validation_measures_the_average_and_the_raw_weights_and_leaves_training
     # the candidate never lands in the run it comes from: RUN/last.pt as output replaced the resume point
     before = (tr.run_dir / "last.pt").read_bytes()
     with pytest.raises(EdgeVSRError, match="inside the input folder"):
+        write_candidate(tr.run_dir, tr.run_dir / "cand.safetensors", last=True)
+    with pytest.raises(EdgeVSRError, match="written as safetensors"):
         write_candidate(tr.run_dir, tr.run_dir / "last.pt", last=True)
     assert (tr.run_dir / "last.pt").read_bytes() == before
 

@@ -29,19 +29,27 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
     from edgevsr.weights import file_sha256, read_state_dict
 
     run_dir, out = Path(run_dir), Path(out)
+    if out.suffix.lower() != ".safetensors":  # an init is read as safetensors only by that suffix; and OUT.json
+        raise EdgeVSRError(f"{out}: the candidate is written as safetensors (.safetensors), its card beside it "
+                           "as .json")
     best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
     if not cfg.is_file() or not (last or best.is_file()):
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
                            "--last keeps its last checkpoint)")
-    config = yaml.safe_load(cfg.read_text())
+    # every file the card needs, read and checked before anything is written
+    config = _read(cfg, yaml.safe_load)
+    data = config.get("data")
+    if not isinstance(data, dict) or any(k not in config for k in ("model", "stage")) or \
+            any(k not in data for k in ("root", "val_clips")):
+        raise EdgeVSRError(f"{cfg}: no model/stage/data.root/data.val_clips (not a training run's config.yaml?)")
     if last:
         from edgevsr.train.ship import last_checkpoint
 
         state, iteration, averaged = last_checkpoint(run_dir)
         row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
     else:
+        row = _read(run_dir / "best.json", json.loads) if (run_dir / "best.json").is_file() else {}
         state = read_state_dict(best)
-        row = json.loads((run_dir / "best.json").read_text()) if (run_dir / "best.json").is_file() else {}
     sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(out, overwrite=True, inputs=[run_dir]) as tmp:  # never into the run: last.pt is its resume point
         save_file(sd, str(tmp))
@@ -51,6 +59,17 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
     with atomic_path(out.with_suffix(".json"), overwrite=True, inputs=[run_dir]) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def _read(path: Path, parse) -> dict:
+    """``path`` parsed (JSON, YAML) as a mapping; a damaged file (a write cut short) is a one-line error."""
+    try:
+        doc = parse(path.read_text())
+    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise EdgeVSRError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
+    if not isinstance(doc, dict):
+        raise EdgeVSRError(f"{path}: not a mapping (damaged or not the run's file?)")
+    return doc
 
 
 def main(argv: list[str] | None = None) -> int:
