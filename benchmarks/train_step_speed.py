@@ -72,15 +72,27 @@ def _time(tr: Trainer, variant: tuple, steps: int) -> float:
     return steps / (time.perf_counter() - t0)
 
 
+def positive_int(text: str) -> int:
+    """--rounds, --steps: a median over no rounds, a speed over no steps, is no measurement."""
+    n = int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {n}")
+    return n
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, action="append", required=True)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--steps", type=int, default=4, help="timed steps per variant per round")
+    ap.add_argument("--rounds", type=positive_int, default=3)
+    ap.add_argument("--steps", type=positive_int, default=4, help="timed steps per variant per round")
     ap.add_argument("--variant", action="append", choices=list(VARIANTS), help="default: all")
     ap.add_argument("-o", "--output", type=Path)
     args = ap.parse_args(argv)
     names = args.variant or list(VARIANTS)
+    for given in (args.config, names):  # one (config, variant) twice would share a trainer and pool its rounds
+        twice = [x for x in given if given.count(x) > 1]
+        if twice:
+            ap.error(f"{twice[0]} given twice")
     if args.output:  # refused before minutes of measuring, not after
         check_output(args.output, inputs=args.config, overwrite=True)
     _shared_samplers()
