@@ -40,3 +40,33 @@ def test_cli_exit_status_and_bad_reports(tmp_path, capsys):
         violations(_report(float("nan"), 1.4), "s2")  # NaN is damage, not a pass
     with pytest.raises(EdgeVSRError, match="no rows"):
         violations({"rows": []}, "s2")
+
+
+@pytest.mark.parametrize("report, message", [
+    ([1, 2], "no rows"),  # AttributeError traceback
+    ({"rows": [1]}, "rows[0] is not a row"),  # TypeError traceback
+    ({"rows": [{"weights": "s2"}]}, "rows[0] is not a row"),  # KeyError traceback
+    ("tof-str", "tof is not a number"),  # TypeError traceback
+    ("duplicate", "two rows for weights 's2' on clip 'b'"),  # the first row was silently not judged
+])
+def test_a_malformed_report_is_exit_2_in_one_line_not_exit_1(tmp_path, capsys, report, message):
+    """Exit 1 means the candidate fails the gate: a traceback (also exit 1) on a malformed report read as a verdict."""
+    if report == "tof-str":
+        report = _report(0.8, 1.4)
+        report["rows"][-1]["tof"] = "0.8"
+    elif report == "duplicate":
+        report = _report(0.9, 1.4)
+        report["rows"].append(dict(report["rows"][-1], tof=0.7))  # a failing row, then a passing one
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    assert main([str(path), "--candidate", "s2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err, err
+
+
+def test_a_zero_bound_is_a_violation_not_a_division_by_zero(capsys):
+    report = _report(0.8, 1.4)
+    for row in report["rows"]:
+        if row["weights"] == "bicubic-bd" and row["clip"] == "b":
+            row["tof"] = 0.0
+    assert violations(report, "s2") == ["b: tof 0.800 > bicubic-bd 0.000 (from 0)"]

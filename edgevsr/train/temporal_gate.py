@@ -28,11 +28,17 @@ BD = "bicubic-bd"
 def violations(report: dict, candidate: str, reference: str | None = None) -> list[str]:
     """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd: the
     default-weights rule (:mod:`edgevsr.train.default_weights_rule`) with no tolerance, one line per bound exceeded."""
-    rows = report.get("rows")
+    rows = report.get("rows") if isinstance(report, dict) else None
     if not isinstance(rows, list) or not rows:
         raise EdgeVSRError("report has no rows (expected an `edgevsr compare-weights` JSON)")
     reference = reference or report.get("reference")
-    by = {(r["weights"], r["clip"]): r for r in rows}
+    by = {}
+    for n, r in enumerate(rows):
+        if not (isinstance(r, dict) and isinstance(r.get("weights"), str) and isinstance(r.get("clip"), str)):
+            raise EdgeVSRError(f"rows[{n}] is not a row with weights and clip names")
+        if (r["weights"], r["clip"]) in by:  # only one of the two would be judged
+            raise EdgeVSRError(f"two rows for weights {r['weights']!r} on clip {r['clip']!r}")
+        by[(r["weights"], r["clip"])] = r
     clips = [r["clip"] for r in rows if r["weights"] == candidate]
     if not clips:
         raise EdgeVSRError(f"no rows for {candidate!r}; weights in the report: "
@@ -46,6 +52,8 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
             for k in TEMPORAL:
                 if cand.get(k) is None or base.get(k) is None:
                     raise EdgeVSRError(f"clip {clip!r}: {k} missing (measure with LPIPS weights for tlp100)")
+                if not all(isinstance(r[k], int | float) and not isinstance(r[k], bool) for r in (cand, base)):
+                    raise EdgeVSRError(f"clip {clip!r}: {k} is not a number")
                 if not all(math.isfinite(r[k]) for r in (cand, base)):
                     raise EdgeVSRError(f"clip {clip!r}: {k} is not a finite number (a diverged or damaged output)")
     pairs = [(clip, k) for clip in clips for k in TEMPORAL]
@@ -60,8 +68,8 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
                 v = verdicts[(clip, k)]
                 if exceeds(v):
                     base = by[(base_name, clip)][k]
-                    out.append(f"{clip}: {k} {v.value:.3f} > {base_name} {base:.3f} "
-                               f"(+{100 * (v.value / base - 1):.0f} %)")
+                    more = f"+{100 * (v.value / base - 1):.0f} %" if base > 0 else "from 0"
+                    out.append(f"{clip}: {k} {v.value:.3f} > {base_name} {base:.3f} ({more})")
     return out
 
 
