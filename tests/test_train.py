@@ -208,6 +208,10 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     ({"model": "sofvsr", "stage": 2}, "needs a recurrent model"),
     ({"model": "espcn"}, "single-image model"),
     ({"threads": 0}, "threads must be >= 1"),  # reached torch.set_num_threads: an internal error
+    # a weight below 0 (or NaN) skipped the ping-pong term silently since `> 0` selects the reversed pass
+    ({"stage": 2, "gan": {"pingpong_weight": -1.0}}, "gan.pingpong_weight must be >= 0 and finite"),
+    ({"stage": 2, "gan": {"pingpong_weight": float("nan")}}, "gan.pingpong_weight must be >= 0 and finite"),
+    ({"stage": 2, "gan": {"perceptual_weight": float("inf")}}, "gan.perceptual_weight must be >= 0 and finite"),
 ])
 def test_config_errors_name_the_problem(tmp_path, extra, message):
     path = tmp_path / "bad.yaml"

@@ -223,8 +223,11 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append(f"device must be auto, cpu or cuda, not {cfg.device!r}")
     if not 0 <= cfg.ema_decay < 1:
         problems.append(f"ema_decay must be >= 0 and < 1 (0 = off), not {cfg.ema_decay}")
-    if cfg.gan.temporal_weight < 0:
-        problems.append(f"gan.temporal_weight must be >= 0, not {cfg.gan.temporal_weight}")
+    for name in ("pixel_weight", "warp_weight", "pingpong_weight", "perceptual_weight", "gan_weight",
+                 "temporal_weight"):  # a term weighted 0 is skipped (pingpong: its pass too); NaN compares false
+        w = getattr(cfg.gan, name)
+        if not 0 <= w < float("inf"):
+            problems.append(f"gan.{name} must be >= 0 and finite, not {w}")
     if problems:
         raise EdgeVSRError(f"{source}: " + "; ".join(problems))
     return cfg
