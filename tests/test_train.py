@@ -536,6 +536,9 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, dataset):
     (tmp_path / "file").write_text("x")
     with pytest.raises(EdgeVSRError, match="exists and is not a folder"):
         Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "file"))))
+    (tmp_path / "dangling").symlink_to(tmp_path / "gone")  # mkdir's "File exists", after the loading
+    with pytest.raises(EdgeVSRError, match="broken symbolic link"):
+        Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "dangling"))))
 
 
 def test_overwrite_never_removes_what_a_run_did_not_write(tmp_path, dataset):

@@ -66,6 +66,9 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[st
     among them (after resolving links) is refused, since ``--overwrite`` would delete the weights it starts from."""
     if run_dir.exists() and not run_dir.is_dir():
         raise EdgeVSRError(f"{run_dir}: run_dir exists and is not a folder")
+    if run_dir.is_symlink() and not run_dir.exists():  # mkdir said only "File exists", after minutes of loading
+        raise EdgeVSRError(f"{run_dir}: run_dir is a broken symbolic link (to {os.readlink(run_dir)}); create its "
+                           "target or choose another run_dir")
     if resume:
         return []
     held = [name for name in RUN_FILES if (run_dir / name).exists() or (run_dir / name).is_symlink()]
