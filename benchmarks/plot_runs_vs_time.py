@@ -126,12 +126,12 @@ def plot(curves: dict[str, dict], output: Path) -> None:
 
 def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) -> dict[str, Path]:
     """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the outputs' names before any run is read:
-    neither output may be a run's val.csv or train.csv."""
-    from edgevsr.io.atomic import check_not_input
+    neither output may be a run's val.csv or train.csv, and each must be writable (a bad --json refused only at
+    the end left the figure already replaced by a command that failed)."""
+    from edgevsr.io.atomic import check_distinct, check_output
 
     if figure.suffix.lower() != ".png":
         raise EdgeVSRError(f"{figure}: the figure is written as PNG (.png)")
-    from edgevsr.io.atomic import check_distinct
 
     runs = {}
     for spec in specs:
@@ -144,8 +144,8 @@ def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) 
     check_distinct(figure, json_out)
     inputs = [run / name for run in runs.values() for name in ("val.csv", "train.csv")]
     for out in (figure, json_out):
-        if out is not None:
-            check_not_input(out, inputs)
+        if out is not None:  # as atomic_path checks it when writing: an existing regular file is replaced
+            check_output(out, inputs=inputs, existing_file_ok=True)
     return runs
 
 

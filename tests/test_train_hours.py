@@ -306,3 +306,19 @@ def test_runs_figure_draws_every_run_not_the_first_four(tmp_path, monkeypatch):
     assert mod.main([f"r{k}={run}" for k in range(6)] + ["-o", str(tmp_path / "f.png")]) == 0
     labels = [line.get_label() for line in drawn[0].axes[0].lines if "mean" in line.get_label()]
     assert labels == [f"r{k} (mean)" for k in range(6)]
+
+
+def test_plots_check_both_outputs_before_writing_either(tmp_path, capsys, monkeypatch):
+    """--json in a folder that does not exist was refused only after the figure had been replaced: the command
+    failed (exit 2) and the old figure was gone. Both outputs are checked first; a rerun still replaces them."""
+    plot_run, search_run = tmp_path / "p", tmp_path / "s"
+    _resumed_run(plot_run)
+    _val(plot_run, [(50, None), (100, None)])
+    _search_run(search_run, [[100, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])
+    png = tmp_path / "f.png"
+    png.write_bytes(b"the old figure")
+    for mod, run in ((_plot_module(), plot_run), (_search_module(monkeypatch), search_run)):
+        assert mod.main([f"x={run}", "-o", str(png), "--json", str(tmp_path / "nowhere" / "f.json")]) == 2
+        assert "does not exist" in capsys.readouterr().err and png.read_bytes() == b"the old figure"
+    assert mod.main([f"x={run}", "-o", str(png), "--json", str(tmp_path / "f.json")]) == 0
+    assert png.read_bytes() != b"the old figure" and (tmp_path / "f.json").is_file()
