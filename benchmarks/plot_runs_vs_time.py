@@ -189,4 +189,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from edgevsr.io.signals import run_script
+
+    run_script(main, "plot_runs_vs_time")

@@ -116,4 +116,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from edgevsr.io.signals import run_script
+
+    run_script(main, "plot_stage2_search")

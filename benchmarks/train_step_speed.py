@@ -127,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def _main() -> int:
     try:
-        sys.exit(main())
+        return main()
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
+        return 2
+
+
+if __name__ == "__main__":
+    from edgevsr.io.signals import run_script
+
+    run_script(_main, "train_step_speed")

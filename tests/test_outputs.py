@@ -154,6 +154,47 @@ def test_sigterm_during_upscale_leaves_nothing(tmp_path):
     assert [x.name for x in tmp_path.iterdir()] == ["in.mp4"]
 
 
+@pytest.mark.parametrize("how", ["script", "module"])
+def test_sigterm_during_a_script_write_leaves_nothing(tmp_path, how):
+    """The python -m tools and benchmark scripts (hours, candidate, the run figures, train_step_speed) run through
+    run_script: SIGTERM while a temp is open removes it and ends in one line, 143 (Python's default killed them
+    with ``.NAME.PID-*.partial*`` left beside the output). ``module``: the real entry of a figure script."""
+    code = (
+        "import sys, time\n"
+        "from edgevsr.io.atomic import atomic_path\n"
+        "from edgevsr.io.signals import run_script\n"
+        "def main():\n"
+        f"    with atomic_path({str(tmp_path / 'o.json')!r}) as tmp:\n"
+        "        tmp.write_text('{}')\n"
+        "        time.sleep(60)\n"
+        "    return 0\n"
+        "run_script(main, 'demo')\n")
+    if how == "module":  # the script's own __main__ block, with its drawing slowed down
+        script = Path(__file__).resolve().parents[1] / "benchmarks" / "plot_runs_vs_time.py"
+        src = script.read_text().replace("def plot(curves: dict[str, dict], output: Path) -> None:\n",
+                                          "def plot(curves: dict[str, dict], output: Path) -> None:\n"
+                                          "    __import__('time').sleep(60)\n")
+        assert "sleep(60)" in src
+        (tmp_path / "plot_runs_vs_time.py").write_text(src)
+        run = tmp_path / "run"
+        run.mkdir()
+        (run / "train.csv").write_text("iteration,time\n10,1800000000\n20,1800000010\n")
+        (run / "val.csv").write_text("iteration,psnr_y@c,psnr_y_bicubic_bd@c,tof@c,tof_bicubic_bd@c\n20,30,29,0.5,1\n")
+        argv = [sys.executable, str(tmp_path / "plot_runs_vs_time.py"), f"x={run}", "-o", str(tmp_path / "o.png")]
+    else:
+        argv = [sys.executable, "-c", code]
+    p = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    deadline = time.time() + 60
+    while not list(tmp_path.glob(".o.*.partial.*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".o.*.partial.*")), p.communicate(timeout=60)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    assert not list(tmp_path.glob(".o.*")) and not list(tmp_path.glob("o.*"))
+
+
 @pytest.mark.parametrize("name, codec, decoded_as", [("o.mkv", None, "h264"), ("o.mov", None, "h264"),
                                                      ("o.mp4", "h265", "hevc"), ("o.webm", None, "vp9"),
                                                      ("o.y4m", None, "rawvideo")])

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 
@@ -63,3 +64,19 @@ def graceful_stop(stop: Callable[[str], None]) -> Iterator[None]:
     finally:
         for sig, h in old.items():
             signal.signal(sig, h)
+
+
+def run_script(main: Callable[[], int], prog: str) -> None:
+    """Exit with ``main()``'s status, for a ``python -m`` tool or a benchmark script outside the ``edgevsr`` CLI:
+    SIGTERM/SIGHUP unwind as in the CLI (every ``atomic_path`` temp removed; Python's default left
+    ``.NAME.PID-*.partial*`` beside the output) and end, like Ctrl-C, in one line: exit 128 + signal, 130."""
+    install()
+    try:
+        code = main()
+    except Terminated as exc:
+        print(f"{prog}: stopped by {exc}", file=sys.stderr)
+        code = 128 + exc.signum
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        code = 130
+    sys.exit(code)
