@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import resource
 import signal
+import stat
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,6 +92,31 @@ def test_atomic_path_turns_write_errors_into_one_line_and_removes_the_temp(tmp_p
     with pytest.raises(EdgeVSRError, match=r"r.json: write failed"), atomic_path(tmp_path / "r.json"):
         raise OSError(28, "No space left on device")
     assert list(tmp_path.iterdir()) == []
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def test_every_atomic_output_gets_the_umask_mode_whoever_wrote_the_temp(tmp_path):
+    """safetensors' save_file writes its own 0600 file and renames it over the temp: the output was 0600 (a
+    candidate or best.safetensors unreadable to the group) while every other output got the umask's 0644."""
+    import torch
+    from safetensors.torch import save_file
+
+    want = 0o666 & ~_umask()
+    with atomic_path(tmp_path / "w.safetensors") as tmp:
+        save_file({"x": torch.zeros(2)}, str(tmp))
+    with atomic_path(tmp_path / "r.json") as tmp:  # a writer that replaces the temp by a private file of its own
+        fd, private = tempfile.mkstemp(dir=tmp_path)
+        os.close(fd)
+        os.replace(private, tmp)
+    with atomic_path(tmp_path / "frames", is_dir=True) as tmp:
+        (tmp / "0.png").write_bytes(b"x")
+    assert {p.name: stat.S_IMODE(p.stat().st_mode) for p in tmp_path.iterdir()} == {
+        "w.safetensors": want, "r.json": want, "frames": 0o777 & ~_umask()}
 
 
 def test_new_folder_removes_only_empty_folders_it_made(tmp_path):

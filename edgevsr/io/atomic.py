@@ -206,6 +206,7 @@ def commit(tmp: Path, path: Path, overwrite: bool = False) -> None:
     fails on an existing name); a special file is never replaced.
     """
     is_dir = tmp.is_dir()
+    _umask_mode(tmp, is_dir)
     special = _special(path)
     if special:
         raise EdgeVSRError(f"{path}: is {special} (appeared while we worked); kept it, discarded ours")
@@ -238,6 +239,14 @@ def commit(tmp: Path, path: Path, overwrite: bool = False) -> None:
         if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
             raise EdgeVSRError(f"{path}: another run wrote this output meanwhile; kept it, discarded ours") from None
         raise
+
+
+def _umask_mode(tmp: Path, is_dir: bool) -> None:
+    """Give the finished temp the mode a new output gets under the umask, whoever wrote it: a writer that puts its
+    own file in the temp's place (safetensors' ``save_file`` writes a private 0600 file and renames it over ours)
+    would otherwise hand that mode to the output."""
+    if not tmp.is_symlink():
+        os.chmod(tmp, (0o777 if is_dir else 0o666) & ~_umask())
 
 
 def _link_into_place(tmp: Path, path: Path) -> None:
