@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import os
 from pathlib import Path
@@ -617,3 +618,50 @@ def test_csv_append_rewrites_a_header_only_file_whose_columns_changed(tmp_path):
     Trainer._append_csv(path, {"iteration": 3, "psnr_y": 30.0, "time": 1.5})
     rows = list(csv.DictReader(open(path)))
     assert rows == [{"iteration": "3", "psnr_y": "30.0", "time": "1.5"}]
+
+
+def test_run_files_are_replaced_whole_never_cut_short(tmp_path, dataset, monkeypatch):
+    """best.json, start.json, config.yaml and a val.csv/train.csv whose columns change were rewritten in place: a
+    write stopped halfway (a kill, a full disk) left them cut short for the resumed run, ship and candidate to read.
+    Now the old file stays whole, a new one is not left half-written, and no temp is left."""
+    cfg = load_config(_config(tmp_path, dataset, val_every=1))
+    tr = Trainer(cfg)
+    tr.fit(1)
+    run = tr.run_dir
+    texts = ("best.json", "start.json", "config.yaml", "val.csv", "train.csv")
+    before = {name: (run / name).read_bytes() for name in texts}
+
+    def half_then_fail(self, data, *args, **kwargs):  # what a kill or a full disk leaves of a write
+        with open(self, "w") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_fail)
+    with pytest.raises(EdgeVSRError, match="best.json: write failed"):
+        tr._save_best(tr.model)
+    for name in ("val.csv", "train.csv"):  # a resumed run with a new metric rewrites the header
+        with pytest.raises(EdgeVSRError, match=f"{name}: write failed"):
+            Trainer._append_csv(run / name, {"iteration": 2, "new_metric": 1.0})
+    with pytest.raises(EdgeVSRError, match="config.yaml: write failed"):
+        Trainer(cfg, resume=True)
+    assert {name: (run / name).read_bytes() for name in texts} == before
+    with pytest.raises(EdgeVSRError, match="start.json: write failed"):
+        Trainer(cfg, overwrite=True)  # the old run's files are gone: the new start.json must not be half of one
+    assert not (run / "start.json").exists()
+    assert not [p.name for p in run.iterdir() if ".partial" in p.name]
+
+
+def test_resume_replaces_a_linked_config_yaml_and_leaves_its_target(tmp_path, dataset):
+    """--resume rewrites config.yaml; when it is a link (to the user's own config) the link is replaced by the
+    run's file: written through the link, the user's file lost its comments and layout."""
+    cfg_path = _config(tmp_path, dataset)
+    Trainer(load_config(cfg_path)).fit(1)
+    run = tmp_path / "run"
+    mine = tmp_path / "mine.yaml"
+    mine.write_text("# my notes\n" + cfg_path.read_text())
+    (run / "config.yaml").unlink()
+    (run / "config.yaml").symlink_to(mine)
+    Trainer(load_config(cfg_path), resume=True)
+    assert mine.read_text().startswith("# my notes\n")
+    assert not (run / "config.yaml").is_symlink()
+    assert yaml.safe_load((run / "config.yaml").read_text())["model"] == "egvsr-lite"

@@ -20,6 +20,7 @@ the averaged weights as the run's model (selection, ``best.safetensors``, ``best
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 import os
@@ -164,8 +165,9 @@ class Trainer:
             self.load_checkpoint()
         take_run_dir(self.run_dir, resume, overwrite, starts_from)
         if start is not None:
-            (self.run_dir / "start.json").write_text(json.dumps(start))
-        (self.run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+            write_run_file(self.run_dir / "start.json", json.dumps(start))
+        # a config.yaml that is a link (to the user's own config) is replaced by the file, its target left alone
+        write_run_file(self.run_dir / "config.yaml", yaml.safe_dump(cfg.to_dict(), sort_keys=False))
         self._stop = False
 
     # ---- checkpoints -------------------------------------------------------------------------------
@@ -376,26 +378,30 @@ class Trainer:
         sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(model).items()}
         with atomic_path(self.run_dir / "best.safetensors") as tmp:
             save_file(sd, str(tmp))
-        (self.run_dir / "best.json").write_text(json.dumps(self.best, indent=2))
+        write_run_file(self.run_dir / "best.json", json.dumps(self.best, indent=2))
 
     @staticmethod
     def _append_csv(path: Path, row: dict) -> None:
-        """Append a row; when the columns change (a resumed run with new metrics) the file is rewritten."""
-        rows, fields, rewrite = [], list(row), not path.exists()
+        """Append a row; a new file, or one whose columns change (a resumed run with new metrics), is written whole
+        through a temp: a kill mid-rewrite must not cut short the curve a resumed run goes on reading."""
+        rows, fields, same = [], list(row), False
         if path.exists():
             with open(path, newline="") as f:
                 reader = csv.DictReader(f)
                 old = list(reader.fieldnames or [])
-                if old != fields:
-                    rows, rewrite = list(reader), True
+                same = old == fields
+                if not same:
+                    rows = list(reader)
                     fields = old + [k for k in fields if k not in old]
-        if rewrite:
-            with open(path, "w", newline="") as f:
-                w = csv.DictWriter(f, fieldnames=fields, restval="")
-                w.writeheader()
-                w.writerows(rows)
-        with open(path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=fields, restval="").writerow(row)
+        if same:
+            with open(path, "a", newline="") as f:
+                csv.DictWriter(f, fieldnames=fields, restval="").writerow(row)
+            return
+        text = io.StringIO()
+        w = csv.DictWriter(text, fieldnames=fields, restval="")
+        w.writeheader()
+        w.writerows([*rows, row])
+        write_run_file(path, text.getvalue())
 
     def _plot(self) -> None:
         import matplotlib
@@ -513,6 +519,15 @@ class Trainer:
     def _say(self, text: str) -> None:
         if self.console is not None:
             self.console.print(text, highlight=False, markup=False)
+
+
+def write_run_file(path: Path, text: str) -> None:
+    """Replace a run file whole (temp beside it, renamed when complete): written in place, a kill mid-write left it
+    cut short for the resumed run, ``ship`` or ``candidate`` to read. A link is replaced, never written through."""
+    from edgevsr.io.atomic import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, newline="")
 
 
 def autocast_dtype(device: torch.device, amp: bool, cpu_bf16: bool) -> torch.dtype | None:
