@@ -222,6 +222,50 @@ def test_sigterm_during_a_script_write_leaves_nothing(tmp_path, how):
     assert not list(tmp_path.glob(".o.*")) and not list(tmp_path.glob("o.*"))
 
 
+SLOW_WRITE = {  # run before the tool: its write sleeps once the temp holds the data
+    "widen": "import safetensors.torch as st\n_save = st.save_file\n"
+             "st.save_file = lambda *a, **k: (_save(*a, **k), time.sleep(60))\n",
+    "held_out": "import pathlib\n_write = pathlib.Path.write_text\n"
+                "pathlib.Path.write_text = lambda self, *a, **k: (_write(self, *a, **k), time.sleep(60))\n",
+}
+
+
+@pytest.mark.parametrize("tool", sorted(SLOW_WRITE))
+def test_sigterm_during_a_train_tool_write_leaves_nothing(tmp_path, tool):
+    """``python -m edgevsr.train.widen`` / ``held_out`` (their own __main__ blocks, the write slowed down) run
+    through run_script: Python's default died on SIGTERM with ``.o.PID-*.partial*`` left beside the output."""
+    if tool == "widen":
+        from safetensors.torch import save_file
+
+        from edgevsr.models import build_model
+
+        for name, model in (("lite", "egvsr-lite"), ("donor", "egvsr")):
+            save_file(build_model(model).state_dict(), str(tmp_path / f"{name}.safetensors"))
+        args = [str(tmp_path / "lite.safetensors"), str(tmp_path / "donor.safetensors"), "-o",
+                str(tmp_path / "o.safetensors")]
+    else:
+        from tests.test_held_out import _report
+
+        result = _report(tmp_path)
+        (tmp_path / "o.json").write_text('{"name": "w1"}')  # the card it rewrites: kept as it was
+        args = [str(result), "--weights", "w1", "--card", str(tmp_path / "o.json")]
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    module = f"edgevsr.train.{tool}"
+    code = (f"import runpy, sys, time\n{SLOW_WRITE[tool]}sys.argv = {[module, *args]!r}\n"
+            f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n")
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                         cwd=tmp_path)
+    deadline = time.time() + 120
+    while not list(tmp_path.glob(".o.*.partial.*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".o.*.partial.*")), p.communicate(timeout=60)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err and f"{module}: stopped by SIGTERM" in err
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
+
+
 @pytest.mark.parametrize("name, codec, decoded_as", [("o.mkv", None, "h264"), ("o.mov", None, "h264"),
                                                      ("o.mp4", "h265", "hevc"), ("o.webm", None, "vp9"),
                                                      ("o.y4m", None, "rawvideo")])

@@ -36,19 +36,21 @@ def test_widened_fnet_gives_the_narrow_flow_exactly():
         assert 0 < (noisy.fnet(a, b) - ref).abs().max() < 0.1 * ref.abs().max()
 
 
-def test_cli_keeps_the_donor_srnet_and_never_writes_over_an_input(tmp_path):
+def test_cli_keeps_the_donor_srnet_and_never_writes_over_an_input(tmp_path, capsys):
     lite, donor = _trained_lite(), build_model("egvsr")
     save_file(lite.state_dict(), str(tmp_path / "lite.safetensors"))
     save_file(donor.state_dict(), str(tmp_path / "donor.safetensors"))
     out = tmp_path / "wide.safetensors"
-    main([str(tmp_path / "lite.safetensors"), str(tmp_path / "donor.safetensors"), "-o", str(out)])
+    assert main([str(tmp_path / "lite.safetensors"), str(tmp_path / "donor.safetensors"), "-o", str(out)]) == 0
     sd = read_state_dict(out)
     load_into(build_model("egvsr"), sd, str(out))
     assert torch.equal(sd["srnet.conv_in.0.weight"], donor.state_dict()["srnet.conv_in.0.weight"])
     before = (tmp_path / "donor.safetensors").read_bytes()
-    with pytest.raises(SystemExit, match="donor.safetensors"):
-        main([str(tmp_path / "lite.safetensors"), str(tmp_path / "donor.safetensors"), "-o",
-              str(tmp_path / "donor.safetensors")])
+    capsys.readouterr()
+    assert main([str(tmp_path / "lite.safetensors"), str(tmp_path / "donor.safetensors"), "-o",
+                 str(tmp_path / "donor.safetensors")]) == 2  # a usage error: 2, one line
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f"error: {tmp_path / 'donor.safetensors'}: is the input"), err
     assert (tmp_path / "donor.safetensors").read_bytes() == before
 
 

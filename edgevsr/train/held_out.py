@@ -110,4 +110,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from edgevsr.io.signals import run_script
+
+    run_script(main, "edgevsr.train.held_out")

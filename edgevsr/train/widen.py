@@ -15,6 +15,7 @@ writes DONOR's tensors (e.g. the egvsr SRNet) with ``fnet.*`` replaced by NARROW
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -60,7 +61,7 @@ def widen_fnet(narrow: dict[str, torch.Tensor], wide: dict[str, torch.Tensor], n
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
     from safetensors.torch import save_file
 
     from edgevsr.io.atomic import atomic_path, check_output
@@ -79,9 +80,13 @@ def main(argv: list[str] | None = None) -> None:
         with atomic_path(Path(a.output), inputs=(a.narrow, a.donor)) as tmp:
             save_file({k: v.contiguous() for k, v in sd.items()}, str(tmp))
     except EdgeVSRError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(f"wrote {a.output}: fnet.* widened from {a.narrow}, the rest from {a.donor}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    from edgevsr.io.signals import run_script
+
+    run_script(main, "edgevsr.train.widen")
