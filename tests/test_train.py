@@ -665,3 +665,29 @@ def test_resume_replaces_a_linked_config_yaml_and_leaves_its_target(tmp_path, da
     assert mine.read_text().startswith("# my notes\n")
     assert not (run / "config.yaml").is_symlink()
     assert yaml.safe_load((run / "config.yaml").read_text())["model"] == "egvsr-lite"
+
+
+def test_ship_default_rewrites_the_other_cards_whole(tmp_path, monkeypatch):
+    """ship-weights --default clears ``default`` on the model's other cards: rewritten in place, a write stopped
+    halfway left a shipped card cut short. Now a failed write keeps the card whole and leaves no temp."""
+    from edgevsr.train.ship import clear_default
+
+    old = {"model": "egvsr-lite", "default": True, "sha256": "ab" * 32}
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    (tmp_path / "other.json").write_text(json.dumps({"model": "egvsr", "default": True}))
+    clear_default(tmp_path, "new", "egvsr-lite")
+    assert json.loads((tmp_path / "old.json").read_text()) == {**old, "default": False}
+    assert json.loads((tmp_path / "other.json").read_text())["default"] is True
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    before = (tmp_path / "old.json").read_bytes()
+
+    def half_then_fail(self, data, *args, **kwargs):
+        with open(self, "w") as f:
+            f.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", half_then_fail)
+    with pytest.raises(EdgeVSRError, match="old.json: write failed"):
+        clear_default(tmp_path, "new", "egvsr-lite")
+    assert (tmp_path / "old.json").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json", "other.json"]

@@ -113,12 +113,21 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     }
     out_dir = Path(output) if output else FILES
     out_dir.mkdir(parents=True, exist_ok=True)
-    if default:  # one default per model
-        for card in out_dir.glob("*.json"):
-            other = json.loads(card.read_text())
-            if card.stem != name and other.get("model") == shipped_as and other.get("default"):
-                other["default"] = False
-                card.write_text(json.dumps(other, indent=2))
+    if default:
+        clear_default(out_dir, name, shipped_as)
     path = out_dir / f"{name}.safetensors"
     save_weights(model, path, info)
     return path
+
+
+def clear_default(out_dir: Path, name: str, model: str) -> None:
+    """One default per model: every other card of ``model`` in ``out_dir`` loses ``default``, each rewritten whole
+    through a temp (in place, a kill mid-write left a shipped card cut short, and its weights unloadable)."""
+    from edgevsr.io.atomic import atomic_path
+
+    for card in out_dir.glob("*.json"):
+        other = json.loads(card.read_text())
+        if card.stem != name and other.get("model") == model and other.get("default"):
+            other["default"] = False
+            with atomic_path(card) as tmp:
+                tmp.write_text(json.dumps(other, indent=2))
