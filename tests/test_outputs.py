@@ -181,6 +181,20 @@ def test_sigterm_during_upscale_leaves_nothing(tmp_path):
     assert [x.name for x in tmp_path.iterdir()] == ["in.mp4"]
 
 
+def _sigterm_once_the_temp_exists(p: subprocess.Popen, folder: Path, wait: float) -> str:
+    """SIGTERM ``p`` once its ``.o.*.partial.*`` temp is in ``folder``; its stderr, after checking it ended with
+    128 + SIGTERM and no traceback."""
+    deadline = time.time() + wait
+    while not list(folder.glob(".o.*.partial.*")) and time.time() < deadline and p.poll() is None:
+        time.sleep(0.05)
+    assert list(folder.glob(".o.*.partial.*")), p.communicate(timeout=60)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err, err
+    return err
+
+
 @pytest.mark.parametrize("how", ["script", "module"])
 def test_sigterm_during_a_script_write_leaves_nothing(tmp_path, how):
     """The python -m tools and benchmark scripts (hours, candidate, the run figures, train_step_speed) run through
@@ -211,14 +225,7 @@ def test_sigterm_during_a_script_write_leaves_nothing(tmp_path, how):
     else:
         argv = [sys.executable, "-c", code]
     p = subprocess.Popen(argv, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    deadline = time.time() + 60
-    while not list(tmp_path.glob(".o.*.partial.*")) and time.time() < deadline and p.poll() is None:
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".o.*.partial.*")), p.communicate(timeout=60)
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 128 + signal.SIGTERM, err
-    assert "Traceback" not in err and "stopped by SIGTERM" in err
+    assert "stopped by SIGTERM" in _sigterm_once_the_temp_exists(p, tmp_path, 60)
     assert not list(tmp_path.glob(".o.*")) and not list(tmp_path.glob("o.*"))
 
 
@@ -255,14 +262,7 @@ def test_sigterm_during_a_train_tool_write_leaves_nothing(tmp_path, tool):
             f"runpy.run_module({module!r}, run_name='__main__', alter_sys=True)\n")
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                          cwd=tmp_path)
-    deadline = time.time() + 120
-    while not list(tmp_path.glob(".o.*.partial.*")) and time.time() < deadline and p.poll() is None:
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".o.*.partial.*")), p.communicate(timeout=60)
-    p.send_signal(signal.SIGTERM)
-    _, err = p.communicate(timeout=60)
-    assert p.returncode == 128 + signal.SIGTERM, err
-    assert "Traceback" not in err and f"{module}: stopped by SIGTERM" in err
+    assert f"{module}: stopped by SIGTERM" in _sigterm_once_the_temp_exists(p, tmp_path, 120)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
 
 

@@ -157,18 +157,24 @@ def _search_module(monkeypatch):
     return mod
 
 
-def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, capsys, monkeypatch):
-    """Bound per clip = the lower of the iteration-0 weights' and bicubic-bd's value: clip b's tOF 0.45 passes
-    the start's 0.5 but fails bicubic-bd's 0.4; a run without its iteration-0 validation is refused in one line."""
-    run = tmp_path / "run"
+def _search_val(run: Path, rows: list[list]) -> None:
+    """A stage-2 run with clips a, b: train.csv, and val.csv with ``rows`` (iteration, lpips, psnr_y, then per clip
+    tof, tof_bicubic_bd, tlp100, tlp100_bicubic_bd, then time)."""
     _train(run, [(10 * k, T0 + 10 * k) for k in range(1, 21)])
     cols = ["iteration", "lpips", "psnr_y"] + [f"{m}{s}@{c}" for c in "ab" for m in ("tof", "tlp100")
                                                for s in ("", "_bicubic_bd")] + ["time"]
     with open(run / "val.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(cols)
-        w.writerow([0, 0.4, 30, 0.2, 0.3, 1.0, 2.0, 0.5, 0.4, 1.0, 2.0, T0])
-        w.writerow([100, 0.3, 30, 0.21, 0.3, 0.9, 2.0, 0.45, 0.4, 1.0, 2.0, T0 + 100])
+        w.writerows(rows)
+
+
+def test_stage2_search_names_the_worst_clip_against_the_lower_bound(tmp_path, capsys, monkeypatch):
+    """Bound per clip = the lower of the iteration-0 weights' and bicubic-bd's value: clip b's tOF 0.45 passes
+    the start's 0.5 but fails bicubic-bd's 0.4; a run without its iteration-0 validation is refused in one line."""
+    run = tmp_path / "run"
+    _search_val(run, [[0, 0.4, 30, 0.2, 0.3, 1.0, 2.0, 0.5, 0.4, 1.0, 2.0, T0],
+                      [100, 0.3, 30, 0.21, 0.3, 0.9, 2.0, 0.45, 0.4, 1.0, 2.0, T0 + 100]])
     mod = _search_module(monkeypatch)
     [start, later] = mod.branch(run)["points"]
     assert start["failing"] == ["tof@b"]  # the start itself flickers more than bicubic-bd on b
@@ -207,15 +213,9 @@ def test_plots_refuse_a_run_file_as_output_and_a_row_cut_short(tmp_path, capsys,
 def _search_run(run: Path, later: list[list]) -> None:
     """A stage-2 run with clips a, b: the iteration-0 validation, then ``later`` rows (iteration, lpips, psnr_y,
     tof@a, tlp100@a, tof@b, tlp100@b); bicubic-bd's values repeat the start's bounds."""
-    _train(run, [(10 * k, T0 + 10 * k) for k in range(1, 21)])
-    cols = ["iteration", "lpips", "psnr_y"] + [f"{m}{s}@{c}" for c in "ab" for m in ("tof", "tlp100")
-                                               for s in ("", "_bicubic_bd")] + ["time"]
-    with open(run / "val.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(cols)
-        w.writerow([0, 0.4, 30, 0.5, 0.6, 1.0, 2.0, 0.5, 0.6, 1.0, 2.0, T0])
-        for k, (i, lp, ps, ta, la, tb, lb) in enumerate(later, 1):
-            w.writerow([i, lp, ps, ta, 0.6, la, 2.0, tb, 0.6, lb, 2.0, T0 + 50 * k])
+    _search_val(run, [[0, 0.4, 30, 0.5, 0.6, 1.0, 2.0, 0.5, 0.6, 1.0, 2.0, T0]]
+                + [[i, lp, ps, ta, 0.6, la, 2.0, tb, 0.6, lb, 2.0, T0 + 50 * k]
+                   for k, (i, lp, ps, ta, la, tb, lb) in enumerate(later, 1)])
 
 
 @pytest.mark.parametrize("nan_clip", ["a", "b"])
