@@ -228,23 +228,37 @@ def load_clip(root: Path, name: str, limit: int | None = None) -> np.ndarray:
 class WindowSampler:
     """Random (window, crop) samples from the clips of one split, held in memory as uint8.
 
-    Clips are drawn in proportion to how many windows they hold; each sample is
-    flipped horizontally/vertically and reversed in time with probability 1/2.
+    Clips are drawn in proportion to how many windows they hold, within their kind's share when
+    ``kind_share`` is given ({"video": 0.8, "synthetic": 0.2}: camera footage and panned stills differ in
+    motion and noise, and a set's mix of the two follows what was at hand, not what the model should see).
+    Each sample is flipped horizontally/vertically and reversed in time with probability 1/2.
     """
 
-    def __init__(self, root: Path, split: str = "train", window: int = 10, crop: int = 128, seed: int = 0):
+    def __init__(self, root: Path, split: str = "train", window: int = 10, crop: int = 128, seed: int = 0,
+                 kind_share: dict[str, float] | None = None):
         index = read_index(root)
-        self.clips = []
+        self.clips, kinds = [], []
         for c in index["clips"]:
             if c["split"] != split:
                 continue
             if c["frames"] < window or min(c["width"], c["height"]) < crop:
                 continue  # too short or too small for a sample
             self.clips.append(load_clip(root, c["name"]))
+            kinds.append(c.get("kind", "video"))
         if not self.clips:
             raise EdgeVSRError(f"{root}: no {split} clip holds {window} frames of at least {crop}x{crop}")
         self.window, self.crop = window, crop
         counts = np.array([len(c) - window + 1 for c in self.clips], dtype=np.float64)
+        if kind_share:
+            missing = sorted(set(kinds) - set(kind_share))
+            absent = sorted(set(kind_share) - set(kinds))
+            if missing or absent:
+                raise EdgeVSRError(f"{root}: kind_share {kind_share} must name each kind of the {split} clips "
+                                   f"({', '.join(sorted(set(kinds)))}) and no other")
+            total = {k: counts[[i for i, x in enumerate(kinds) if x == k]].sum() for k in set(kinds)}
+            counts = np.array([kind_share[k] * n / total[k] for k, n in zip(kinds, counts, strict=True)])
+            if not counts.sum() > 0:
+                raise EdgeVSRError(f"{root}: kind_share {kind_share} gives every {split} clip a share of 0")
         self.weights = counts / counts.sum()
         self.rng = np.random.default_rng(seed)
 

@@ -94,6 +94,31 @@ def test_sampler_shapes_and_augmentations(tmp_path):
     assert set(np.round(dt.numpy()).astype(int)) == {30, -30}  # consecutive frames, never skipped
 
 
+def test_sampler_kind_share_sets_each_kinds_part_of_the_samples(tmp_path):
+    """Two video clips (6 and 2 windows) and one synthetic (2 windows): by windows the still gets 0.2 of the
+    samples; with kind_share {video: 0.5, synthetic: 0.5} it gets half, and the videos split theirs 3:1."""
+    clips = []
+    for name, kind, t, value in (("v1", "video", 9, 10), ("v2", "video", 5, 20), ("s", "synthetic", 5, 30)):
+        (tmp_path / name).mkdir()
+        for i in range(t):
+            cv2.imwrite(str(tmp_path / name / f"{i:06d}.png"), np.full((32, 32, 3), value, np.uint8))
+        clips.append({"name": name, "split": "train", "kind": kind, "frames": t, "width": 32, "height": 32})
+    (tmp_path / "index.json").write_text(json.dumps({"version": 1, "clips": clips}))
+
+    def parts(sampler):
+        v = np.round(sampler.sample(4000)[:, 0, 0, 0, 0].numpy() * 255).astype(int)
+        return {c: float(np.mean(v == c)) for c in (10, 20, 30)}
+
+    by_windows = parts(WindowSampler(tmp_path, window=4, crop=32, seed=0))
+    assert by_windows[30] == pytest.approx(0.2, abs=0.03)
+    shared = parts(WindowSampler(tmp_path, window=4, crop=32, seed=0, kind_share={"video": 0.5, "synthetic": 0.5}))
+    assert shared[30] == pytest.approx(0.5, abs=0.03) and shared[10] == pytest.approx(0.375, abs=0.03)
+    with pytest.raises(EdgeVSRError, match="must name each kind"):
+        WindowSampler(tmp_path, window=4, crop=32, kind_share={"video": 1.0})
+    with pytest.raises(EdgeVSRError, match="share of 0"):
+        WindowSampler(tmp_path, window=4, crop=32, kind_share={"video": 0.0, "synthetic": 0.0})
+
+
 def test_sampler_refuses_too_short_clips(tmp_path):
     _labelled_dataset(tmp_path, t=3)
     with pytest.raises(EdgeVSRError, match="no train clip holds 4 frames"):

@@ -213,6 +213,10 @@ def test_resume_refuses_a_checkpoint_of_another_model(tmp_path, dataset):
     ({"stage": 2, "gan": {"pingpong_weight": -1.0}}, "gan.pingpong_weight must be >= 0 and finite"),
     ({"stage": 2, "gan": {"pingpong_weight": float("nan")}}, "gan.pingpong_weight must be >= 0 and finite"),
     ({"stage": 2, "gan": {"perceptual_weight": float("inf")}}, "gan.perceptual_weight must be >= 0 and finite"),
+    ({"data": {"kind_share": {"video": "most"}}}, "data.kind_share.video: expected a number"),
+    ({"data": {"kind_share": [0.8, 0.2]}}, "data.kind_share: expected a mapping"),
+    ({"data": {"kind_share": {"video": 0.0, "synthetic": 0.0}}}, "data.kind_share values must be >= 0"),
+    ({"data": {"kind_share": {"video": -0.5, "synthetic": 1.0}}}, "data.kind_share values must be >= 0"),
 ])
 def test_config_errors_name_the_problem(tmp_path, extra, message):
     path = tmp_path / "bad.yaml"
@@ -691,3 +695,14 @@ def test_ship_default_rewrites_the_other_cards_whole(tmp_path, monkeypatch):
         clear_default(tmp_path, "new", "egvsr-lite")
     assert (tmp_path / "old.json").read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["old.json", "other.json"]
+
+
+def test_kind_share_reaches_the_sampler_and_a_kind_not_in_the_data_is_refused(tmp_path, dataset):
+    """data.kind_share is the training sampler's: a share for a kind the training set lacks is a one-line error
+    naming the data root before any step (the fixture holds one video clip)."""
+    data = {"root": str(dataset), "window": 3, "crop": 32, "batch": 2, "val_clips": ["held"], "val_frames": 4}
+    tr = Trainer(load_config(_config(tmp_path / "a", dataset, data={**data, "kind_share": {"video": 1.0}})))
+    assert tr.sampler.weights.tolist() == [1.0]
+    bad = _config(tmp_path / "b", dataset, data={**data, "kind_share": {"video": 0.5, "synthetic": 0.5}})
+    with pytest.raises(EdgeVSRError, match=f"{dataset}: kind_share .* no other"):
+        Trainer(load_config(bad))

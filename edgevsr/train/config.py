@@ -33,6 +33,8 @@ class DataConfig:
     val_clips: list[str] = field(default_factory=lambda: ["tree"])  # clips with split val in the index
     val_frames: int = 30  # first frames of each validation clip used for the periodic check
     curriculum: list[CurriculumStage] = field(default_factory=list)  # later stages override window/crop/batch
+    kind_share: dict[str, float] = field(default_factory=dict)  # share of samples per clip kind (video,
+    #                                 synthetic), e.g. {video: 0.8, synthetic: 0.2}; empty: by windows held
 
     def at(self, iteration: int) -> tuple[int, int, int]:
         """(window, crop, batch) for this iteration: the last curriculum stage started, else the base settings."""
@@ -124,6 +126,11 @@ def _check(value, tp, where: str):
             raise EdgeVSRError(f"{where}: expected a list, got {value!r}")
         (item,) = typing.get_args(tp)
         return [_check(v, item, f"{where}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise EdgeVSRError(f"{where}: expected a mapping, got {value!r}")
+        key_tp, value_tp = typing.get_args(tp)
+        return {_check(k, key_tp, f"{where} key"): _check(v, value_tp, f"{where}.{k}") for k, v in value.items()}
     if origin in (typing.Union, types.UnionType):
         raise EdgeVSRError(f"{where}: unsupported field type")
     if tp is bool:
@@ -195,6 +202,9 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
             problems.append(f"stage 0 needs {where}.window >= flow_gap_max + 1 ({cfg.flow_gap_max + 1}), not {window}")
         if cfg.stage == 2 and window < 3:
             problems.append(f"stage 2 needs {where}.window >= 3 (the discriminator sees frame triplets)")
+    shares = cfg.data.kind_share
+    if shares and not (all(0 <= v < float("inf") for v in shares.values()) and sum(shares.values()) > 0):
+        problems.append(f"data.kind_share values must be >= 0 and finite with a positive sum, not {shares}")
     if any(c.start < 0 for c in cfg.data.curriculum):
         problems.append("data.curriculum start iterations must be >= 0")
     if cfg.init and cfg.warm_start:

@@ -138,7 +138,7 @@ class Trainer:
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
         margin = flow_margin(cfg, self.model.scale)
-        self.sampler = WindowSampler(root, "train", window, crop + 2 * margin, cfg.seed)
+        self.sampler = WindowSampler(root, "train", window, crop + 2 * margin, cfg.seed, cfg.data.kind_share)
         # stage 0 trains FNet alone; SRNet stays as loaded and is saved with it
         self.flow = FlowStage(cfg, self.model, self.sampler, self.device) if cfg.stage == 0 else None
         trained = self.model.fnet if self.flow is not None else self.model
