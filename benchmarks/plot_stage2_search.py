@@ -67,6 +67,19 @@ def branch(run: Path) -> dict:
     return {"run": str(run), "clips": clips, "bounds": bound, "points": points}
 
 
+def own_points(points: list[dict], drawn: set[tuple]) -> list[dict]:
+    """A branch's points less those an earlier-drawn branch already drew (a branch's run folder is a copy of its
+    parent's, history included), keeping the last shared one so the branch starts where it left its parent.
+    ``drawn`` gains this branch's points. Without this the last branch listed covers every line from 0."""
+    keyed = [(p["iteration"], p["lpips"], p["worst_tof_ratio"], p["worst_tlp100_ratio"]) for p in points]
+    own = [i for i, k in enumerate(keyed) if k not in drawn]
+    drawn.update(keyed)
+    if not own:
+        return points
+    start = own[0] - 1 if own[0] > 0 else 0
+    return [points[start]] + [points[i] for i in own if i != start]
+
+
 def plot(branches: dict[str, dict], output: Path) -> None:
     import matplotlib
 
@@ -77,10 +90,12 @@ def plot(branches: dict[str, dict], output: Path) -> None:
     keys = [("lpips", "mean LPIPS (lower is better)"),
             ("worst_tof_ratio", "worst clip's tOF / its bound"),
             ("worst_tlp100_ratio", "worst clip's tLP100 / its bound")]
+    drawn: set[tuple] = set()
     for label, b in branches.items():
-        its = [p["iteration"] for p in b["points"]]
+        points = own_points(b["points"], drawn)
+        its = [p["iteration"] for p in points]
         for ax, (key, _) in zip(axes, keys, strict=True):
-            ax.plot(its, [p[key] for p in b["points"]], "o-", ms=3, label=label)
+            ax.plot(its, [p[key] for p in points], "o-", ms=3, label=label)
     for ax, (key, title) in zip(axes, keys, strict=True):
         ax.set_xlabel("iteration")
         ax.set_ylabel(title)

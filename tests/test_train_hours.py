@@ -322,3 +322,19 @@ def test_plots_check_both_outputs_before_writing_either(tmp_path, capsys, monkey
         assert "does not exist" in capsys.readouterr().err and png.read_bytes() == b"the old figure"
     assert mod.main([f"x={run}", "-o", str(png), "--json", str(tmp_path / "f.json")]) == 0
     assert png.read_bytes() != b"the old figure" and (tmp_path / "f.json").is_file()
+
+
+def test_stage2_search_draws_a_branch_from_where_it_left_its_parent(monkeypatch):
+    """A branch's folder copies its parent's history: the figure draws each branch from its last shared point on,
+    so the last branch listed no longer covers the others from 0; a branch with nothing of its own draws whole."""
+    mod = _search_module(monkeypatch)
+
+    def pts(*rows):
+        return [{"iteration": i, "lpips": lp, "worst_tof_ratio": 1.0, "worst_tlp100_ratio": 1.1} for i, lp in rows]
+
+    parent, child = pts((0, 0.4), (100, 0.3), (200, 0.29)), pts((0, 0.4), (100, 0.3), (200, 0.27), (300, 0.26))
+    drawn: set = set()
+    assert [p["iteration"] for p in mod.own_points(parent, drawn)] == [0, 100, 200]
+    assert [(p["iteration"], p["lpips"]) for p in mod.own_points(child, drawn)] == [(100, 0.3), (200, 0.27),
+                                                                                  (300, 0.26)]
+    assert len(mod.own_points(pts((0, 0.4), (100, 0.3)), drawn)) == 2  # nothing of its own: drawn whole
