@@ -13,7 +13,6 @@ baseline) and tOF as the ratio to bicubic-bd's, both averaged over the validatio
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import sys
@@ -22,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import GAP_S, kept_validations, run_hours
+from edgevsr.train.hours import GAP_S, kept_validations, read_csv_rows, run_hours
 
 
 def val_rows(run: Path) -> list[dict]:
@@ -31,18 +30,10 @@ def val_rows(run: Path) -> list[dict]:
     path = run / "val.csv"
     if not path.is_file():
         raise EdgeVSRError(f"{path}: no such file (is this a run directory?)")
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise EdgeVSRError(f"{path}: not a CSV text file ({exc})") from None
-    if rows and "iteration" not in (reader.fieldnames or []):
+    fields, rows = read_csv_rows(path)
+    if rows and "iteration" not in fields:
         raise EdgeVSRError(f"{path}: no iteration column (not a training run's val.csv?)")
     for line, row in enumerate(rows, 2):
-        if None in row or None in row.values():
-            raise EdgeVSRError(f"{path}: line {line} has {'more' if None in row else 'fewer'} fields than the "
-                               "header (cut short while written?)")
         for key, value in row.items():
             if value in ("", "True", "False") and key != "iteration":  # not measured; tof_ok
                 continue

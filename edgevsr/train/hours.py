@@ -130,34 +130,44 @@ def utc(t: float) -> str:
     return _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(t))
 
 
+def read_csv_rows(path: Path) -> tuple[list[str], list[dict]]:
+    """A run's CSV (train.csv, val.csv) as its header and rows. A row with more or fewer fields than the header
+    (cut short by a kill, perhaps with the resumed run's next row appended to it) or a file that is not CSV text
+    is a one-line error naming the file and line, never a row read from the wrong columns."""
+    try:
+        with open(path, newline="") as f:
+            reader = csv.DictReader(f)
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise EdgeVSRError(f"{path}: not a CSV text file ({exc})") from None
+    for line, row in enumerate(rows, 2):
+        if None in row or None in row.values():
+            raise EdgeVSRError(f"{path}: line {line} has {'more' if None in row else 'fewer'} fields than the "
+                               "header (a row cut short while written, another appended to it?)")
+    return list(reader.fieldnames or []), rows
+
+
 def read_train(path: Path) -> tuple[list[int], list[float]]:
     """``train.csv``'s iteration and time columns; anything else is a one-line error naming the file."""
     path = Path(path)
     if not path.is_file():
         raise EdgeVSRError(f"{path}: not found (is this a run directory?)")
-    try:
-        with open(path, newline="") as f:
-            reader = csv.DictReader(f)
-            missing = [k for k in ("iteration", "time") if k not in (reader.fieldnames or [])]
-            if missing:
-                raise EdgeVSRError(f"{path}: no {'/'.join(missing)} column (not a training run's train.csv?)")
-            its, ts = [], []
-            for line, row in enumerate(reader, start=2):
-                if None in row:  # a row cut short by a kill and the resumed run's next row appended to it
-                    raise EdgeVSRError(f"{path}: line {line} has more fields than the header (a row cut short "
-                                       "while written, another appended to it?)")
-                try:
-                    i, t = float(row["iteration"]), float(row["time"])
-                except (TypeError, ValueError):
-                    raise EdgeVSRError(f"{path}: line {line}: iteration/time not numbers "
-                                       f"({row['iteration']!r}, {row['time']!r})") from None
-                for name, x in (("iteration", i), ("time", t)):
-                    if not math.isfinite(x):
-                        raise EdgeVSRError(f"{path}: line {line}: {name} is {row[name]!r}")
-                its.append(int(i))
-                ts.append(t)
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise EdgeVSRError(f"{path}: not a CSV text file ({exc})") from None
+    fields, rows = read_csv_rows(path)
+    missing = [k for k in ("iteration", "time") if k not in fields]
+    if missing:
+        raise EdgeVSRError(f"{path}: no {'/'.join(missing)} column (not a training run's train.csv?)")
+    its, ts = [], []
+    for line, row in enumerate(rows, start=2):
+        try:
+            i, t = float(row["iteration"]), float(row["time"])
+        except ValueError:
+            raise EdgeVSRError(f"{path}: line {line}: iteration/time not numbers "
+                               f"({row['iteration']!r}, {row['time']!r})") from None
+        for name, x in (("iteration", i), ("time", t)):
+            if not math.isfinite(x):
+                raise EdgeVSRError(f"{path}: line {line}: {name} is {row[name]!r}")
+        its.append(int(i))
+        ts.append(t)
     if not its:
         raise EdgeVSRError(f"{path}: no rows (has the run logged anything yet?)")
     return its, ts
