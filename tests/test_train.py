@@ -364,6 +364,41 @@ def test_stage2_tof_bound_picks_best_only_among_temporally_stable_checkpoints(tm
     assert tr.within_tof_bound({**row, "tof_bicubic_bd@a": 0.21})
 
 
+def test_stage2_bound_weights_measure_the_bound_instead_of_the_initial_weights(tmp_path, dataset):
+    """A stage-2 run started from a stage-2 checkpoint is still held to the stage-1 weights' tOF: with
+    gan.bound_weights the reference is those weights' validation, the curve's first point the initial weights'."""
+    pytest.importorskip("edgevsr.quality.lpips")
+    from edgevsr.quality.lpips import resolve_weights
+    from edgevsr.train.validate import evaluate
+    from edgevsr.weights import file_sha256, load_into, read_state_dict, save_weights
+
+    try:
+        resolve_weights()
+    except EdgeVSRError as exc:
+        pytest.skip(f"LPIPS AlexNet weights not installed: {exc}")
+    torch.manual_seed(3)
+    stage1, stage2 = build_model("egvsr-lite"), build_model("egvsr-lite")
+    with torch.no_grad():
+        for p in stage2.srnet.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    save_weights(stage1, tmp_path / "s1.safetensors", {})
+    save_weights(stage2, tmp_path / "s2.safetensors", {})
+    cfg = load_config(_config(tmp_path, dataset, stage=2, init=str(tmp_path / "s2.safetensors"),
+                              gan={"tof_tolerance": 0.0, "bound_weights": str(tmp_path / "s1.safetensors")}))
+    tr = Trainer(cfg)
+    tr.request_stop()  # the initial validation alone
+    tr.fit()
+    load_into(stage1, read_state_dict(tmp_path / "s1.safetensors"), "s1")  # as stored (float16)
+    want = evaluate(stage1.eval(), tr.val_clips, tr.device, tr.scorer)
+    assert tr.reference["tof@held"] == pytest.approx(want["tof@held"], rel=1e-5)
+    first = list(csv.DictReader(open(tmp_path / "run" / "val.csv")))[0]
+    assert float(first["tof@held"]) != pytest.approx(want["tof@held"], rel=1e-3)  # the initial (stage-2) weights'
+    start = json.loads((tmp_path / "run" / "start.json").read_text())
+    assert start["bound_weights_sha256"] == file_sha256(str(tmp_path / "s1.safetensors"))
+    with pytest.raises(EdgeVSRError, match="bound_weights"):  # only where a bound is selected on
+        load_config(_config(tmp_path / "x", dataset, stage=2, gan={"bound_weights": "s1.safetensors"}))
+
+
 def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):
     """SOF-VSR (windowed) trains through the same command: inference windows + its own flow loss."""
     tr = Trainer(load_config(_config(tmp_path, dataset, model="sofvsr", warp_weight=0.01, iterations=1)))

@@ -68,6 +68,8 @@ class GanConfig:
     #                              weights' on that clip; < 0: off
     bicubic_bd_bound: bool = False  # with tof_tolerance: also no worse than bicubic-bd on every val clip
     #                                 (the default-weights rule of python -m edgevsr.train.temporal_gate)
+    bound_weights: str = ""  # with tof_tolerance: the weights whose validation is the bound, in place of the initial
+    #                          weights: a run started (init) from a stage-2 checkpoint keeps its stage-1 weights' bound
 
 
 @dataclass
@@ -207,6 +209,9 @@ def validate(cfg: TrainConfig, source: str) -> TrainConfig:
         problems.append(f"data.kind_share values must be >= 0 and finite with a positive sum, not {shares}")
     if any(c.start < 0 for c in cfg.data.curriculum):
         problems.append("data.curriculum start iterations must be >= 0")
+    if cfg.gan.bound_weights and not (cfg.stage == 2 and cfg.gan.tof_tolerance >= 0):
+        problems.append("gan.bound_weights sets the tOF bound of stage 2's selection: it needs stage: 2 and "
+                        "gan.tof_tolerance >= 0")
     if cfg.init and cfg.warm_start:
         problems.append("give init (same model) or warm_start (a related model's weights), not both")
     if cfg.freeze_fnet and not (cfg.init or cfg.warm_start):

@@ -108,6 +108,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         "init_sha256": start["init_sha256"] if "init_sha256" in start else file_sha256(cfg.init),
         **({"warm_start_sha256": start["warm_start_sha256"] if "warm_start_sha256" in start
             else file_sha256(cfg.warm_start)} if cfg.warm_start else {}),
+        **({"bound_weights_sha256": start.get("bound_weights_sha256") or file_sha256(cfg.gan.bound_weights)}
+           if cfg.gan.bound_weights else {}),
         "created": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "storage": "float16",
     }

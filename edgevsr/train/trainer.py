@@ -110,7 +110,7 @@ class Trainer:
             self._say("amp: this GPU has no bfloat16 (before Ampere) and float16 without loss scaling loses the "
                       "gradients: training in FP32")
         self.run_dir = Path(cfg.run_dir)
-        starts_from = () if resume else (cfg.init, cfg.warm_start)
+        starts_from = () if resume else (cfg.init, cfg.warm_start, cfg.gan.bound_weights)
         check_run_dir(self.run_dir, resume, overwrite, starts_from)  # refuse before minutes of loading
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
@@ -131,9 +131,13 @@ class Trainer:
             self._say(describe(parts))
         else:
             quiet_residual(self.model)
+        # read now, measured at the first validation: a file that cannot load fails before minutes of data loading
+        bound = cfg.gan.bound_weights if cfg.stage == 2 and not resume else ""
+        self._bound_state = read_state_dict(bound) if bound else None
         # what it started from, hashed now: the card must not hash a file replaced since
         start = None if resume else {"init_sha256": file_sha256(cfg.init),
-                                     "warm_start_sha256": file_sha256(cfg.warm_start)}
+                                     "warm_start_sha256": file_sha256(cfg.warm_start),
+                                     **({"bound_weights_sha256": file_sha256(bound)} if bound else {})}
         self.head_alive = HeadMonitor(self.model)
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
@@ -319,7 +323,7 @@ class Trainer:
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         if self.tof_bounded and not self.reference:
-            self.reference = dict(row)
+            self.reference = self.bound_reference(row)
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
         eligible = True
@@ -336,6 +340,20 @@ class Trainer:
         self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self._plot()
         return row
+
+    def bound_reference(self, row: dict) -> dict:
+        """The validation every checkpoint's tOF and tLP100 are bounded by: the initial weights' (``row``), or with
+        ``gan.bound_weights`` those weights' (a stage-2 run continued from a stage-2 checkpoint is still held to the
+        stage-1 weights it came from, which the default-weights rule names)."""
+        if self._bound_state is None:
+            return dict(row)
+        model = build_model(self.cfg.model).to(self.device)
+        load_into(model, self._bound_state, self.cfg.gan.bound_weights)
+        self._bound_state = None
+        ref = {"iteration": self.iteration, **evaluate(model.eval(), self.val_clips, self.device, self.scorer)}
+        self._say(f"bound ({self.cfg.gan.bound_weights}) " + " ".join(f"{k}={x:.4f}" for k, x in ref.items()
+                                                                      if k.startswith(("tof@", "tlp100@"))))
+        return ref
 
     def selected_model(self) -> torch.nn.Module:
         """The generator validation measures and ``best.safetensors`` holds: the weight average when EMA is on
