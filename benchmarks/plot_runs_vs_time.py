@@ -115,10 +115,11 @@ def plot(curves: dict[str, dict], output: Path) -> None:
     plt.close(fig)
 
 
-def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) -> dict[str, Path]:
+def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None,
+                  run_files: tuple[str, ...] = ("val.csv", "train.csv")) -> dict[str, Path]:
     """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the outputs' names before any run is read:
-    neither output may be a run's val.csv or train.csv, and each must be writable (a bad --json refused only at
-    the end left the figure already replaced by a command that failed)."""
+    neither output may be one of a run's ``run_files`` (the files the figure reads), and each must be writable (a
+    bad --json refused only at the end left the figure already replaced by a command that failed)."""
     from edgevsr.io.atomic import check_distinct, check_output
 
     if figure.suffix.lower() != ".png":
@@ -133,7 +134,7 @@ def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None) 
             raise EdgeVSRError(f"{spec!r}: label {label!r} given twice; give each run its own label")
         runs[label] = Path(run)
     check_distinct(figure, json_out)
-    inputs = [run / name for run in runs.values() for name in ("val.csv", "train.csv")]
+    inputs = [run / name for run in runs.values() for name in run_files]
     for out in (figure, json_out):
         if out is not None:  # as atomic_path checks it when writing: an existing regular file is replaced
             check_output(out, inputs=inputs, existing_file_ok=True)

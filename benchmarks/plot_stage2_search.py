@@ -1,49 +1,107 @@
 """Stage-2 search branches against the default-weights rule, side by side: LPIPS and each temporal metric's
 worst clip relative to its bound, per validation.
 
-    python benchmarks/plot_stage2_search.py t8=runs/egvsr-campaign-stage2-t8 tw=runs/egvsr-campaign-stage2-tw \
+    python benchmarks/plot_stage2_search.py --previous benchmarks/results/stage2_search.json \
+        g05pp2b=runs/egvsr-campaign-stage2-g05pp2b@11700 \
         -o docs/experiments/img/stage2_search.png --json benchmarks/results/stage2_search.json
 
 The rule (``edgevsr.train.default_weights_rule``, as ``python -m edgevsr.train.temporal_gate`` and
-``bicubic_bd_bound`` in training apply it): on every clip, tOF and tLP100 no worse than the stage-1 weights the run
-started from (the run's iteration-0 validation) nor than bicubic-bd's. A ratio of a clip's value to the lower of
-those two bounds above 1 fails it; the figure draws, per branch, the worst such ratio over the validation clips (the
-clip is named in the JSON), beside mean LPIPS. An average over clips would hide the one clip that shimmers. Rows of
-branches a resume discarded are dropped.
+``bicubic_bd_bound`` in training apply it): on every clip, tOF and tLP100 no worse than the weights the run is
+bounded by nor than bicubic-bd's. Those weights' values are the run's ``bound.json`` (training writes it: the
+initial weights' validation, or with ``gan.bound_weights`` those weights'), else, for a run from before it, the run's
+iteration-0 validation (the stage-1 weights it started from). A ratio of a clip's value to the lower of those two
+bounds above 1 fails it; the figure draws, per branch, the worst such ratio over the validation clips (the clip is
+named in the JSON), beside mean LPIPS. An average over clips would hide the one clip that shimmers. Rows of branches
+a resume discarded are dropped.
+
+``LABEL=RUN_DIR@ITERATION``: the run continues a line from ITERATION (started with ``init`` from that iteration's
+weights, its val.csv restarts at 0): its iteration i is drawn and reported at ITERATION + i (hours stay its own).
+``--previous FILE.json``: the branches of an earlier JSON of this script, whose run folders may be gone, drawn first
+in their order and written into the new JSON with the others; a label also given as ``LABEL=RUN_DIR`` is read from
+that run and keeps its place. ``--json`` may name the ``--previous`` file (read whole first) to extend it.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import re
+import sys
 from pathlib import Path
 
-from plot_runs_vs_time import plot_runs_main, val_rows, value  # sibling script: benchmarks/ is on the path
+from plot_runs_vs_time import labelled_runs, val_rows, value, write_outputs  # sibling: benchmarks/ is on the path
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.default_weights_rule import TEMPORAL, judge
 from edgevsr.train.hours import kept_validations, run_hours
 
 
-def branch(run: Path) -> dict:
-    """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound. A metric no
-    clip of a validation measured has no worst clip (None); a value that is not finite (a diverged generator) is
-    the worst, so the figure never draws a branch under its bound while one of its clips is NaN."""
+def _read_json(path: Path):
+    """``path`` parsed; unreadable or not JSON is a one-line error naming it."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EdgeVSRError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except UnicodeDecodeError:
+        raise EdgeVSRError(f"{path}: not JSON (not UTF-8 text)") from None
+    except OSError as exc:
+        raise EdgeVSRError(f"{path}: cannot read: {exc.strerror or exc}") from None
+
+
+def _number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def read_bound(run: Path, clips: list[str]) -> tuple[dict, str] | None:
+    """The run's ``bound.json`` as ({tof@CLIP, tlp100@CLIP: value}, where it came from); None where the run has
+    none (trained before training wrote it). Malformed, or without a clip val.csv measures: a one-line error,
+    not a branch judged against a bound that is not the run's."""
+    path = run / "bound.json"
+    if not (path.exists() or path.is_symlink()):
+        return None
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise EdgeVSRError(f"{path}: not a JSON object (training writes source, iteration, tof@CLIP, tlp100@CLIP...)")
+    bound = {}
+    for m in TEMPORAL:
+        for c in clips:
+            key = f"{m}@{c}"
+            if key not in data:
+                raise EdgeVSRError(f"{path}: no {key}, though val.csv measures clip {c}")
+            v = data[key]
+            if not (_number(v) and math.isfinite(v) and v > 0):
+                raise EdgeVSRError(f"{path}: {key} is {v!r:.40}: no bound to judge the branch against")
+            bound[key] = float(v)
+    source = data.get("source")
+    return bound, f"bound.json ({source})" if isinstance(source, str) else "bound.json"
+
+
+def branch(run: Path, offset: int = 0) -> dict:
+    """Per kept validation: mean LPIPS and, per temporal metric, the worst clip's ratio to its bound, at iteration
+    ``offset`` + the run's. A metric no clip of a validation measured has no worst clip (None); a value that is not
+    finite (a diverged generator) is the worst, so the figure never draws a branch under its bound while one of its
+    clips is NaN."""
     path = run / "val.csv"
     rows = val_rows(run)
     lines = {id(r): n for n, r in enumerate(rows, 2)}
     clips = sorted({k.split("@")[1] for k in (rows[0] if rows else {}) if k.startswith("tlp100@")})
     start = [r for r in rows if int(float(r["iteration"])) == 0]
     if not clips or not start:
-        raise EdgeVSRError(f"{path}: needs tlp100@CLIP columns (val_lpips) and the iteration-0 validation of the "
-                           "stage-1 weights the run started from")
-    reference, bicubic_bd = {}, {}
-    for m in TEMPORAL:
-        for c in clips:
-            for into, key in ((reference, f"{m}@{c}"), (bicubic_bd, f"{m}_bicubic_bd@{c}")):
-                into[f"{m}@{c}"] = v = value(path, lines[id(start[0])], start[0], key)
-                if not (math.isfinite(v) and v > 0):
-                    raise EdgeVSRError(f"{path}: line {lines[id(start[0])]}: {key} is {v} at the iteration-0 "
-                                       "validation: no bound to judge the branch against")
+        raise EdgeVSRError(f"{path}: needs tlp100@CLIP columns (val_lpips) and the iteration-0 validation (of the "
+                           "weights the run started from)")
+
+    def at_start(key: str) -> float:
+        v = value(path, lines[id(start[0])], start[0], key)
+        if not (math.isfinite(v) and v > 0):
+            raise EdgeVSRError(f"{path}: line {lines[id(start[0])]}: {key} is {v} at the iteration-0 validation: no "
+                               "bound to judge the branch against")
+        return v
+
+    bounded = [f"{m}@{c}" for m in TEMPORAL for c in clips]
+    bicubic_bd = {k: at_start(k.replace("@", "_bicubic_bd@", 1)) for k in bounded}  # the same in every row
+    stored = read_bound(run, clips)
+    reference, source = stored or ({k: at_start(k) for k in bounded}, "iteration-0 validation")
     bound = {k: v.bound for k, v in judge({}, reference, bicubic_bd).items()}
     points = []
     for row, hours in kept_validations(run_hours(run), rows):
@@ -51,7 +109,7 @@ def branch(run: Path) -> dict:
         def measured(key: str, row: dict = row) -> float | None:
             return None if row.get(key) == "" else value(path, lines[id(row)], row, key)
 
-        p = {"iteration": int(float(row["iteration"])), "hours": hours, "lpips": measured("lpips"),
+        p = {"iteration": offset + int(float(row["iteration"])), "hours": hours, "lpips": measured("lpips"),
              "psnr_y": measured("psnr_y")}
         # a clip this validation did not measure is left out, neither passing nor failing
         verdicts = {k: v for k, v in judge({k: measured(k) for k in reference}, reference, bicubic_bd).items()
@@ -64,7 +122,59 @@ def branch(run: Path) -> dict:
             p[f"worst_{m}_clip"] = None if worst is None else worst.split("@")[1]
         p["failing"] = sorted(k for k, v in verdicts.items() if v.fails)
         points.append(p)
-    return {"run": str(run), "clips": clips, "bounds": bound, "points": points}
+    return {"run": str(run), "clips": clips, "bounds": bound, "bound_source": source, "iteration_offset": offset,
+            "points": points}
+
+
+def _clip(x) -> bool:
+    return x is None or isinstance(x, str)
+
+
+def _ratio(x) -> bool:
+    return x is None or _number(x)
+
+
+POINT_FIELDS = {"iteration": lambda x: isinstance(x, int) and not isinstance(x, bool), "hours": _number,
+                "lpips": _ratio, "psnr_y": _ratio, "worst_tof_ratio": _ratio, "worst_tof_clip": _clip,
+                "worst_tlp100_ratio": _ratio, "worst_tlp100_clip": _clip,
+                "failing": lambda x: isinstance(x, list) and all(isinstance(k, str) for k in x)}
+
+
+def previous_branches(path: Path) -> dict[str, dict]:
+    """The branches of an earlier ``--json`` of this script, by label in its order. Anything else (not an object of
+    branches, a branch or point without a field the figure or the table reads, a field of the wrong type) is a
+    one-line error naming the file: a figure half drawn from it would fail after the runs were read."""
+    data = _read_json(path)
+    if not isinstance(data, dict):
+        raise EdgeVSRError(f"{path}: not a JSON object of branches by label (as --json writes it)")
+    for label, b in data.items():
+        where = f"{path}: branch {label!r}"
+        if not (isinstance(b, dict) and isinstance(b.get("run"), str) and isinstance(b.get("clips"), list)
+                and all(isinstance(c, str) for c in b["clips"]) and isinstance(b.get("bounds"), dict)
+                and isinstance(b.get("points"), list)):
+            raise EdgeVSRError(f"{where}: needs run, clips, bounds and points, as --json writes them")
+        for n, p in enumerate(b["points"]):
+            if not isinstance(p, dict):
+                raise EdgeVSRError(f"{where}: point {n} is not an object")
+            for key, ok in POINT_FIELDS.items():
+                if key not in p:
+                    raise EdgeVSRError(f"{where}: point {n} has no {key}")
+                if not ok(p[key]):
+                    raise EdgeVSRError(f"{where}: point {n}: {key} is {p[key]!r:.40}")
+    return data
+
+
+def split_iteration(spec: str) -> tuple[str, int]:
+    """``LABEL=RUN_DIR@ITERATION`` as (``LABEL=RUN_DIR``, ITERATION); without an ``@`` after the ``=``, (spec, 0)."""
+    label, sep, rest = spec.partition("=")
+    if not sep or "@" not in rest:
+        return spec, 0
+    run, _, iteration = rest.rpartition("@")
+    if not re.fullmatch(r"[0-9]+", iteration):
+        raise EdgeVSRError(f"{spec!r}: expected LABEL=RUN_DIR@ITERATION with ITERATION a whole number >= 0 (the "
+                           f"line's iteration the run continues from), not {iteration!r}; a run folder named with "
+                           "@ takes @0")
+    return f"{label}={run}", int(iteration)
 
 
 def own_points(points: list[dict], drawn: set[tuple]) -> list[dict]:
@@ -105,7 +215,7 @@ def plot(branches: dict[str, dict], output: Path) -> None:
     axes[0].legend(fontsize=8)
     clips = ", ".join(next(iter(branches.values()))["clips"])
     fig.suptitle(f"stage-2 branches vs the default-weights rule (above the dashed line a clip fails); bound = lower "
-                 f"of the starting weights' and bicubic-bd's; clips: {clips}", fontsize=9)
+                 f"of the bounding weights' and bicubic-bd's; clips: {clips}", fontsize=9)
     fig.tight_layout()
     fig.savefig(output, dpi=110)
     plt.close(fig)
@@ -116,12 +226,45 @@ def _f(x: float | None, width: int) -> str:
     return f"{'-':>{width}}" if x is None else f"{x:>{width}.3f}"
 
 
+def read_branches(args: argparse.Namespace) -> dict[str, dict]:
+    """Previous branches, then each run's (replacing a previous one of its label in place); outputs checked before
+    anything is read, written once all is."""
+    from edgevsr.io.atomic import check_not_input
+
+    if not args.runs and args.previous is None:
+        raise EdgeVSRError("nothing to draw: give LABEL=RUN_DIR arguments, --previous FILE.json, or both")
+    specs, offsets = [], {}
+    for given in args.runs:
+        spec, offset = split_iteration(given)
+        specs.append(spec)
+        offsets[spec.partition("=")[0]] = offset
+    runs = labelled_runs(specs, args.output, args.json, run_files=("val.csv", "train.csv", "bound.json"))
+    if args.previous is not None:  # the figure would replace it; the JSON may (the new one holds its branches)
+        check_not_input(args.output, [args.previous])
+    branches = previous_branches(args.previous) if args.previous is not None else {}
+    for label, run in runs.items():
+        branches[label] = branch(run, offsets[label])
+    write_outputs(args.output, args.json, plot, branches)
+    return branches
+
+
 def main(argv: list[str] | None = None) -> int:
-    branches = plot_runs_main(argv, __doc__.split("\n\n")[0], branch, plot)
-    if branches is None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("runs", nargs="*", help="LABEL=RUN_DIR, or LABEL=RUN_DIR@ITERATION for a run that continues a "
+                    "line from that iteration")
+    ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
+    ap.add_argument("--json", type=Path)
+    ap.add_argument("--previous", type=Path, help="an earlier --json of this script: its branches are drawn first "
+                    "and written again")
+    args = ap.parse_args(argv)
+    try:
+        branches = read_branches(args)
+    except EdgeVSRError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     for label, b in branches.items():
-        print(f"{label}: {b['run']}")
+        offset = f", from the line's iteration {b['iteration_offset']}" if b.get("iteration_offset") else ""
+        print(f"{label}: {b['run']}{offset}" + (f"; bound: {b['bound_source']}" if b.get("bound_source") else ""))
         print(f"  {'iteration':>9} {'LPIPS':>6} {'PSNR-Y':>7} {'tOF worst':>18} {'tLP100 worst':>22}  failing")
         for p in b["points"]:
             print(f"  {p['iteration']:>9} {_f(p['lpips'], 6)} {_f(p['psnr_y'], 7)} "

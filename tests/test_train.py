@@ -395,6 +395,17 @@ def test_stage2_bound_weights_measure_the_bound_instead_of_the_initial_weights(t
     assert float(first["tof@held"]) != pytest.approx(want["tof@held"], rel=1e-3)  # the initial (stage-2) weights'
     start = json.loads((tmp_path / "run" / "start.json").read_text())
     assert start["bound_weights_sha256"] == file_sha256(str(tmp_path / "s1.safetensors"))
+    # bound.json: the bound in a readable file, since val.csv's first row is not it
+    bound = json.loads((tmp_path / "run" / "bound.json").read_text())
+    assert bound == {"source": str(tmp_path / "s1.safetensors"), **tr.reference}
+    assert bound["iteration"] == 0 and bound["tof@held"] == pytest.approx(want["tof@held"], rel=1e-5)
+    # a run started before bound.json gets it on resume, from the checkpoint's reference and config
+    (tmp_path / "run" / "bound.json").unlink()
+    Trainer(cfg, resume=True)
+    assert json.loads((tmp_path / "run" / "bound.json").read_text()) == bound
+    # a new run over it (--overwrite) removes it with the other run files: it would bound the wrong run
+    Trainer(load_config(_config(tmp_path, dataset)), overwrite=True)
+    assert not (tmp_path / "run" / "bound.json").exists()
     with pytest.raises(EdgeVSRError, match="bound_weights"):  # only where a bound is selected on
         load_config(_config(tmp_path / "x", dataset, stage=2, gan={"bound_weights": "s1.safetensors"}))
 
@@ -579,6 +590,17 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, dataset):
     (tmp_path / "dangling").symlink_to(tmp_path / "gone")  # mkdir's "File exists", after the loading
     with pytest.raises(EdgeVSRError, match="broken symbolic link"):
         Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "dangling"))))
+
+
+def test_bound_json_is_a_run_file(tmp_path):
+    """bound.json (stage 2's tOF bound) marks a run folder like the other run files and --overwrite removes it:
+    left behind, a figure would judge the new run against the old run's bound."""
+    from edgevsr.train.trainer import check_run_dir
+
+    (tmp_path / "bound.json").write_text("{}")
+    with pytest.raises(EdgeVSRError, match="holds a training run"):
+        check_run_dir(tmp_path, resume=False, overwrite=False)
+    assert check_run_dir(tmp_path, resume=False, overwrite=True) == ["bound.json"]
 
 
 def test_overwrite_never_removes_what_a_run_did_not_write(tmp_path, dataset):

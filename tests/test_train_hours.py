@@ -338,3 +338,96 @@ def test_stage2_search_draws_a_branch_from_where_it_left_its_parent(monkeypatch)
     assert [(p["iteration"], p["lpips"]) for p in mod.own_points(child, drawn)] == [(100, 0.3), (200, 0.27),
                                                                                   (300, 0.26)]
     assert len(mod.own_points(pts((0, 0.4), (100, 0.3)), drawn)) == 2  # nothing of its own: drawn whole
+
+
+def test_stage2_search_takes_the_bound_from_bound_json_over_the_iteration_0_row(tmp_path, capsys, monkeypatch):
+    """A run started (init) from a stage-2 checkpoint with gan.bound_weights: its iteration-0 row is those
+    weights, not its bound; the bound is bound.json's. Bicubic-bd's values still come from val.csv. A bound.json
+    that is not JSON, not an object, lacks a clip val.csv measures or holds no usable value is one line naming it."""
+    run = tmp_path / "run"
+    _search_run(run, [[100, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])  # iteration 0: tOF 0.5, tLP100 1.0 on a and b
+    mod = _search_module(monkeypatch)
+    assert mod.branch(run)["points"][1]["worst_tof_ratio"] == pytest.approx(0.45 / 0.5)
+    bound = {"source": "training/candidates/egvsr.safetensors", "iteration": 0, "lpips": 0.5,
+             "tof@a": 0.3, "tof@b": 0.5, "tlp100@a": 1.0, "tlp100@b": 0.8, "tof_bicubic_bd@a": 0.6}
+    (run / "bound.json").write_text(json.dumps(bound))
+    b = mod.branch(run)
+    assert b["bounds"]["tof@a"] == 0.3 and b["bounds"]["tlp100@b"] == 0.8
+    assert b["bound_source"] == "bound.json (training/candidates/egvsr.safetensors)"
+    [start, later] = b["points"]
+    assert later["worst_tof_clip"] == "a" and later["worst_tof_ratio"] == pytest.approx(0.45 / 0.3)
+    assert later["worst_tlp100_ratio"] == pytest.approx(0.9 / 0.8) and later["failing"] == ["tlp100@b", "tof@a"]
+    assert start["failing"] == ["tlp100@b", "tof@a"]  # the weights it started from are judged too
+    out = tmp_path / "s.png"
+    for text, message in [("{", "not JSON"), ("[]", "not a JSON object"),
+                          (json.dumps({k: v for k, v in bound.items() if k != "tlp100@b"}), "no tlp100@b"),
+                          (json.dumps({**bound, "tof@b": "0.5"}), "tof@b is '0.5'"),
+                          (json.dumps({**bound, "tof@b": 0}), "tof@b is 0")]:
+        (run / "bound.json").write_text(text)
+        assert mod.main([f"x={run}", "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(run / "bound.json") in err and message in err, err
+    assert not out.exists()
+    (run / "bound.json").write_text(json.dumps(bound))
+    assert mod.main([f"x={run}", "-o", str(out), "--json", str(run / "bound.json")]) == 2  # an input of the figure
+    assert "is the input" in capsys.readouterr().err and json.loads((run / "bound.json").read_text()) == bound
+
+
+def test_stage2_search_draws_a_continued_run_at_the_lines_iterations(tmp_path, capsys, monkeypatch):
+    """LABEL=RUN_DIR@ITERATION: a run started from the line's ITERATION weights restarts its val.csv at 0; its
+    iteration i is drawn, written and printed at ITERATION + i. An ITERATION that is not a whole number >= 0 is
+    one line (exit 2)."""
+    run = tmp_path / "run"
+    _search_run(run, [[100, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])
+    mod = _search_module(monkeypatch)
+    out, js = tmp_path / "s.png", tmp_path / "s.json"
+    assert mod.main([f"x={run}@11700", "-o", str(out), "--json", str(js)]) == 0
+    b = json.loads(js.read_text())["x"]
+    assert [p["iteration"] for p in b["points"]] == [11700, 11800] and b["iteration_offset"] == 11700
+    assert b["run"] == str(run) and "  11800 " in capsys.readouterr().out
+    for bad in ["-5", "1.5", "abc", ""]:
+        assert mod.main([f"x={run}@{bad}", "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"not {bad!r}" in err and "ITERATION" in err, err
+
+
+def test_stage2_search_carries_previous_branches_into_the_new_json(tmp_path, capsys, monkeypatch):
+    """--previous: an earlier JSON's branches (their run folders gone) are drawn first, in their order, and written
+    again, so the JSON stays complete; a label given on the command line too is read from its run, in its place.
+    --json may name the --previous file; -o may not. A malformed --previous is one line naming it (exit 2)."""
+    import shutil
+
+    mod = _search_module(monkeypatch)
+    runs = {k: tmp_path / k for k in "abc"}
+    for k, run in runs.items():
+        _search_run(run, [[100, 0.3 - 0.01 * "abc".index(k), 30, 0.45, 0.9, 0.45, 0.9]])
+    out, js = tmp_path / "s.png", tmp_path / "s.json"
+    assert mod.main([f"a={runs['a']}", f"b={runs['b']}", "-o", str(out), "--json", str(js)]) == 0
+    first = json.loads(js.read_text())
+    shutil.rmtree(runs["a"])  # a new machine: only the JSON is left
+    assert mod.main(["--previous", str(js), f"c={runs['c']}", f"b={runs['b']}@1000", "-o", str(out),
+                     "--json", str(js)]) == 0
+    again = json.loads(js.read_text())
+    assert list(again) == ["a", "b", "c"] and again["a"] == first["a"]
+    assert [p["iteration"] for p in again["b"]["points"]] == [1000, 1100]  # the command line's b
+    assert [p["lpips"] for p in again["c"]["points"]] == pytest.approx([0.4, 0.28])
+    assert mod.main(["--previous", str(js), "-o", str(out)]) == 0  # the figure again, from the JSON alone
+    capsys.readouterr()
+    committed = Path(__file__).resolve().parents[1] / "benchmarks" / "results" / "stage2_search.json"
+    assert list(mod.previous_branches(committed)) == list(json.loads(committed.read_text()))
+    point = first["a"]["points"][0]
+    for content, message in [("{", "not JSON"), ("[]", "not a JSON object of branches"),
+                             (json.dumps({"a": {"run": "r", "clips": ["a"]}}), "branch 'a': needs run, clips"),
+                             (json.dumps({"a": {**first["a"], "points": [{**point, "iteration": "0"}]}}),
+                              "point 0: iteration is '0'"),
+                             (json.dumps({"a": {**first["a"], "points": [{"iteration": 0}]}}), "point 0 has no hours")]:
+        bad = tmp_path / "bad.json"
+        bad.write_text(content)
+        assert mod.main(["--previous", str(bad), f"c={runs['c']}", "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and str(bad) in err and message in err, err
+    png_named = tmp_path / "prev.png"
+    png_named.write_text(js.read_text())
+    assert mod.main(["--previous", str(png_named), "-o", str(png_named)]) == 2
+    assert "is the input" in capsys.readouterr().err and json.loads(png_named.read_text()) == again
+    assert mod.main(["-o", str(out)]) == 2 and "nothing to draw" in capsys.readouterr().err

@@ -5,7 +5,7 @@ A run directory holds ``last.pt`` (model, optimizers, RNG states, iteration:
 everything ``--resume`` needs), ``best.safetensors`` + ``best.json`` (the best
 generator by FNet's flow error to the teacher in stage 0, by validation PSNR-Y in stage 1, by LPIPS in
 stage 2, optionally only among checkpoints whose tOF stays within ``gan.tof_tolerance`` of the initial
-weights' on every validation clip), ``train.csv``
+weights' on every validation clip, that bound in ``bound.json``), ``train.csv``
 (losses, it/s, unix ``time``), ``val.csv`` (one row per validation, with its unix ``time``) and ``val.png``
 (validation curve), ``config.yaml``. ``python -m edgevsr.train.hours RUN_DIR`` counts its training hours.
 
@@ -56,7 +56,8 @@ def pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml")
+RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml",
+             "bound.json")
 
 
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[str, ...] = ()) -> list[str]:
@@ -154,6 +155,7 @@ class Trainer:
         self.iteration = 0
         self.best: dict = {}
         self.reference: dict = {}  # stage 2: validation of the initial weights (the tOF bound)
+        self._bound_source = "initial weights"  # or gan.bound_weights: whose validation the reference is
         self.scorer = None
         self.gan = None
         if cfg.stage == 2:
@@ -168,6 +170,8 @@ class Trainer:
         if resume:
             self.load_checkpoint()
         take_run_dir(self.run_dir, resume, overwrite, starts_from)
+        if self.reference and not (self.run_dir / "bound.json").exists():  # a run started before bound.json
+            self._write_bound(self._bound_source)
         if start is not None:
             write_run_file(self.run_dir / "start.json", json.dumps(start))
         # a config.yaml that is a link (to the user's own config) is replaced by the file, its target left alone
@@ -215,6 +219,7 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.best = json.loads(state["best"])
         self.reference = json.loads(state.get("reference", "{}"))
+        self._bound_source = saved.get("gan", {}).get("bound_weights") or "initial weights"
         if self.gan is not None:
             self.gan.load_state_dict(state)
         if self.ema is not None:
@@ -323,7 +328,9 @@ class Trainer:
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         if self.tof_bounded and not self.reference:
+            source = self.cfg.gan.bound_weights if self._bound_state is not None else "initial weights"
             self.reference = self.bound_reference(row)
+            self._write_bound(source)
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
         eligible = True
@@ -354,6 +361,11 @@ class Trainer:
         self._say(f"bound ({self.cfg.gan.bound_weights}) " + " ".join(f"{k}={x:.4f}" for k, x in ref.items()
                                                                       if k.startswith(("tof@", "tlp100@"))))
         return ref
+
+    def _write_bound(self, source: str) -> None:
+        """``bound.json``: the reference in a file figures can read (``last.pt`` keeps it for resume). With
+        ``gan.bound_weights`` the run's iteration-0 row is not its bound, so val.csv alone misjudges the run."""
+        write_run_file(self.run_dir / "bound.json", json.dumps({"source": source, **self.reference}, indent=2))
 
     def selected_model(self) -> torch.nn.Module:
         """The generator validation measures and ``best.safetensors`` holds: the weight average when EMA is on
