@@ -406,6 +406,14 @@ def test_stage2_bound_weights_measure_the_bound_instead_of_the_initial_weights(t
     # a new run over it (--overwrite) removes it with the other run files: it would bound the wrong run
     Trainer(load_config(_config(tmp_path, dataset)), overwrite=True)
     assert not (tmp_path / "run" / "bound.json").exists()
+    # killed before its first validation, then resumed: the bound is still the bound weights', read on resume
+    early = Trainer(cfg, overwrite=True)
+    early.save_checkpoint()
+    again = Trainer(cfg, resume=True)
+    again.request_stop()
+    again.fit()
+    assert again.reference["tof@held"] == pytest.approx(want["tof@held"], rel=1e-5)
+    assert json.loads((tmp_path / "run" / "bound.json").read_text())["source"] == str(tmp_path / "s1.safetensors")
     with pytest.raises(EdgeVSRError, match="bound_weights"):  # only where a bound is selected on
         load_config(_config(tmp_path / "x", dataset, stage=2, gan={"bound_weights": "s1.safetensors"}))
 

@@ -328,8 +328,7 @@ class Trainer:
         row["gain_db"] = row["psnr_y"] - row["psnr_y_bicubic"]
         row["gain_db_bd"] = row["psnr_y"] - row["psnr_y_bicubic_bd"]
         if self.tof_bounded and not self.reference:
-            source = self.cfg.gan.bound_weights if self._bound_state is not None else "initial weights"
-            self.reference = self.bound_reference(row)
+            self.reference, source = self.bound_reference(row)
             self._write_bound(source)
         key = "lpips" if self.gan is not None and "lpips" in row else "psnr_y"
         sign = -1 if key == "lpips" else 1
@@ -348,19 +347,22 @@ class Trainer:
         self._plot()
         return row
 
-    def bound_reference(self, row: dict) -> dict:
-        """The validation every checkpoint's tOF and tLP100 are bounded by: the initial weights' (``row``), or with
-        ``gan.bound_weights`` those weights' (a stage-2 run continued from a stage-2 checkpoint is still held to the
-        stage-1 weights it came from, which the default-weights rule names)."""
-        if self._bound_state is None:
-            return dict(row)
-        model = build_model(self.cfg.model).to(self.device)
-        load_into(model, self._bound_state, self.cfg.gan.bound_weights)
+    def bound_reference(self, row: dict) -> tuple[dict, str]:
+        """The validation every checkpoint's tOF and tLP100 are bounded by, and where it came from: the initial
+        weights' (``row``), or with ``gan.bound_weights`` those weights' (a stage-2 run continued from a stage-2
+        checkpoint is still held to the stage-1 weights it came from, which the default-weights rule names)."""
+        path = self.cfg.gan.bound_weights
+        if not path:
+            return dict(row), "initial weights"
+        # read at start; a run resumed from a checkpoint saved before its first validation reads it now
+        state = self._bound_state if self._bound_state is not None else read_state_dict(path)
         self._bound_state = None
+        model = build_model(self.cfg.model).to(self.device)
+        load_into(model, state, path)
         ref = {"iteration": self.iteration, **evaluate(model.eval(), self.val_clips, self.device, self.scorer)}
-        self._say(f"bound ({self.cfg.gan.bound_weights}) " + " ".join(f"{k}={x:.4f}" for k, x in ref.items()
-                                                                      if k.startswith(("tof@", "tlp100@"))))
-        return ref
+        self._say(f"bound ({path}) " + " ".join(f"{k}={x:.4f}" for k, x in ref.items()
+                                                if k.startswith(("tof@", "tlp100@"))))
+        return ref, path
 
     def _write_bound(self, source: str) -> None:
         """``bound.json``: the reference in a file figures can read (``last.pt`` keeps it for resume). With
