@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import GAP_S, kept_validations, read_csv_rows, run_hours
+from edgevsr.train.hours import GAP_S, RUN_FILES, kept_validations, read_csv_rows, run_hours
 
 
 def val_rows(run: Path) -> list[dict]:
@@ -120,7 +120,7 @@ def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None,
     """``LABEL=RUN_DIR`` arguments as {label: run dir}, checked with the outputs' names before any run is read:
     neither output may be one of a run's ``run_files`` (the files the figure reads), and each must be writable (a
     bad --json refused only at the end left the figure already replaced by a command that failed)."""
-    from edgevsr.io.atomic import check_distinct, check_output
+    from edgevsr.io.atomic import _resolved, check_distinct, check_output
 
     if figure.suffix.lower() != ".png":
         raise EdgeVSRError(f"{figure}: the figure is written as PNG (.png)")
@@ -134,6 +134,10 @@ def labelled_runs(specs: list[str], figure: Path, json_out: Path | None = None,
             raise EdgeVSRError(f"{spec!r}: label {label!r} given twice; give each run its own label")
         runs[label] = Path(run)
     check_distinct(figure, json_out)
+    for out in (figure, json_out):  # a run file not there yet (an older run's bound.json) is no input to check_output
+        if out is not None and any(_resolved(out) == _resolved(run / name) for run in runs.values()
+                                   for name in RUN_FILES):
+            raise EdgeVSRError(f"{out}: is a file training writes in run {out.parent}; choose an output outside it")
     inputs = [run / name for run in runs.values() for name in run_files]
     for out in (figure, json_out):
         if out is not None:  # as atomic_path checks it when writing: an existing regular file is replaced

@@ -18,7 +18,8 @@ a resume discarded are dropped.
 weights, its val.csv restarts at 0): its iteration i is drawn and reported at ITERATION + i (hours stay its own).
 ``--previous FILE.json``: the branches of an earlier JSON of this script, whose run folders may be gone, drawn first
 in their order and written into the new JSON with the others; a label also given as ``LABEL=RUN_DIR`` is read from
-that run and keeps its place. ``--json`` may name the ``--previous`` file (read whole first) to extend it.
+that run and keeps its place (only if it is the same run folder: the JSON may be the only copy of a gone one).
+``--json`` may name the ``--previous`` file (read whole first) to extend it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def _read_json(path: Path):
         raise EdgeVSRError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
     except UnicodeDecodeError:
         raise EdgeVSRError(f"{path}: not JSON (not UTF-8 text)") from None
+    except RecursionError:
+        raise EdgeVSRError(f"{path}: not JSON this script writes (nested too deeply)") from None
     except OSError as exc:
         raise EdgeVSRError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
@@ -181,7 +184,10 @@ def own_points(points: list[dict], drawn: set[tuple]) -> list[dict]:
     """A branch's points less those an earlier-drawn branch already drew (a branch's run folder is a copy of its
     parent's, history included), keeping the last shared one so the branch starts where it left its parent.
     ``drawn`` gains this branch's points. Without this the last branch listed covers every line from 0."""
-    keyed = [(p["iteration"], p["lpips"], p["worst_tof_ratio"], p["worst_tlp100_ratio"]) for p in points]
+    # NaN (a diverged clip) never equals itself, nor hashes alike across objects: keyed by its text
+    keyed = [tuple(repr(x) if isinstance(x, float) and math.isnan(x) else x
+                   for x in (p["iteration"], p["lpips"], p["worst_tof_ratio"], p["worst_tlp100_ratio"]))
+             for p in points]
     own = [i for i, k in enumerate(keyed) if k not in drawn]
     drawn.update(keyed)
     if not own:
@@ -229,7 +235,7 @@ def _f(x: float | None, width: int) -> str:
 def read_branches(args: argparse.Namespace) -> dict[str, dict]:
     """Previous branches, then each run's (replacing a previous one of its label in place); outputs checked before
     anything is read, written once all is."""
-    from edgevsr.io.atomic import check_not_input
+    from edgevsr.io.atomic import _same, check_not_input
 
     if not args.runs and args.previous is None:
         raise EdgeVSRError("nothing to draw: give LABEL=RUN_DIR arguments, --previous FILE.json, or both")
@@ -242,8 +248,14 @@ def read_branches(args: argparse.Namespace) -> dict[str, dict]:
     if args.previous is not None:  # the figure would replace it; the JSON may (the new one holds its branches)
         check_not_input(args.output, [args.previous])
     branches = previous_branches(args.previous) if args.previous is not None else {}
+    for label, run in runs.items():  # its run folder may be gone: the JSON is then its only copy
+        if label in branches and not _same(Path(branches[label]["run"]), run):
+            raise EdgeVSRError(f"{args.previous}: branch {label!r} is run {branches[label]['run']}, not {run}; give "
+                               "the new run another label (the branch would be replaced)")
     for label, run in runs.items():
         branches[label] = branch(run, offsets[label])
+    if not branches:
+        raise EdgeVSRError(f"{args.previous}: holds no branches; nothing to draw")
     write_outputs(args.output, args.json, plot, branches)
     return branches
 

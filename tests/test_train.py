@@ -418,6 +418,39 @@ def test_stage2_bound_weights_measure_the_bound_instead_of_the_initial_weights(t
         load_config(_config(tmp_path / "x", dataset, stage=2, gan={"bound_weights": "s1.safetensors"}))
 
 
+def test_stage2_bound_weights_are_checked_at_start_and_on_resume(tmp_path, dataset):
+    """gan.bound_weights of another model fails before the data loads; a resume refuses a config that adds or drops
+    it (the card and bound.json would name weights that did not bound the run) and, killed before the first
+    validation, a bound file replaced since start.json hashed it; loading it leaves the training's RNG alone."""
+    from edgevsr.weights import save_weights
+
+    torch.manual_seed(3)
+    save_weights(build_model("egvsr-lite"), tmp_path / "s1.safetensors", {})
+    save_weights(build_model("egvsr"), tmp_path / "big.safetensors", {})
+    s1 = str(tmp_path / "s1.safetensors")
+    with pytest.raises(EdgeVSRError, match="do not match"):
+        Trainer(load_config(_config(tmp_path / "a", dataset, stage=2, init=s1,
+                                    gan={"tof_tolerance": 0.0, "bound_weights": str(tmp_path / "big.safetensors")})))
+    states = []
+    for sub, gan in (("p", {"tof_tolerance": 0.0}), ("b", {"tof_tolerance": 0.0, "bound_weights": s1})):
+        tr = Trainer(load_config(_config(tmp_path / sub, dataset, stage=2, init=s1, gan=gan)))
+        tr.request_stop()
+        tr.fit()
+        states.append(torch.get_rng_state())
+    assert torch.equal(*states)  # the bound model's random init drew from the training's RNG
+    plain = load_config(_config(tmp_path / "c", dataset, stage=2, init=s1, run_dir=str(tmp_path / "b" / "run"),
+                                gan={"tof_tolerance": 0.0}))
+    with pytest.raises(EdgeVSRError, match="resume with the run's gan.bound_weights"):
+        Trainer(plain, resume=True)
+    cfg = load_config(_config(tmp_path / "b", dataset, stage=2, init=s1, gan={"tof_tolerance": 0.0,
+                                                                              "bound_weights": s1}))
+    Trainer(cfg, overwrite=True).save_checkpoint()  # killed before its first validation
+    torch.manual_seed(4)
+    save_weights(build_model("egvsr-lite"), tmp_path / "s1.safetensors", {})
+    with pytest.raises(EdgeVSRError, match="changed since the run started"):
+        Trainer(cfg, resume=True)
+
+
 def test_windowed_model_trains_with_its_flow_loss(tmp_path, dataset):
     """SOF-VSR (windowed) trains through the same command: inference windows + its own flow loss."""
     tr = Trainer(load_config(_config(tmp_path, dataset, model="sofvsr", warp_weight=0.01, iterations=1)))

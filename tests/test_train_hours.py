@@ -201,7 +201,7 @@ def test_plots_refuse_a_run_file_as_output_and_a_row_cut_short(tmp_path, capsys,
     original = (run / "val.csv").read_bytes()
     for mod in (_plot_module(), _search_module(monkeypatch)):
         assert mod.main([f"x={run}", "-o", str(tmp_path / "f.png"), "--json", str(run / "val.csv")]) == 2
-        assert "is the input" in capsys.readouterr().err and (run / "val.csv").read_bytes() == original
+        assert "training writes" in capsys.readouterr().err and (run / "val.csv").read_bytes() == original
         assert not (tmp_path / "f.png").exists()
         (run / "val.csv").write_bytes(original + b"150,30,0.5")
         assert mod.main([f"x={run}", "-o", str(tmp_path / "f.png")]) == 2
@@ -370,7 +370,10 @@ def test_stage2_search_takes_the_bound_from_bound_json_over_the_iteration_0_row(
     assert not out.exists()
     (run / "bound.json").write_text(json.dumps(bound))
     assert mod.main([f"x={run}", "-o", str(out), "--json", str(run / "bound.json")]) == 2  # an input of the figure
-    assert "is the input" in capsys.readouterr().err and json.loads((run / "bound.json").read_text()) == bound
+    assert "training writes" in capsys.readouterr().err and json.loads((run / "bound.json").read_text()) == bound
+    (run / "bound.json").unlink()  # an older run has none yet: the figure's JSON must not take its name either
+    assert mod.main([f"x={run}", "-o", str(out), "--json", str(run / "bound.json")]) == 2
+    assert "training writes" in capsys.readouterr().err and not (run / "bound.json").exists()
 
 
 def test_stage2_search_draws_a_continued_run_at_the_lines_iterations(tmp_path, capsys, monkeypatch):
@@ -431,3 +434,38 @@ def test_stage2_search_carries_previous_branches_into_the_new_json(tmp_path, cap
     assert mod.main(["--previous", str(png_named), "-o", str(png_named)]) == 2
     assert "is the input" in capsys.readouterr().err and json.loads(png_named.read_text()) == again
     assert mod.main(["-o", str(out)]) == 2 and "nothing to draw" in capsys.readouterr().err
+
+
+def test_stage2_search_never_drops_a_previous_branch_nor_traces_back_on_an_empty_one(tmp_path, capsys, monkeypatch):
+    """--previous holds the only copy of a branch whose run folder is gone: a new run given its label is refused,
+    not written over it; a --previous without branches is one line, not a StopIteration from the figure."""
+    import shutil
+
+    mod = _search_module(monkeypatch)
+    old, new = tmp_path / "old", tmp_path / "new"
+    _search_run(old, [[100, 0.3, 30, 0.45, 0.9, 0.45, 0.9]])
+    _search_run(new, [[100, 0.29, 30, 0.45, 0.9, 0.45, 0.9]])
+    out, js = tmp_path / "s.png", tmp_path / "s.json"
+    assert mod.main([f"p={old}", "-o", str(out), "--json", str(js)]) == 0
+    shutil.rmtree(old)
+    kept = js.read_text()
+    assert mod.main(["--previous", str(js), f"p={new}@200", "-o", str(out), "--json", str(js)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "another label" in err and js.read_text() == kept
+    (tmp_path / "empty.json").write_text("{}")
+    assert mod.main(["--previous", str(tmp_path / "empty.json"), "-o", str(out)]) == 2
+    assert "no branches" in capsys.readouterr().err
+
+
+def test_stage2_search_dedups_a_shared_nan_point(monkeypatch):
+    """A NaN ratio in the history a branch copied from its parent is the same point: NaN != NaN left the branch
+    drawn again from 0 over its parent."""
+    mod = _search_module(monkeypatch)
+
+    def pts(*its):
+        return [{"iteration": i, "lpips": 0.3, "worst_tof_ratio": float("nan") if i == 100 else 1.0,
+                 "worst_tlp100_ratio": 1.0} for i in its]
+
+    drawn: set = set()
+    mod.own_points(pts(0, 100, 200), drawn)
+    assert [p["iteration"] for p in mod.own_points(pts(0, 100, 200, 300), drawn)] == [200, 300]

@@ -42,6 +42,7 @@ from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
+from edgevsr.train.hours import RUN_FILES
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
@@ -54,10 +55,6 @@ def pick_device(name: str) -> torch.device:
     if name == "auto":
         name = "cuda" if torch.cuda.is_available() else "cpu"
     return torch.device(name)
-
-
-RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml",
-             "bound.json")
 
 
 def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[str, ...] = ()) -> list[str]:
@@ -132,9 +129,10 @@ class Trainer:
             self._say(describe(parts))
         else:
             quiet_residual(self.model)
-        # read now, measured at the first validation: a file that cannot load fails before minutes of data loading
+        # loaded now, measured at the first validation: a file that cannot load, or holds another model's weights,
+        # fails before minutes of data loading
         bound = cfg.gan.bound_weights if cfg.stage == 2 and not resume else ""
-        self._bound_state = read_state_dict(bound) if bound else None
+        self._bound_model = self._load_bound(bound) if bound else None
         # what it started from, hashed now: the card must not hash a file replaced since
         start = None if resume else {"init_sha256": file_sha256(cfg.init),
                                      "warm_start_sha256": file_sha256(cfg.warm_start),
@@ -169,6 +167,10 @@ class Trainer:
             self._say("ema_decay is ignored in stage 0 (FNet alone)")
         if resume:
             self.load_checkpoint()
+            if self.tof_bounded and not self.reference and cfg.gan.bound_weights:  # killed before its first validation
+                started = self.run_dir / "start.json"
+                sha = json.loads(started.read_text()).get("bound_weights_sha256") if started.is_file() else None
+                self._bound_model = self._load_bound(cfg.gan.bound_weights, sha)
         take_run_dir(self.run_dir, resume, overwrite, starts_from)
         if self.reference and not (self.run_dir / "bound.json").exists():  # a run started before bound.json
             self._write_bound(self._bound_source)
@@ -219,7 +221,11 @@ class Trainer:
         self.iteration = int(state["iteration"])
         self.best = json.loads(state["best"])
         self.reference = json.loads(state.get("reference", "{}"))
-        self._bound_source = saved.get("gan", {}).get("bound_weights") or "initial weights"
+        was, now = saved.get("gan", {}).get("bound_weights") or "", self.cfg.gan.bound_weights
+        if self.tof_bounded and bool(was) != bool(now):  # the card, bound.json would name weights that did not bound it
+            raise EdgeVSRError(f"{path}: the run's tOF bound is {was or 'its initial weights'}'s, the config's "
+                               f"gan.bound_weights is {now or 'not set'}: resume with the run's gan.bound_weights")
+        self._bound_source = was or "initial weights"
         if self.gan is not None:
             self.gan.load_state_dict(state)
         if self.ema is not None:
@@ -354,15 +360,24 @@ class Trainer:
         path = self.cfg.gan.bound_weights
         if not path:
             return dict(row), "initial weights"
-        # read at start; a run resumed from a checkpoint saved before its first validation reads it now
-        state = self._bound_state if self._bound_state is not None else read_state_dict(path)
-        self._bound_state = None
-        model = build_model(self.cfg.model).to(self.device)
-        load_into(model, state, path)
-        ref = {"iteration": self.iteration, **evaluate(model.eval(), self.val_clips, self.device, self.scorer)}
+        model, self._bound_model = self._bound_model, None  # loaded at start (fresh or resumed)
+        ref = {"iteration": self.iteration, **evaluate(model.to(self.device).eval(), self.val_clips, self.device,
+                                                       self.scorer)}
         self._say(f"bound ({path}) " + " ".join(f"{k}={x:.4f}" for k, x in ref.items()
                                                 if k.startswith(("tof@", "tlp100@"))))
         return ref, path
+
+    def _load_bound(self, path: str, sha256: str | None = None) -> torch.nn.Module:
+        """``gan.bound_weights`` in a generator of the run's model; ``sha256``: the hash start.json recorded (a file
+        replaced since would bound the run by weights its card does not name)."""
+        state = read_state_dict(path)
+        if sha256 is not None and file_sha256(path) != sha256:
+            raise EdgeVSRError(f"{path}: gan.bound_weights changed since the run started (SHA-256 differs from "
+                               f"{self.run_dir / 'start.json'}'s); restore it or start afresh with --overwrite")
+        with torch.random.fork_rng(devices=[]):  # its random init must not move the training's RNG stream
+            model = build_model(self.cfg.model)
+        load_into(model, state, path)
+        return model
 
     def _write_bound(self, source: str) -> None:
         """``bound.json``: the reference in a file figures can read (``last.pt`` keeps it for resume). With
