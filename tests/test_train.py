@@ -633,6 +633,42 @@ def test_a_new_run_never_mixes_with_an_old_one(tmp_path, dataset):
         Trainer(load_config(_config(tmp_path / "f", dataset, run_dir=str(tmp_path / "dangling"))))
 
 
+def test_keep_validated_keeps_every_validated_generator_and_overwrite_removes_only_those(tmp_path, dataset):
+    """keep_validated: each validation's generator as validated/N.safetensors (best.safetensors is only the rule's
+    pick; a stage-2 line no checkpoint passes otherwise keeps the last weights alone). --overwrite removes those
+    files, not what the user put beside them; the candidate tool keeps one of them with its val.csv row."""
+    from edgevsr.train.candidate import main as candidate
+    from edgevsr.weights import load_into, read_state_dict
+
+    cfg = load_config(_config(tmp_path, dataset, val_every=1, keep_validated=True))
+    tr = Trainer(cfg)
+    tr.fit(2)
+    run = Path(cfg.run_dir)
+    kept = sorted(p.name for p in (run / "validated").iterdir())
+    assert kept == ["1.safetensors", "2.safetensors"]
+    one, two = (read_state_dict(run / "validated" / n) for n in kept)
+    assert any(not torch.equal(one[k], two[k]) for k in one)  # each validation's own weights
+    model = build_model("egvsr-lite")
+    load_into(model, two, "2")  # loads as the run's model
+    assert all(torch.equal(two[k], v.float()) for k, v in tr.model.state_dict().items() if k in two)
+    out = tmp_path / "cand.safetensors"
+    assert candidate([str(run), str(out), "--iteration", "1"]) == 0
+    card = json.loads(out.with_suffix(".json").read_text())
+    row = list(csv.DictReader(open(run / "val.csv")))[0]
+    assert card["iteration"] == 1 and card["best_validation"]["psnr_y"] == pytest.approx(float(row["psnr_y"]))
+    assert all(torch.equal(v, one[k].half()) for k, v in read_state_dict(out).items())
+    assert candidate([str(run), str(out), "--iteration", "7"]) == 2  # not validated there: one line
+    assert candidate([str(run), str(out), "--iteration", "1", "--last"]) == 2
+    (run / "validated" / "mine.txt").write_text("mine")
+    Trainer(cfg, overwrite=True)
+    assert [p.name for p in (run / "validated").iterdir()] == ["mine.txt"]
+    (run / "validated" / "mine.txt").unlink()
+    (run / "validated").rmdir()
+    (run / "validated").write_text("a file where the folder goes")  # refused before minutes of loading
+    with pytest.raises(EdgeVSRError, match="validated: keep_validated writes a folder"):
+        Trainer(cfg, overwrite=True)
+
+
 def test_bound_json_is_a_run_file(tmp_path):
     """bound.json (stage 2's tOF bound) marks a run folder like the other run files and --overwrite removes it:
     left behind, a figure would judge the new run against the old run's bound."""

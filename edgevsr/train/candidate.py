@@ -8,6 +8,9 @@ SHA-256 of the file), replacing the previous candidate. A new machine starts the
 ``--last`` keeps the last checkpoint's generator instead (its weight average with ``ema_decay``): a stage-2 run
 whose selection rule no checkpoint has passed yet has no ``best.safetensors``, and its hours would be lost with
 the machine. The discriminator is not kept: a run from the candidate starts a fresh one.
+
+``--iteration N`` keeps the generator validated at N (``validated/N.safetensors``, written with ``keep_validated``)
+with its row of ``val.csv``: the checkpoint chosen afterwards on more clips than the run validates on.
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
+from edgevsr.train.hours import VALIDATED
 
 
-def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
+def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
     from safetensors.torch import save_file
 
     from edgevsr.io.atomic import atomic_path
@@ -32,7 +36,14 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
     if out.suffix.lower() != ".safetensors":  # an init is read as safetensors only by that suffix; and OUT.json
         raise EdgeVSRError(f"{out}: the candidate is written as safetensors (.safetensors), its card beside it "
                            "as .json")
+    if last and iteration is not None:
+        raise EdgeVSRError("give --last or --iteration, not both")
     best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
+    if iteration is not None:
+        best = run_dir / VALIDATED / f"{iteration}.safetensors"
+        if not best.is_file():
+            raise EdgeVSRError(f"{best}: no such file (keep_validated keeps one per validation; the run has "
+                               f"{_validated(run_dir) or 'none'})")
     if not cfg.is_file() or not (last or best.is_file()):
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
                            "--last keeps its last checkpoint)")
@@ -47,6 +58,9 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
 
         state, iteration, averaged = last_checkpoint(run_dir)
         row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
+    elif iteration is not None:
+        row = {**_val_row(run_dir, iteration), "selected": f"validated at {iteration}"}
+        state = read_state_dict(best)
     else:
         row = _read(run_dir / "best.json", json.loads) if (run_dir / "best.json").is_file() else {}
         state = read_state_dict(best)
@@ -59,6 +73,42 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False) -> dict:
     with atomic_path(out.with_suffix(".json"), overwrite=True, inputs=[run_dir]) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
     return card
+
+
+def _validated(run_dir: Path) -> str:
+    """The iterations ``validated/`` holds, for an error message."""
+    folder = run_dir / VALIDATED
+    its = sorted(int(p.stem) for p in folder.glob("*.safetensors") if p.stem.isdigit()) if folder.is_dir() else []
+    return ", ".join(map(str, its))
+
+
+def _val_row(run_dir: Path, iteration: int) -> dict:
+    """``val.csv``'s last row at ``iteration`` (a resume from an earlier checkpoint validates it again, and
+    ``validated/`` then holds the later one), numbers as numbers."""
+    from edgevsr.train.hours import read_csv_rows
+
+    path = run_dir / "val.csv"
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: no such file (the card names the validation of the weights it keeps)")
+    _, rows = read_csv_rows(path)
+    found = [r for r in rows if _as_int(r.get("iteration", "")) == iteration]
+    if not found:
+        raise EdgeVSRError(f"{path}: no validation at iteration {iteration}")
+
+    def number(v: str) -> float | str:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+    return {k: (iteration if k == "iteration" else number(v)) for k, v in found[-1].items()}
+
+
+def _as_int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
 
 
 def _read(path: Path, parse) -> dict:
@@ -78,9 +128,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("output", type=Path)
     ap.add_argument("--last", action="store_true",
                     help="the last checkpoint's generator (its weight average), not best.safetensors")
+    ap.add_argument("--iteration", type=int, default=None,
+                    help="the generator validated at this iteration (validated/N.safetensors, keep_validated)")
     args = ap.parse_args(argv)
     try:
-        card = write_candidate(args.run_dir, args.output, last=args.last)
+        card = write_candidate(args.run_dir, args.output, last=args.last, iteration=args.iteration)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -109,6 +109,8 @@ class TrainConfig:
     ema_decay: float = 0.0  # stages 1/2: > 0 keeps an EMA of the generator's weights (e.g. 0.999), validated,
     #                         selected and saved as best; 0 = off. Stage 0 ignores it
     ema_validate_raw: bool = True  # with ema_decay: also validate the raw weights (val.csv raw_psnr_y, raw_tof)
+    keep_validated: bool = False  # stages 1-2: every validated generator also as validated/ITERATION.safetensors,
+    #                               to choose on more clips afterwards (best.safetensors holds the rule's pick only)
     data: DataConfig = field(default_factory=DataConfig)
     gan: GanConfig = field(default_factory=GanConfig)
 

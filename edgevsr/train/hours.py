@@ -26,6 +26,7 @@ from edgevsr.errors import EdgeVSRError
 # what training writes into a run folder (trainer.py's check_run_dir; figures refuse an output of these names)
 RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml",
              "bound.json")
+VALIDATED = "validated"  # keep_validated: the generator of every validation, as ITERATION.safetensors in this folder
 
 GAP_S = 300.0  # a gap this long or longer between two logged rows is not training (the run was stopped)
 

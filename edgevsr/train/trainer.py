@@ -19,11 +19,13 @@ the averaged weights as the run's model (selection, ``best.safetensors``, ``best
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
 import math
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -42,7 +44,7 @@ from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
-from edgevsr.train.hours import RUN_FILES
+from edgevsr.train.hours import RUN_FILES, VALIDATED
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
@@ -71,6 +73,9 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[st
     if resume:
         return []
     held = [name for name in RUN_FILES if (run_dir / name).exists() or (run_dir / name).is_symlink()]
+    kept = run_dir / VALIDATED
+    if kept.is_dir() and not kept.is_symlink():  # keep_validated's files only; anything else there is left alone
+        held += sorted(f"{VALIDATED}/{p.name}" for p in kept.iterdir() if re.fullmatch(r"\d+\.safetensors", p.name))
     if held and not overwrite:
         raise EdgeVSRError(f"{run_dir}: holds a training run ({', '.join(held[:3])}); --resume continues it, "
                            "--overwrite starts afresh and replaces its files")
@@ -93,6 +98,9 @@ def take_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[str
     run_dir.mkdir(parents=True, exist_ok=True)
     for name in held:
         (run_dir / name).unlink(missing_ok=True)
+    if any(name.startswith(f"{VALIDATED}/") for name in held):
+        with contextlib.suppress(OSError):  # not empty: files the run did not write stay, with their folder
+            (run_dir / VALIDATED).rmdir()
 
 
 class Trainer:
@@ -110,6 +118,9 @@ class Trainer:
         self.run_dir = Path(cfg.run_dir)
         starts_from = () if resume else (cfg.init, cfg.warm_start, cfg.gan.bound_weights)
         check_run_dir(self.run_dir, resume, overwrite, starts_from)  # refuse before minutes of loading
+        kept = self.run_dir / VALIDATED
+        if cfg.keep_validated and (kept.is_symlink() or kept.exists() and not kept.is_dir()):
+            raise EdgeVSRError(f"{kept}: keep_validated writes a folder there, and this is not one")
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
             self.model.to(memory_format=torch.channels_last)
@@ -348,6 +359,9 @@ class Trainer:
         if eligible and (not self.best or sign * (row[key] - self.best[key]) > 0):
             self.best = dict(row, **({"weights": "ema"} if self.ema is not None else {}))
             self._save_best(model)
+        if self.cfg.keep_validated:
+            (self.run_dir / VALIDATED).mkdir(exist_ok=True)
+            self._save_generator(model, self.run_dir / VALIDATED / f"{self.iteration}.safetensors")
         # when it was measured: hours.py places it on the counted hours and tells a discarded branch's rows apart
         self._append_csv(self.run_dir / "val.csv", {**row, "time": time.time()})
         self._plot()
@@ -418,14 +432,19 @@ class Trainer:
 
     def _save_best(self, model: torch.nn.Module) -> None:
         """``model`` (the generator just validated) as best.safetensors, with best.json."""
+        self._save_generator(model, self.run_dir / "best.safetensors")
+        write_run_file(self.run_dir / "best.json", json.dumps(self.best, indent=2))
+
+    @staticmethod
+    def _save_generator(model: torch.nn.Module, path: Path) -> None:
+        """FP32 weights, FNet's BatchNorm folded, through a temp renamed when complete."""
         from safetensors.torch import save_file
 
         from edgevsr.io.atomic import atomic_path
 
         sd = {k: v.detach().float().cpu().contiguous() for k, v in folded_state_dict(model).items()}
-        with atomic_path(self.run_dir / "best.safetensors") as tmp:
+        with atomic_path(path) as tmp:
             save_file(sd, str(tmp))
-        write_run_file(self.run_dir / "best.json", json.dumps(self.best, indent=2))
 
     @staticmethod
     def _append_csv(path: Path, row: dict) -> None:
