@@ -183,15 +183,16 @@ def split_iteration(spec: str) -> tuple[str, int]:
 def own_points(points: list[dict], drawn: set[tuple]) -> list[dict]:
     """A branch's points less those an earlier-drawn branch already drew (a branch's run folder is a copy of its
     parent's, history included), keeping the last shared one so the branch starts where it left its parent.
-    ``drawn`` gains this branch's points. Without this the last branch listed covers every line from 0."""
+    ``drawn`` gains this branch's points. Without this the last branch listed covers every line from 0, and a branch
+    just started (nothing of its own yet) covered its parent's line."""
     # NaN (a diverged clip) never equals itself, nor hashes alike across objects: keyed by its text
     keyed = [tuple(repr(x) if isinstance(x, float) and math.isnan(x) else x
                    for x in (p["iteration"], p["lpips"], p["worst_tof_ratio"], p["worst_tlp100_ratio"]))
              for p in points]
     own = [i for i, k in enumerate(keyed) if k not in drawn]
     drawn.update(keyed)
-    if not own:
-        return points
+    if not own:  # a branch that has not validated since it left its parent: its branch point alone
+        return points[-1:]
     start = own[0] - 1 if own[0] > 0 else 0
     return [points[start]] + [points[i] for i in own if i != start]
 
@@ -207,11 +208,12 @@ def plot(branches: dict[str, dict], output: Path) -> None:
             ("worst_tof_ratio", "worst clip's tOF / its bound"),
             ("worst_tlp100_ratio", "worst clip's tLP100 / its bound")]
     drawn: set[tuple] = set()
-    for label, b in branches.items():
+    palette = plt.get_cmap("tab10" if len(branches) <= 10 else "tab20")  # past 10, tab10 gave two branches one colour
+    for n, (label, b) in enumerate(branches.items()):
         points = own_points(b["points"], drawn)
         its = [p["iteration"] for p in points]
         for ax, (key, _) in zip(axes, keys, strict=True):
-            ax.plot(its, [p[key] for p in points], "o-", ms=3, label=label)
+            ax.plot(its, [p[key] for p in points], "o-", ms=3, label=label, color=palette(n % palette.N))
     for ax, (key, title) in zip(axes, keys, strict=True):
         ax.set_xlabel("iteration")
         ax.set_ylabel(title)

@@ -326,7 +326,8 @@ def test_plots_check_both_outputs_before_writing_either(tmp_path, capsys, monkey
 
 def test_stage2_search_draws_a_branch_from_where_it_left_its_parent(monkeypatch):
     """A branch's folder copies its parent's history: the figure draws each branch from its last shared point on,
-    so the last branch listed no longer covers the others from 0; a branch with nothing of its own draws whole."""
+    so the last branch listed no longer covers the others from 0; a branch with nothing of its own draws its
+    branch point alone."""
     mod = _search_module(monkeypatch)
 
     def pts(*rows):
@@ -337,7 +338,8 @@ def test_stage2_search_draws_a_branch_from_where_it_left_its_parent(monkeypatch)
     assert [p["iteration"] for p in mod.own_points(parent, drawn)] == [0, 100, 200]
     assert [(p["iteration"], p["lpips"]) for p in mod.own_points(child, drawn)] == [(100, 0.3), (200, 0.27),
                                                                                   (300, 0.26)]
-    assert len(mod.own_points(pts((0, 0.4), (100, 0.3)), drawn)) == 2  # nothing of its own: drawn whole
+    # nothing of its own yet (a branch just started): its branch point alone, not its parent's line over again
+    assert [p["iteration"] for p in mod.own_points(pts((0, 0.4), (100, 0.3)), drawn)] == [100]
 
 
 def test_stage2_search_takes_the_bound_from_bound_json_over_the_iteration_0_row(tmp_path, capsys, monkeypatch):
