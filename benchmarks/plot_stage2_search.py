@@ -203,7 +203,7 @@ def plot(branches: dict[str, dict], output: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4.4))
     keys = [("lpips", "mean LPIPS (lower is better)"),
             ("worst_tof_ratio", "worst clip's tOF / its bound"),
             ("worst_tlp100_ratio", "worst clip's tLP100 / its bound")]
@@ -220,11 +220,12 @@ def plot(branches: dict[str, dict], output: Path) -> None:
         ax.grid(alpha=0.3)
         if key != "lpips":
             ax.axhline(1.0, color="k", lw=0.8, ls="--")
-    axes[0].legend(fontsize=8)
+    # below the panels: inside one, the legend hid the newest branches
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=min(len(branches), 8), fontsize=8)
     clips = ", ".join(next(iter(branches.values()))["clips"])
     fig.suptitle(f"stage-2 branches vs the default-weights rule (above the dashed line a clip fails); bound = lower "
                  f"of the bounding weights' and bicubic-bd's; clips: {clips}", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.1 if len(branches) > 8 else 0.06, 1, 1))
     fig.savefig(output, dpi=110)
     plt.close(fig)
 
