@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import VALIDATED
+from edgevsr.train.hours import VALIDATED, validated_files
 
 
 def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
@@ -40,10 +40,12 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
         raise EdgeVSRError("give --last or --iteration, not both")
     best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
     if iteration is not None:
-        best = run_dir / VALIDATED / f"{iteration}.safetensors"
-        if not best.is_file():
-            raise EdgeVSRError(f"{best}: no such file (keep_validated keeps one per validation; the run has "
-                               f"{_validated(run_dir) or 'none'})")
+        kept = validated_files(run_dir)
+        if iteration not in kept:
+            held = ", ".join(map(str, kept)) or "none"
+            raise EdgeVSRError(f"{run_dir / VALIDATED / f'{iteration}.safetensors'}: no such file (keep_validated "
+                               f"keeps one per validation; the run has {held})")
+        best = kept[iteration]
     if not cfg.is_file() or not (last or best.is_file()):
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
                            "--last keeps its last checkpoint)")
@@ -73,13 +75,6 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
     with atomic_path(out.with_suffix(".json"), overwrite=True, inputs=[run_dir]) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
     return card
-
-
-def _validated(run_dir: Path) -> str:
-    """The iterations ``validated/`` holds, for an error message."""
-    folder = run_dir / VALIDATED
-    its = sorted(int(p.stem) for p in folder.glob("*.safetensors") if p.stem.isdigit()) if folder.is_dir() else []
-    return ", ".join(map(str, its))
 
 
 def _val_row(run_dir: Path, iteration: int) -> dict:

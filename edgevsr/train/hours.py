@@ -16,6 +16,7 @@ import bisect
 import csv
 import json
 import math
+import re
 import sys
 import time as _time
 from dataclasses import dataclass, field
@@ -27,6 +28,16 @@ from edgevsr.errors import EdgeVSRError
 RUN_FILES = ("last.pt", "best.safetensors", "best.json", "val.csv", "train.csv", "val.png", "start.json", "config.yaml",
              "bound.json")
 VALIDATED = "validated"  # keep_validated: the generator of every validation, as ITERATION.safetensors in this folder
+
+
+def validated_files(run_dir: Path) -> dict[int, Path]:
+    """keep_validated's files by iteration, in order; only names training writes (``123.safetensors``) in a real
+    folder (not a link): what ``--overwrite`` may remove and ``candidate --iteration`` may keep."""
+    folder = run_dir / VALIDATED
+    if not folder.is_dir() or folder.is_symlink():
+        return {}
+    found = (re.fullmatch(r"([0-9]+)\.safetensors", p.name) for p in folder.iterdir())
+    return {int(m[1]): folder / m[0] for m in sorted(filter(None, found), key=lambda m: int(m[1]))}
 
 GAP_S = 300.0  # a gap this long or longer between two logged rows is not training (the run was stopped)
 

@@ -25,7 +25,6 @@ import io
 import json
 import math
 import os
-import re
 import signal
 import time
 from pathlib import Path
@@ -44,7 +43,7 @@ from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
-from edgevsr.train.hours import RUN_FILES, VALIDATED
+from edgevsr.train.hours import RUN_FILES, VALIDATED, validated_files
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
@@ -73,9 +72,8 @@ def check_run_dir(run_dir: Path, resume: bool, overwrite: bool, inputs: tuple[st
     if resume:
         return []
     held = [name for name in RUN_FILES if (run_dir / name).exists() or (run_dir / name).is_symlink()]
-    kept = run_dir / VALIDATED
-    if kept.is_dir() and not kept.is_symlink():  # keep_validated's files only; anything else there is left alone
-        held += sorted(f"{VALIDATED}/{p.name}" for p in kept.iterdir() if re.fullmatch(r"\d+\.safetensors", p.name))
+    # keep_validated's files only; anything else there is left alone
+    held += [f"{VALIDATED}/{p.name}" for p in validated_files(run_dir).values()]
     if held and not overwrite:
         raise EdgeVSRError(f"{run_dir}: holds a training run ({', '.join(held[:3])}); --resume continues it, "
                            "--overwrite starts afresh and replaces its files")
