@@ -638,6 +638,7 @@ def test_keep_validated_keeps_every_validated_generator_and_overwrite_removes_on
     pick; a stage-2 line no checkpoint passes otherwise keeps the last weights alone). --overwrite removes those
     files, not what the user put beside them; the candidate tool keeps one of them with its val.csv row."""
     from edgevsr.train.candidate import main as candidate
+    from edgevsr.train.ship import ship
     from edgevsr.weights import load_into, read_state_dict
 
     cfg = load_config(_config(tmp_path, dataset, val_every=1, keep_validated=True))
@@ -657,6 +658,12 @@ def test_keep_validated_keeps_every_validated_generator_and_overwrite_removes_on
     row = list(csv.DictReader(open(run / "val.csv")))[0]
     assert card["iteration"] == 1 and card["best_validation"]["psnr_y"] == pytest.approx(float(row["psnr_y"]))
     assert all(torch.equal(v, one[k].half()) for k, v in read_state_dict(out).items())
+    shipped = ship(run, "one", output=tmp_path / "s", frames=2, iteration=1)  # ship-weights --iteration
+    assert "validated at iteration 1" in json.loads(shipped.with_suffix(".json").read_text())["selected"]
+    assert all(torch.equal(v, one[k].half()) for k, v in read_state_dict(shipped).items())
+    for bad in ({"iteration": 7}, {"iteration": 1, "last": True}):
+        with pytest.raises(EdgeVSRError):
+            ship(run, "bad", output=tmp_path / "s", frames=2, **bad)
     (run / "validated" / "\u00b2.safetensors").write_bytes(b"")  # str.isdigit() takes it, int() does not
     assert candidate([str(run), str(out), "--iteration", "7"]) == 2  # not validated there: one line
     assert candidate([str(run), str(out), "--iteration", "1", "--last"]) == 2

@@ -78,6 +78,9 @@ def register(app: typer.Typer) -> None:
                                   "weight average when the run has ema_decay)."),
         as_model: str = typer.Option(None, "--as-model",
                                      help="Ship for another name of the same generator (frvsr run -> tecogan)."),
+        iteration: int = typer.Option(None, "--iteration", min=0,
+                                      help="Ship the generator validated at N (RUN_DIR/validated/N.safetensors, kept "
+                                      "with keep_validated) instead of the best checkpoint."),
     ) -> None:
         """Store a run's best generator as FP16 safetensors + JSON card (validation metrics, config, data)."""
         from edgevsr.io.atomic import check_not_input
@@ -85,5 +88,5 @@ def register(app: typer.Typer) -> None:
 
         if output is not None:
             check_not_input(output, [run_dir])
-        path = ship(run_dir, name, default, output, frames, last, as_model)
+        path = ship(run_dir, name, default, output, frames, last, as_model, iteration)
         console.print(f"wrote {path} and {path.with_suffix('.json').name}", highlight=False)

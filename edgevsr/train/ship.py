@@ -52,12 +52,25 @@ def last_checkpoint(run_dir: Path) -> tuple[dict, int, bool]:
 
 
 def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = None,
-         frames: int = 100, last: bool = False, as_model: str | None = None) -> Path:
+         frames: int = 100, last: bool = False, as_model: str | None = None, iteration: int | None = None) -> Path:
     """``last``: ship the run's last checkpoint instead of its best (when a comparison on every held-out
-    clip, not the run's own selection rule, chose it); the card says so. ``as_model``: ship for another zoo
-    name of the same generator (TecoGAN's stage 1 is FRVSR training: ``--as-model tecogan``)."""
+    clip, not the run's own selection rule, chose it); the card says so. ``iteration``: ship the generator
+    validated at that iteration (``validated/N.safetensors`` of a ``keep_validated`` run), chosen the same way.
+    ``as_model``: ship for another zoo name of the same generator (TecoGAN's stage 1 is FRVSR training:
+    ``--as-model tecogan``)."""
+    from edgevsr.train.hours import VALIDATED, validated_files
+
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
+    if last and iteration is not None:
+        raise EdgeVSRError("give --last or --iteration, not both")
+    if iteration is not None:
+        kept = validated_files(run_dir)
+        if iteration not in kept:
+            held = ", ".join(map(str, kept)) or "none"
+            raise EdgeVSRError(f"{run_dir / VALIDATED / f'{iteration}.safetensors'}: no such file (keep_validated "
+                               f"keeps one per validation; the run has {held})")
+        best = kept[iteration]
     if not cfg_path.is_file() or not (last or best.is_file()):
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
     cfg: TrainConfig = _build(TrainConfig, yaml.safe_load(cfg_path.read_text()), str(cfg_path))
@@ -75,6 +88,12 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         load_into(model, state, str(run_dir / "last.pt"))
         selected = f"the run's last checkpoint (iteration {iteration}), not its best by the run's own rule"
         if averaged:
+            selected += " (its EMA-averaged weights)"
+    elif iteration is not None:
+        load_into(model, read_state_dict(best), str(best))
+        selected = (f"the generator validated at iteration {iteration} ({VALIDATED}/{best.name}), not the run's best "
+                    "by its own rule")
+        if cfg.ema_decay:
             selected += " (its EMA-averaged weights)"
     else:
         best_info = json.loads((run_dir / "best.json").read_text())
