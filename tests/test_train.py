@@ -512,6 +512,34 @@ def test_ship_last_checkpoint_instead_of_best(tmp_path, dataset):
         ship(trainer.run_dir, "x", output=tmp_path / "s", frames=2, last=True)
 
 
+def test_best_json_names_the_best_safetensors_it_was_written_with(tmp_path, dataset):
+    """best.safetensors and best.json are two renames: a run stopped between them left a best.json describing
+    another checkpoint, and ship / candidate labelled the weights with its iteration. best.json records the
+    file's SHA-256; a mismatch is one line. val.png is drawn through a temp (no partial file beside it)."""
+    import shutil
+
+    from edgevsr.train.candidate import main as candidate
+    from edgevsr.train.ship import ship
+    from edgevsr.weights import file_sha256
+
+    cfg = load_config(_config(tmp_path, dataset, val_every=1, keep_validated=True))
+    tr = Trainer(cfg)
+    tr.fit(2)
+    run = Path(cfg.run_dir)
+    info = json.loads((run / "best.json").read_text())
+    assert info["safetensors_sha256"] == file_sha256(run / "best.safetensors")
+    assert sorted(p.name for p in run.iterdir() if "val.png" in p.name) == ["val.png"]
+    other = {1: 2, 2: 1}[info["iteration"]]
+    shutil.copyfile(run / "validated" / f"{other}.safetensors", run / "best.safetensors")  # the other checkpoint
+    with pytest.raises(EdgeVSRError, match="best.json: describes another best.safetensors"):
+        ship(run, "x", output=tmp_path / "s", frames=2)
+    assert candidate([str(run), str(tmp_path / "c.safetensors")]) == 2
+    assert not (tmp_path / "c.safetensors").exists()
+    del info["safetensors_sha256"]  # a run from before the record: read as it was
+    (run / "best.json").write_text(json.dumps(info))
+    assert candidate([str(run), str(tmp_path / "c.safetensors")]) == 0
+
+
 def test_warm_started_run_scores_its_start_records_the_donor_and_resumes_without_it(tmp_path, dataset):
     import hashlib
     import json

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import VALIDATED, validated_files
+from edgevsr.train.hours import VALIDATED, read_best, validated_files
 
 
 def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
@@ -64,7 +64,7 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
         row = {**_val_row(run_dir, iteration), "selected": f"validated at {iteration}"}
         state = read_state_dict(best)
     else:
-        row = _read(run_dir / "best.json", json.loads) if (run_dir / "best.json").is_file() else {}
+        row, best = read_best(run_dir)
         state = read_state_dict(best)
     sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(out, overwrite=True, inputs=[run_dir]) as tmp:  # never into the run: last.pt is its resume point

@@ -39,6 +39,30 @@ def validated_files(run_dir: Path) -> dict[int, Path]:
     found = (re.fullmatch(r"([0-9]+)\.safetensors", p.name) for p in folder.iterdir())
     return {int(m[1]): folder / m[0] for m in sorted(filter(None, found), key=lambda m: int(m[1]))}
 
+BEST_SHA256 = "safetensors_sha256"  # best.json's record of the best.safetensors written with it
+
+
+def read_best(run_dir: Path) -> tuple[dict, Path]:
+    """best.json and the best.safetensors it describes. The two are written one after the other, so a run
+    stopped between the writes leaves a best.json naming another checkpoint: its recorded SHA-256 (runs before
+    it have none) tells, and ship/candidate refuse with one line instead of labelling weights wrongly."""
+    from edgevsr.weights import file_sha256
+
+    info_path, best = run_dir / "best.json", run_dir / "best.safetensors"
+    if not info_path.is_file() or not best.is_file():
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors/best.json (has the run validated at least once?)")
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise EdgeVSRError(f"{info_path}: cannot read ({str(exc).splitlines()[0]})") from None
+    if not isinstance(info, dict):
+        raise EdgeVSRError(f"{info_path}: not a mapping (damaged or not the run's file?)")
+    if BEST_SHA256 in info and file_sha256(best) != info[BEST_SHA256]:
+        raise EdgeVSRError(f"{info_path}: describes another best.safetensors (SHA-256 differs; the run stopped "
+                           "between the two writes?): --resume validates again, or choose with --iteration / --last")
+    return info, best
+
+
 GAP_S = 300.0  # a gap this long or longer between two logged rows is not training (the run was stopped)
 
 

@@ -58,7 +58,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     validated at that iteration (``validated/N.safetensors`` of a ``keep_validated`` run), chosen the same way.
     ``as_model``: ship for another zoo name of the same generator (TecoGAN's stage 1 is FRVSR training:
     ``--as-model tecogan``)."""
-    from edgevsr.train.hours import VALIDATED, validated_files
+    from edgevsr.train.hours import VALIDATED, read_best, validated_files
 
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
@@ -96,7 +96,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         if cfg.ema_decay:
             selected += " (its EMA-averaged weights)"
     else:
-        best_info = json.loads((run_dir / "best.json").read_text())
+        best_info, best = read_best(run_dir)
         iteration = int(best_info["iteration"])
         load_into(model, read_state_dict(best), str(best))
         selected = "the run's best checkpoint by its validation rule"

@@ -43,7 +43,7 @@ from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
-from edgevsr.train.hours import RUN_FILES, VALIDATED, validated_files
+from edgevsr.train.hours import BEST_SHA256, RUN_FILES, VALIDATED, validated_files
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
@@ -430,8 +430,11 @@ class Trainer:
 
     def _save_best(self, model: torch.nn.Module) -> None:
         """``model`` (the generator just validated) as best.safetensors, with best.json."""
-        self._save_generator(model, self.run_dir / "best.safetensors")
-        write_run_file(self.run_dir / "best.json", json.dumps(self.best, indent=2))
+        best = self.run_dir / "best.safetensors"
+        self._save_generator(model, best)
+        # the pair is two renames: the hash lets readers tell a best.json left from before (hours.read_best)
+        write_run_file(self.run_dir / "best.json",
+                       json.dumps({**self.best, BEST_SHA256: file_sha256(best)}, indent=2))
 
     @staticmethod
     def _save_generator(model: torch.nn.Module, path: Path) -> None:
@@ -469,6 +472,8 @@ class Trainer:
 
     def _plot(self) -> None:
         import matplotlib
+
+        from edgevsr.io.atomic import atomic_path
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -511,8 +516,11 @@ class Trainer:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(self.run_dir / "val.png", dpi=110)
-        plt.close(fig)
+        try:
+            with atomic_path(self.run_dir / "val.png") as tmp:  # a kill mid-draw left a PNG cut short
+                fig.savefig(tmp, dpi=110, format="png")
+        finally:
+            plt.close(fig)
 
     # ---- the loop ----------------------------------------------------------------------------------
     def request_stop(self, *_args) -> None:
