@@ -25,7 +25,6 @@ that run and keeps its place (only if it is the same run folder: the JSON may be
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import re
 import sys
@@ -35,21 +34,7 @@ from plot_runs_vs_time import labelled_runs, val_rows, value, write_outputs  # s
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.default_weights_rule import TEMPORAL, judge
-from edgevsr.train.hours import kept_validations, run_hours
-
-
-def _read_json(path: Path):
-    """``path`` parsed; unreadable or not JSON is a one-line error naming it."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise EdgeVSRError(f"{path}: not JSON ({exc.msg} at line {exc.lineno})") from None
-    except UnicodeDecodeError:
-        raise EdgeVSRError(f"{path}: not JSON (not UTF-8 text)") from None
-    except RecursionError:
-        raise EdgeVSRError(f"{path}: not JSON this script writes (nested too deeply)") from None
-    except OSError as exc:
-        raise EdgeVSRError(f"{path}: cannot read: {exc.strerror or exc}") from None
+from edgevsr.train.hours import kept_validations, read_mapping, run_hours
 
 
 def _number(x) -> bool:
@@ -63,9 +48,7 @@ def read_bound(run: Path, clips: list[str]) -> tuple[dict, str] | None:
     path = run / "bound.json"
     if not (path.exists() or path.is_symlink()):
         return None
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise EdgeVSRError(f"{path}: not a JSON object (training writes source, iteration, tof@CLIP, tlp100@CLIP...)")
+    data = read_mapping(path, expected="a JSON object (training writes source, iteration, tof@CLIP, tlp100@CLIP...)")
     bound = {}
     for m in TEMPORAL:
         for c in clips:
@@ -147,9 +130,7 @@ def previous_branches(path: Path) -> dict[str, dict]:
     """The branches of an earlier ``--json`` of this script, by label in its order. Anything else (not an object of
     branches, a branch or point without a field the figure or the table reads, a field of the wrong type) is a
     one-line error naming the file: a figure half drawn from it would fail after the runs were read."""
-    data = _read_json(path)
-    if not isinstance(data, dict):
-        raise EdgeVSRError(f"{path}: not a JSON object of branches by label (as --json writes it)")
+    data = read_mapping(path, expected="a JSON object of branches by label (as --json writes it)")
     for label, b in data.items():
         where = f"{path}: branch {label!r}"
         if not (isinstance(b, dict) and isinstance(b.get("run"), str) and isinstance(b.get("clips"), list)

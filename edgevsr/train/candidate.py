@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import VALIDATED, read_best, validated_files
+from edgevsr.train.hours import VALIDATED, read_best, read_mapping, validated_files
 
 
 def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
@@ -50,7 +50,7 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
                            "--last keeps its last checkpoint)")
     # every file the card needs, read and checked before anything is written
-    config = _read(cfg, yaml.safe_load)
+    config = read_mapping(cfg, yaml.safe_load, "a mapping (damaged or not the run's file?)")
     data = config.get("data")
     if not isinstance(data, dict) or any(k not in config for k in ("model", "stage")) or \
             any(k not in data for k in ("root", "val_clips")):
@@ -104,17 +104,6 @@ def _as_int(text: str) -> int | None:
         return int(float(text))
     except ValueError:
         return None
-
-
-def _read(path: Path, parse) -> dict:
-    """``path`` parsed (JSON, YAML) as a mapping; a damaged file (a write cut short) is a one-line error."""
-    try:
-        doc = parse(path.read_text())
-    except (OSError, ValueError, yaml.YAMLError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise EdgeVSRError(f"{path}: cannot read ({str(exc).splitlines()[0]})") from None
-    if not isinstance(doc, dict):
-        raise EdgeVSRError(f"{path}: not a mapping (damaged or not the run's file?)")
-    return doc
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -39,6 +39,28 @@ def validated_files(run_dir: Path) -> dict[int, Path]:
     found = (re.fullmatch(r"([0-9]+)\.safetensors", p.name) for p in folder.iterdir())
     return {int(m[1]): folder / m[0] for m in sorted(filter(None, found), key=lambda m: int(m[1]))}
 
+def read_mapping(path: Path, parse=json.loads, expected: str = "a mapping") -> dict:
+    """``path`` parsed (``json.loads``, ``yaml.safe_load``) as a mapping: a run file cut short by a kill, a file
+    that is not text or not the kind asked for is a one-line error naming it, not a traceback."""
+    import yaml
+
+    try:
+        doc = parse(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise EdgeVSRError(f"{path}: cannot read: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except yaml.YAMLError as exc:
+        raise EdgeVSRError(f"{path}: cannot read: not YAML ({str(exc).splitlines()[0]})") from None
+    except UnicodeDecodeError:
+        raise EdgeVSRError(f"{path}: cannot read: not UTF-8 text") from None
+    except RecursionError:
+        raise EdgeVSRError(f"{path}: cannot read: nested too deeply") from None
+    except OSError as exc:
+        raise EdgeVSRError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not isinstance(doc, dict):
+        raise EdgeVSRError(f"{path}: not {expected}")
+    return doc
+
+
 BEST_SHA256 = "safetensors_sha256"  # best.json's record of the best.safetensors written with it
 
 
@@ -51,12 +73,7 @@ def read_best(run_dir: Path) -> tuple[dict, Path]:
     info_path, best = run_dir / "best.json", run_dir / "best.safetensors"
     if not info_path.is_file() or not best.is_file():
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/best.json (has the run validated at least once?)")
-    try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
-        raise EdgeVSRError(f"{info_path}: cannot read ({str(exc).splitlines()[0]})") from None
-    if not isinstance(info, dict):
-        raise EdgeVSRError(f"{info_path}: not a mapping (damaged or not the run's file?)")
+    info = read_mapping(info_path, expected="a mapping (damaged or not the run's file?)")
     if BEST_SHA256 in info and file_sha256(best) != info[BEST_SHA256]:
         raise EdgeVSRError(f"{info_path}: describes another best.safetensors (SHA-256 differs; the run stopped "
                            "between the two writes?): --resume validates again, or choose with --iteration / --last")
