@@ -540,6 +540,41 @@ def test_best_json_names_the_best_safetensors_it_was_written_with(tmp_path, data
     assert candidate([str(run), str(tmp_path / "c.safetensors")]) == 0
 
 
+def test_ship_and_candidate_refuse_damaged_or_planted_run_files_in_one_line(tmp_path, dataset):
+    """A generator put in validated/ by hand (or a link there) is no validation of the run; a config.yaml,
+    start.json or best.json that is damaged is one line naming it, not an internal error."""
+    import shutil
+
+    from edgevsr.train.ship import ship
+
+    cfg = load_config(_config(tmp_path, dataset, val_every=1, keep_validated=True))
+    Trainer(cfg).fit(2)
+    run = Path(cfg.run_dir)
+    out = tmp_path / "s"
+    shutil.copyfile(run / "validated" / "1.safetensors", run / "validated" / "6.safetensors")
+    with pytest.raises(EdgeVSRError, match="val.csv: no validation at iteration 6"):
+        ship(run, "x", output=out, frames=2, iteration=6)
+    (run / "validated" / "6.safetensors").unlink()
+    (run / "validated" / "2.safetensors").rename(tmp_path / "2.safetensors")
+    (run / "validated" / "2.safetensors").symlink_to(tmp_path / "2.safetensors")
+    with pytest.raises(EdgeVSRError, match="2.safetensors: not a regular file"):
+        ship(run, "x", output=out, frames=2, iteration=2)
+    info = json.loads((run / "best.json").read_text())
+    (run / "best.json").write_text(json.dumps({**info, "iteration": "2"}))
+    with pytest.raises(EdgeVSRError, match="best.json: iteration is '2'"):
+        ship(run, "x", output=out, frames=2)
+    (run / "best.json").write_text(json.dumps(info))
+    for name, text, message in [("start.json", '{"init', "start.json: cannot read: not JSON"),
+                                ("config.yaml", "created: 2001-13-45\n", "config.yaml: cannot read"),
+                                ("config.yaml", "", "config.yaml: not a mapping")]:
+        saved = (run / name).read_text()
+        (run / name).write_text(text)
+        with pytest.raises(EdgeVSRError, match=message):
+            ship(run, "x", output=out, frames=2, iteration=1)
+        (run / name).write_text(saved)
+    assert not out.exists() or not any(out.iterdir())
+
+
 def test_warm_started_run_scores_its_start_records_the_donor_and_resumes_without_it(tmp_path, dataset):
     import hashlib
     import json

@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import VALIDATED, read_best, read_mapping, validated_files
+from edgevsr.train.hours import BEST_SHA256, read_best, read_mapping, validated_file
 
 
 def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
@@ -39,16 +39,13 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
     if last and iteration is not None:
         raise EdgeVSRError("give --last or --iteration, not both")
     best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
+    if not cfg.is_file():
+        raise EdgeVSRError(f"{cfg}: no such file (not a training run?)")
     if iteration is not None:
-        kept = validated_files(run_dir)
-        if iteration not in kept:
-            held = ", ".join(map(str, kept)) or "none"
-            raise EdgeVSRError(f"{run_dir / VALIDATED / f'{iteration}.safetensors'}: no such file (keep_validated "
-                               f"keeps one per validation; the run has {held})")
-        best = kept[iteration]
-    if not cfg.is_file() or not (last or best.is_file()):
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once? "
-                           "--last keeps its last checkpoint)")
+        best, val_row = validated_file(run_dir, iteration)
+    elif not (last or best.is_file()):
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors (has the run validated at least once? --last keeps its "
+                           "last checkpoint)")
     # every file the card needs, read and checked before anything is written
     config = read_mapping(cfg, yaml.safe_load, "a mapping (damaged or not the run's file?)")
     data = config.get("data")
@@ -61,10 +58,11 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
         state, iteration, averaged = last_checkpoint(run_dir)
         row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
     elif iteration is not None:
-        row = {**_val_row(run_dir, iteration), "selected": f"validated at {iteration}"}
+        row = {**val_row, "selected": f"validated at {iteration}"}
         state = read_state_dict(best)
     else:
         row, best = read_best(run_dir)
+        row = {k: v for k, v in row.items() if k != BEST_SHA256}  # the run's FP32 file, not the card's
         state = read_state_dict(best)
     sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(out, overwrite=True, inputs=[run_dir]) as tmp:  # never into the run: last.pt is its resume point
@@ -75,35 +73,6 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
     with atomic_path(out.with_suffix(".json"), overwrite=True, inputs=[run_dir]) as tmp:
         Path(tmp).write_text(json.dumps(card, indent=2) + "\n")
     return card
-
-
-def _val_row(run_dir: Path, iteration: int) -> dict:
-    """``val.csv``'s last row at ``iteration`` (a resume from an earlier checkpoint validates it again, and
-    ``validated/`` then holds the later one), numbers as numbers."""
-    from edgevsr.train.hours import read_csv_rows
-
-    path = run_dir / "val.csv"
-    if not path.is_file():
-        raise EdgeVSRError(f"{path}: no such file (the card names the validation of the weights it keeps)")
-    _, rows = read_csv_rows(path)
-    found = [r for r in rows if _as_int(r.get("iteration", "")) == iteration]
-    if not found:
-        raise EdgeVSRError(f"{path}: no validation at iteration {iteration}")
-
-    def number(v: str) -> float | str:
-        try:
-            return float(v)
-        except ValueError:
-            return v
-
-    return {k: (iteration if k == "iteration" else number(v)) for k, v in found[-1].items()}
-
-
-def _as_int(text: str) -> int | None:
-    try:
-        return int(float(text))
-    except ValueError:
-        return None
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -108,8 +108,13 @@ class FlowStage:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        fig.savefig(run_dir / "val.png", dpi=110)
-        plt.close(fig)
+        from edgevsr.io.atomic import atomic_path
+
+        try:
+            with atomic_path(run_dir / "val.png") as tmp:  # never in place, never through a link
+                fig.savefig(tmp, dpi=110, format="png")
+        finally:
+            plt.close(fig)
 
 
 __all__ = ["FlowStage", "flow_margin"]

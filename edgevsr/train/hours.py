@@ -47,7 +47,7 @@ def read_mapping(path: Path, parse=json.loads, expected: str = "a mapping") -> d
     try:
         doc = parse(Path(path).read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise EdgeVSRError(f"{path}: cannot read: not JSON ({exc.msg} at line {exc.lineno})") from None
+        raise EdgeVSRError(f"{path}: cannot read: not JSON ({exc.msg}, line {exc.lineno})") from None
     except yaml.YAMLError as exc:
         raise EdgeVSRError(f"{path}: cannot read: not YAML ({str(exc).splitlines()[0]})") from None
     except UnicodeDecodeError:
@@ -56,9 +56,54 @@ def read_mapping(path: Path, parse=json.loads, expected: str = "a mapping") -> d
         raise EdgeVSRError(f"{path}: cannot read: nested too deeply") from None
     except OSError as exc:
         raise EdgeVSRError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except (ValueError, TypeError, AttributeError) as exc:  # YAML's dates/!!int, JSON's 4300-digit limit
+        raise EdgeVSRError(f"{path}: cannot read: {str(exc).splitlines()[0]}") from None
     if not isinstance(doc, dict):
         raise EdgeVSRError(f"{path}: not {expected}")
     return doc
+
+
+def validation_row(run_dir: Path, iteration: int) -> dict:
+    """``val.csv``'s last row at ``iteration`` (a resume from an earlier checkpoint validates it again, and
+    ``validated/`` then holds the later one), numbers as numbers: the validation a kept generator's card names,
+    and proof the run validated there (a file put in ``validated/`` by hand is not a validation)."""
+    path = run_dir / "val.csv"
+    if not path.is_file():
+        raise EdgeVSRError(f"{path}: no such file (the card names the validation of the weights it keeps)")
+    _, rows = read_csv_rows(path)
+    found = [r for r in rows if _as_int(r.get("iteration", "")) == iteration]
+    if not found:
+        raise EdgeVSRError(f"{path}: no validation at iteration {iteration}")
+
+    def number(v: str) -> float | str:
+        try:
+            return float(v)
+        except ValueError:
+            return v
+
+    return {k: (iteration if k == "iteration" else number(v)) for k, v in found[-1].items()}
+
+
+def _as_int(text: str) -> int | None:
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+def validated_file(run_dir: Path, iteration: int) -> tuple[Path, dict]:
+    """``validated/N.safetensors`` of a keep_validated run and its ``val.csv`` row: the one way ship-weights and
+    the candidate tool take a generator chosen afterwards. Training writes a regular file there, never a link,
+    and validates at N: anything else is refused with one line."""
+    kept = validated_files(run_dir)
+    if iteration not in kept:
+        held = ", ".join(map(str, kept)) or "none"
+        raise EdgeVSRError(f"{run_dir / VALIDATED / f'{iteration}.safetensors'}: no such file (keep_validated "
+                           f"keeps one per validation; the run has {held})")
+    path = kept[iteration]
+    if path.is_symlink() or not path.is_file():
+        raise EdgeVSRError(f"{path}: not a regular file (training writes one there, never a link or a folder)")
+    return path, validation_row(run_dir, iteration)
 
 
 BEST_SHA256 = "safetensors_sha256"  # best.json's record of the best.safetensors written with it
@@ -74,6 +119,10 @@ def read_best(run_dir: Path) -> tuple[dict, Path]:
     if not info_path.is_file() or not best.is_file():
         raise EdgeVSRError(f"{run_dir}: no best.safetensors/best.json (has the run validated at least once?)")
     info = read_mapping(info_path, expected="a mapping (damaged or not the run's file?)")
+    if type(info.get("iteration")) is not int:
+        raise EdgeVSRError(f"{info_path}: iteration is {info.get('iteration')!r}, not a whole number (damaged?)")
+    if BEST_SHA256 in info and not isinstance(info[BEST_SHA256], str):
+        raise EdgeVSRError(f"{info_path}: {BEST_SHA256} is {info[BEST_SHA256]!r}, not a SHA-256 (damaged?)")
     if BEST_SHA256 in info and file_sha256(best) != info[BEST_SHA256]:
         raise EdgeVSRError(f"{info_path}: describes another best.safetensors (SHA-256 differs; the run stopped "
                            "between the two writes?): --resume validates again, or choose with --iteration / --last")

@@ -58,22 +58,20 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     validated at that iteration (``validated/N.safetensors`` of a ``keep_validated`` run), chosen the same way.
     ``as_model``: ship for another zoo name of the same generator (TecoGAN's stage 1 is FRVSR training:
     ``--as-model tecogan``)."""
-    from edgevsr.train.hours import VALIDATED, read_best, validated_files
+    from edgevsr.train.hours import VALIDATED, read_best, read_mapping, validated_file
 
     run_dir = Path(run_dir)
     best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
     if last and iteration is not None:
         raise EdgeVSRError("give --last or --iteration, not both")
+    if not cfg_path.is_file():
+        raise EdgeVSRError(f"{cfg_path}: no such file (not a training run?)")
     if iteration is not None:
-        kept = validated_files(run_dir)
-        if iteration not in kept:
-            held = ", ".join(map(str, kept)) or "none"
-            raise EdgeVSRError(f"{run_dir / VALIDATED / f'{iteration}.safetensors'}: no such file (keep_validated "
-                               f"keeps one per validation; the run has {held})")
-        best = kept[iteration]
-    if not cfg_path.is_file() or not (last or best.is_file()):
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors/config.yaml (has the run validated at least once?)")
-    cfg: TrainConfig = _build(TrainConfig, yaml.safe_load(cfg_path.read_text()), str(cfg_path))
+        best, val_row = validated_file(run_dir, iteration)
+    elif not (last or best.is_file()):
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors (has the run validated at least once?)")
+    cfg: TrainConfig = _build(TrainConfig, read_mapping(cfg_path, yaml.safe_load, "a mapping (damaged or not the "
+                                                        "run's file?)"), str(cfg_path))
     if cfg.stage == 0:
         raise EdgeVSRError(f"{run_dir}: a stage-0 run trains FNet alone; its best.safetensors is a starting point "
                            "for stage 1 (init:), not weights to ship")
@@ -93,7 +91,8 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         load_into(model, read_state_dict(best), str(best))
         selected = (f"the generator validated at iteration {iteration} ({VALIDATED}/{best.name}), not the run's best "
                     "by its own rule")
-        if cfg.ema_decay:
+        # the config may have turned the average on or off at a resume since N: ask N's own row
+        if val_row.get("raw_psnr_y") not in (None, "") or (cfg.ema_decay and not cfg.ema_validate_raw):
             selected += " (its EMA-averaged weights)"
     else:
         best_info, best = read_best(run_dir)
@@ -104,7 +103,7 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
             selected += " (its EMA-averaged weights)"
     round_to_fp16(model)
     # hashed when the run started (runs before 2026-12-02 have no start.json: the files are hashed now)
-    start = json.loads((run_dir / "start.json").read_text()) if (run_dir / "start.json").is_file() else {}
+    start = read_mapping(run_dir / "start.json") if (run_dir / "start.json").is_file() else {}
     root = Path(cfg.data.root)
     index = read_index(root)
     val = [c["name"] for c in index["clips"] if c["split"] == "val"]

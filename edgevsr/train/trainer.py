@@ -43,7 +43,7 @@ from edgevsr.train.ema import WeightAverage
 from edgevsr.train.flow_pretrain import folded_state_dict
 from edgevsr.train.flow_stage import FlowStage, flow_margin
 from edgevsr.train.flow_teacher import fresh_fnet, teacher_flows, teacher_loss, teacher_weight
-from edgevsr.train.hours import BEST_SHA256, RUN_FILES, VALIDATED, validated_files
+from edgevsr.train.hours import BEST_SHA256, RUN_FILES, VALIDATED, read_mapping, validated_files
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
@@ -178,7 +178,7 @@ class Trainer:
             self.load_checkpoint()
             if self.tof_bounded and not self.reference and cfg.gan.bound_weights:  # killed before its first validation
                 started = self.run_dir / "start.json"
-                sha = json.loads(started.read_text()).get("bound_weights_sha256") if started.is_file() else None
+                sha = read_mapping(started).get("bound_weights_sha256") if started.is_file() else None
                 self._bound_model = self._load_bound(cfg.gan.bound_weights, sha)
         take_run_dir(self.run_dir, resume, overwrite, starts_from)
         if self.reference and not (self.run_dir / "bound.json").exists():  # a run started before bound.json
