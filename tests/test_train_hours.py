@@ -471,3 +471,73 @@ def test_stage2_search_dedups_a_shared_nan_point(monkeypatch):
     drawn: set = set()
     mod.own_points(pts(0, 100, 200), drawn)
     assert [p["iteration"] for p in mod.own_points(pts(0, 100, 200, 300), drawn)] == [200, 300]
+
+
+def _line_module(monkeypatch):
+    monkeypatch.syspath_prepend(str(PLOT.parent))  # it imports its siblings, as when run
+    spec = importlib.util.spec_from_file_location("plot_egvsr_line", PLOT.with_name("plot_egvsr_line.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _line_inputs(tmp_path: Path) -> tuple[Path, Path]:
+    """Stage 1 validated at 0, 100 (1 h), 200 (2 h); stage 2's first branch to 300 (1.5 h), a second branch copied
+    from it at 200 (its hours 0 there, as a run continued from weights counts them) to 400."""
+    s1 = {"e": {"points": [{"iteration": i, "hours": h, "gain_db": g, "tof_ratio": 0.7}
+                           for i, h, g in [(0, 0.0, 0.5), (100, 1.0, 0.8), (200, 2.0, 0.9)]]}}
+
+    def point(i, h, lp):
+        return {"iteration": i, "hours": h, "lpips": lp, "psnr_y": 28.0, "worst_tof_ratio": 1.1,
+                "worst_tof_clip": "a", "worst_tlp100_ratio": 1.0, "worst_tlp100_clip": "b", "failing": ["tof@a"]}
+    s2 = {"x": {"run": "r1", "clips": ["a", "b"], "bounds": {},
+                "points": [point(0, 0.0, 0.4), point(100, 0.5, 0.3), point(200, 1.0, 0.25), point(300, 1.5, 0.2)]},
+          "y": {"run": "r2", "clips": ["a", "b"], "bounds": {}, "iteration_offset": 200,
+                "points": [point(200, 0.0, 0.25), point(300, 0.25, 0.24), point(400, 0.75, 0.23)]}}
+    (tmp_path / "s1.json").write_text(json.dumps(s1))
+    (tmp_path / "s2.json").write_text(json.dumps(s2))
+    return tmp_path / "s1.json", tmp_path / "s2.json"
+
+
+def test_line_figure_puts_stage_1_and_the_kept_stage_2_chain_on_one_hour_axis(tmp_path, capsys, monkeypatch):
+    """The kept weights' own hours: stage 1 to the iteration stage 2 left from, then each branch of the chain from
+    where it left the one before; the other branch's later points (x after 200) are not the kept weights'."""
+    mod = _line_module(monkeypatch)
+    s1, s2 = _line_inputs(tmp_path)
+    png, js = tmp_path / "l.png", tmp_path / "l.json"
+    args = ["--stage1", str(s1), "--stage1-line", "e", "--stage1-until", "100", "--stage2", str(s2),
+            "--chain", "x@200", "y", "-o", str(png), "--json", str(js)]
+    assert mod.main(args) == 0
+    data = json.loads(js.read_text())
+    assert [p["iteration"] for p in data["stage1"]] == [0, 100]
+    assert [(p["branch"], p["iteration"]) for p in data["stage2"]] == [("x", 0), ("x", 100), ("x", 200),
+                                                                       ("y", 300), ("y", 400)]
+    assert [p["hours"] for p in data["stage2"]] == pytest.approx([1.0, 1.5, 2.0, 2.25, 2.75])
+    assert png.stat().st_size > 1000
+    capsys.readouterr()
+    base = {"--stage1": str(s1), "--stage1-line": "e", "--stage1-until": "100", "--stage2": str(s2),
+            "-o": str(png), "--json": str(js)}
+    for change, chain, message in [({"--stage1-until": "150"}, ["x@200", "y"], "did not validate at iteration 150"),
+                                   ({}, ["x@250", "y"], "branch 'x' did not validate at 250"),
+                                   ({}, ["x", "y"], "expected LABEL@ITERATION"),
+                                   ({}, ["x@200", "z"], "no branch 'z'"),
+                                   ({"--stage1-line": "f"}, ["x@200", "y"], "no line 'f'"),
+                                   ({"-o": str(tmp_path / "s2.png"), "--json": str(s2)}, ["x@200", "y"],
+                                    "is the input")]:
+        call = [a for k, v in {**base, **change}.items() for a in (k, v)] + ["--chain", *chain]
+        assert mod.main(call) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    assert json.loads(s2.read_text())["x"]["run"] == "r1"  # the input was not replaced
+
+
+def test_line_figure_of_the_committed_egvsr_line(tmp_path, monkeypatch):
+    """The committed JSON files hold the chain the journal's figure is drawn from."""
+    mod = _line_module(monkeypatch)
+    results = PLOT.parent / "results"
+    assert mod.main(["--stage1", str(results / "lines_vs_hours.json"), "--stage1-line", "egvsr", "--stage1-until",
+                     "4050", "--stage2", str(results / "stage2_search.json"), "--chain", "g05pp2@11700",
+                     "g05pp4@14700", "-o", str(tmp_path / "e.png"), "--json", str(tmp_path / "e.json")]) == 0
+    data = json.loads((tmp_path / "e.json").read_text())
+    hours = [p["hours"] for p in data["stage2"]]
+    assert all(a < b for a, b in zip(hours, hours[1:], strict=False)) and hours[0] == data["stage1"][-1]["hours"]
