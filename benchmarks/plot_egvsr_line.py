@@ -22,14 +22,10 @@ import sys
 from pathlib import Path
 
 from plot_runs_vs_time import write_outputs  # sibling: benchmarks/ is on the path
-from plot_stage2_search import previous_branches
+from plot_stage2_search import cell, is_number, previous_branches
 
 from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import read_mapping
-
-
-def _number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
 def stage1_points(path: Path, line: str, until: int) -> list[dict]:
@@ -42,7 +38,7 @@ def stage1_points(path: Path, line: str, until: int) -> list[dict]:
         raise EdgeVSRError(f"{path}: line {line!r} has no points list")
     out = []
     for n, p in enumerate(points):
-        if not isinstance(p, dict) or not all(_number(p.get(k)) for k in ("iteration", "hours", "gain_db",
+        if not isinstance(p, dict) or not all(is_number(p.get(k)) for k in ("iteration", "hours", "gain_db",
                                                                             "tof_ratio")):
             raise EdgeVSRError(f"{path}: line {line!r}, point {n}: needs iteration, hours, gain_db and tof_ratio "
                                "as numbers")
@@ -84,15 +80,15 @@ def stage2_points(path: Path, chain: list[tuple[str, int | None]], start_hours: 
             if not at:
                 raise EdgeVSRError(f"{path}: branch {label!r} did not validate at {cut}, where the chain joins it")
             offset -= at[-1]["hours"]
-        kept = [p for p in points
-                if (cut is None or p["iteration"] > cut) and (until is None or p["iteration"] <= until)]
-        if until is not None and not any(p["iteration"] == until for p in points):
+        end = [p for p in points if p["iteration"] == until]
+        if until is not None and not end:
             raise EdgeVSRError(f"{path}: branch {label!r} did not validate at {until}")
-        for p in kept:
-            out.append({"branch": label, "iteration": p["iteration"], "hours": offset + p["hours"],
-                        **{k: p[k] for k in ("lpips", "worst_tof_ratio", "worst_tlp100_ratio")}})
+        for p in points:
+            if (cut is None or p["iteration"] > cut) and (until is None or p["iteration"] <= until):
+                out.append({"branch": label, "iteration": p["iteration"], "hours": offset + p["hours"],
+                            **{k: p[k] for k in ("lpips", "worst_tof_ratio", "worst_tlp100_ratio")}})
         if until is not None:
-            offset += next(p["hours"] for p in points if p["iteration"] == until)
+            offset += end[-1]["hours"]
         cut = until
     return out
 
@@ -100,10 +96,6 @@ def stage2_points(path: Path, chain: list[tuple[str, int | None]], start_hours: 
 def _nan(x: float | None) -> float:
     """A value not measured (None in the JSON) as a gap in the curve."""
     return float("nan") if x is None else x
-
-
-def _cell(x: float | None, width: int) -> str:
-    return f"{'-':>{width}}" if x is None else f"{x:>{width}.3f}"
 
 
 def plot(data: dict, output: Path) -> None:
@@ -166,8 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"stage 1: {s1[0]['gain_db']:+.2f} -> {s1[-1]['gain_db']:+.2f} dB in {s1[-1]['hours']:.2f} h")
     print(f"  {'hours':>6} {'branch':>10} {'iteration':>9} {'LPIPS':>6} {'tOF/bound':>9} {'tLP/bound':>9}")
     for p in s2:
-        print(f"  {p['hours']:>6.2f} {p['branch'][:10]:>10} {p['iteration']:>9} {_cell(p['lpips'], 6)} "
-              f"{_cell(p['worst_tof_ratio'], 9)} {_cell(p['worst_tlp100_ratio'], 9)}")
+        print(f"  {p['hours']:>6.2f} {p['branch'][:10]:>10} {p['iteration']:>9} {cell(p['lpips'], 6)} "
+              f"{cell(p['worst_tof_ratio'], 9)} {cell(p['worst_tlp100_ratio'], 9)}")
     return 0
 
 

@@ -37,7 +37,7 @@ from edgevsr.train.default_weights_rule import TEMPORAL, judge
 from edgevsr.train.hours import kept_validations, read_mapping, run_hours
 
 
-def _number(x) -> bool:
+def is_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool)
 
 
@@ -56,7 +56,7 @@ def read_bound(run: Path, clips: list[str]) -> tuple[dict, str] | None:
             if key not in data:
                 raise EdgeVSRError(f"{path}: no {key}, though val.csv measures clip {c}")
             v = data[key]
-            if not (_number(v) and math.isfinite(v) and v > 0):
+            if not (is_number(v) and math.isfinite(v) and v > 0):
                 raise EdgeVSRError(f"{path}: {key} is {v!r:.40}: no bound to judge the branch against")
             bound[key] = float(v)
     source = data.get("source")
@@ -117,10 +117,10 @@ def _clip(x) -> bool:
 
 
 def _ratio(x) -> bool:
-    return x is None or _number(x)
+    return x is None or is_number(x)
 
 
-POINT_FIELDS = {"iteration": lambda x: isinstance(x, int) and not isinstance(x, bool), "hours": _number,
+POINT_FIELDS = {"iteration": lambda x: isinstance(x, int) and not isinstance(x, bool), "hours": is_number,
                 "lpips": _ratio, "psnr_y": _ratio, "worst_tof_ratio": _ratio, "worst_tof_clip": _clip,
                 "worst_tlp100_ratio": _ratio, "worst_tlp100_clip": _clip,
                 "failing": lambda x: isinstance(x, list) and all(isinstance(k, str) for k in x)}
@@ -211,7 +211,7 @@ def plot(branches: dict[str, dict], output: Path) -> None:
     plt.close(fig)
 
 
-def _f(x: float | None, width: int) -> str:
+def cell(x: float | None, width: int) -> str:
     """A table cell: three decimals, or ``-`` for a value not measured."""
     return f"{'-':>{width}}" if x is None else f"{x:>{width}.3f}"
 
@@ -263,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{label}: {b['run']}{offset}" + (f"; bound: {b['bound_source']}" if b.get("bound_source") else ""))
         print(f"  {'iteration':>9} {'LPIPS':>6} {'PSNR-Y':>7} {'tOF worst':>18} {'tLP100 worst':>22}  failing")
         for p in b["points"]:
-            print(f"  {p['iteration']:>9} {_f(p['lpips'], 6)} {_f(p['psnr_y'], 7)} "
-                  f"{_f(p['worst_tof_ratio'], 6)} {(p['worst_tof_clip'] or '-')[:11]:>11} "
-                  f"{_f(p['worst_tlp100_ratio'], 6)} {(p['worst_tlp100_clip'] or '-')[:15]:>15}  {len(p['failing'])}")
+            print(f"  {p['iteration']:>9} {cell(p['lpips'], 6)} {cell(p['psnr_y'], 7)} "
+                  f"{cell(p['worst_tof_ratio'], 6)} {(p['worst_tof_clip'] or '-')[:11]:>11} "
+                  f"{cell(p['worst_tlp100_ratio'], 6)} {(p['worst_tlp100_clip'] or '-')[:15]:>15}  {len(p['failing'])}")
     return 0
 
 

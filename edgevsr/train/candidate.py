@@ -23,7 +23,7 @@ from pathlib import Path
 import yaml
 
 from edgevsr.errors import EdgeVSRError
-from edgevsr.train.hours import BEST_SHA256, read_best, read_mapping, validated_file
+from edgevsr.train.hours import BEST_SHA256, chosen_file, read_mapping
 
 
 def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int | None = None) -> dict:
@@ -36,16 +36,8 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
     if out.suffix.lower() != ".safetensors":  # an init is read as safetensors only by that suffix; and OUT.json
         raise EdgeVSRError(f"{out}: the candidate is written as safetensors (.safetensors), its card beside it "
                            "as .json")
-    if last and iteration is not None:
-        raise EdgeVSRError("give --last or --iteration, not both")
-    best, cfg = run_dir / "best.safetensors", run_dir / "config.yaml"
-    if not cfg.is_file():
-        raise EdgeVSRError(f"{cfg}: no such file (not a training run?)")
-    if iteration is not None:
-        best, val_row = validated_file(run_dir, iteration)
-    elif not (last or best.is_file()):
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors (has the run validated at least once? --last keeps its "
-                           "last checkpoint)")
+    weights, record = chosen_file(run_dir, last, iteration)
+    cfg = run_dir / "config.yaml"
     # every file the card needs, read and checked before anything is written
     config = read_mapping(cfg, yaml.safe_load, "a mapping (damaged or not the run's file?)")
     data = config.get("data")
@@ -58,12 +50,11 @@ def write_candidate(run_dir: Path, out: Path, last: bool = False, iteration: int
         state, iteration, averaged = last_checkpoint(run_dir)
         row = {"iteration": iteration, "weights": "ema" if averaged else "raw", "selected": "last checkpoint"}
     elif iteration is not None:
-        row = {**val_row, "selected": f"validated at {iteration}"}
-        state = read_state_dict(best)
+        row = {**record, "selected": f"validated at {iteration}"}
+        state = read_state_dict(weights)
     else:
-        row, best = read_best(run_dir)
-        row = {k: v for k, v in row.items() if k != BEST_SHA256}  # the run's FP32 file, not the card's
-        state = read_state_dict(best)
+        row = {k: v for k, v in record.items() if k != BEST_SHA256}  # the run's FP32 file, not the card's
+        state = read_state_dict(weights)
     sd = {k: v.half().contiguous() if v.is_floating_point() else v for k, v in state.items()}
     with atomic_path(out, overwrite=True, inputs=[run_dir]) as tmp:  # never into the run: last.pt is its resume point
         save_file(sd, str(tmp))

@@ -117,7 +117,8 @@ def read_best(run_dir: Path) -> tuple[dict, Path]:
 
     info_path, best = run_dir / "best.json", run_dir / "best.safetensors"
     if not info_path.is_file() or not best.is_file():
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors/best.json (has the run validated at least once?)")
+        raise EdgeVSRError(f"{run_dir}: no best.safetensors/best.json (has the run validated at least once? --last "
+                           "keeps its last checkpoint)")
     info = read_mapping(info_path, expected="a mapping (damaged or not the run's file?)")
     if type(info.get("iteration")) is not int:
         raise EdgeVSRError(f"{info_path}: iteration is {info.get('iteration')!r}, not a whole number (damaged?)")
@@ -127,6 +128,23 @@ def read_best(run_dir: Path) -> tuple[dict, Path]:
         raise EdgeVSRError(f"{info_path}: describes another best.safetensors (SHA-256 differs; the run stopped "
                            "between the two writes?): --resume validates again, or choose with --iteration / --last")
     return info, best
+
+
+def chosen_file(run_dir: Path, last: bool = False, iteration: int | None = None) -> tuple[Path | None, dict]:
+    """The generator ship-weights and the candidate tool take from a run, with its record, checked before either
+    writes anything: ``last`` -> (None, {}) (``last.pt``, read by ``ship.last_checkpoint``); ``iteration`` N ->
+    ``validated/N.safetensors`` and its val.csv row; else ``best.safetensors`` and ``best.json``."""
+    if last and iteration is not None:
+        raise EdgeVSRError("give --last or --iteration, not both")
+    config = run_dir / "config.yaml"
+    if not config.is_file():
+        raise EdgeVSRError(f"{config}: no such file (not a training run?)")
+    if last:
+        return None, {}
+    if iteration is not None:
+        return validated_file(run_dir, iteration)
+    info, best = read_best(run_dir)
+    return best, info
 
 
 GAP_S = 300.0  # a gap this long or longer between two logged rows is not training (the run was stopped)

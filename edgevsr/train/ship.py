@@ -58,18 +58,11 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
     validated at that iteration (``validated/N.safetensors`` of a ``keep_validated`` run), chosen the same way.
     ``as_model``: ship for another zoo name of the same generator (TecoGAN's stage 1 is FRVSR training:
     ``--as-model tecogan``)."""
-    from edgevsr.train.hours import VALIDATED, read_best, read_mapping, validated_file
+    from edgevsr.train.hours import VALIDATED, chosen_file, read_mapping
 
     run_dir = Path(run_dir)
-    best, cfg_path = run_dir / "best.safetensors", run_dir / "config.yaml"
-    if last and iteration is not None:
-        raise EdgeVSRError("give --last or --iteration, not both")
-    if not cfg_path.is_file():
-        raise EdgeVSRError(f"{cfg_path}: no such file (not a training run?)")
-    if iteration is not None:
-        best, val_row = validated_file(run_dir, iteration)
-    elif not (last or best.is_file()):
-        raise EdgeVSRError(f"{run_dir}: no best.safetensors (has the run validated at least once?)")
+    weights, record = chosen_file(run_dir, last, iteration)
+    cfg_path = run_dir / "config.yaml"
     cfg: TrainConfig = _build(TrainConfig, read_mapping(cfg_path, yaml.safe_load, "a mapping (damaged or not the "
                                                         "run's file?)"), str(cfg_path))
     if cfg.stage == 0:
@@ -88,18 +81,17 @@ def ship(run_dir: Path, name: str, default: bool = False, output: Path | None = 
         if averaged:
             selected += " (its EMA-averaged weights)"
     elif iteration is not None:
-        load_into(model, read_state_dict(best), str(best))
-        selected = (f"the generator validated at iteration {iteration} ({VALIDATED}/{best.name}), not the run's best "
-                    "by its own rule")
+        load_into(model, read_state_dict(weights), str(weights))
+        selected = (f"the generator validated at iteration {iteration} ({VALIDATED}/{weights.name}), not the run's "
+                    "best by its own rule")
         # the config may have turned the average on or off at a resume since N: ask N's own row
-        if val_row.get("raw_psnr_y") not in (None, "") or (cfg.ema_decay and not cfg.ema_validate_raw):
+        if record.get("raw_psnr_y") not in (None, "") or (cfg.ema_decay and not cfg.ema_validate_raw):
             selected += " (its EMA-averaged weights)"
     else:
-        best_info, best = read_best(run_dir)
-        iteration = int(best_info["iteration"])
-        load_into(model, read_state_dict(best), str(best))
+        iteration = record["iteration"]
+        load_into(model, read_state_dict(weights), str(weights))
         selected = "the run's best checkpoint by its validation rule"
-        if best_info.get("weights") == "ema":
+        if record.get("weights") == "ema":
             selected += " (its EMA-averaged weights)"
     round_to_fp16(model)
     # hashed when the run started (runs before 2026-12-02 have no start.json: the files are hashed now)
