@@ -8,10 +8,13 @@
 Whether more hours still buy anything is read off this figure, not off iterations: the runs shared two CPU cores
 with other work at changing speeds. It reads the JSON of ``plot_runs_vs_time.py`` (stage 1: mean PSNR-Y gain and
 tOF ratio over bicubic-bd) and of ``plot_stage2_search.py`` (stage 2: mean LPIPS and the worst clip's tOF and
-tLP100 over its bound), so run folders that went with their machines still count. ``--stage1-until N``: the
+tLP100 over its bound), so run folders that went with their machines still count; the stage-1 run's
+validations past the iteration stage 2 left from are drawn grey and counted in its trend. ``--stage1-until N``: the
 stage-1 iteration the stage-2 line started from. ``--chain LABEL@UNTIL ... LABEL``: the stage-2 branches the kept
 weights went through, each up to the iteration the next one left it at (each branch after the first must have
-validated there); branches of the search off this chain spent hours too but are not drawn.
+validated there); branches of the search off this chain spent hours too but are not drawn. ``--tail-hours H``
+(default 2): whether each curve has flattened, measured over its last H hours (``tail_trend``), printed, drawn
+as a shaded band with its fitted line, and written to the JSON.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ from edgevsr.errors import EdgeVSRError
 from edgevsr.train.hours import read_mapping
 
 
-def stage1_points(path: Path, line: str, until: int) -> list[dict]:
-    """The stage-1 line's validations up to iteration ``until`` (which it must have validated at)."""
+def stage1_points(path: Path, line: str, until: int) -> tuple[list[dict], list[dict]]:
+    """The stage-1 run's validations up to iteration ``until`` (which it must have validated at), and those after
+    it: the run went on past the weights stage 2 started from, and those hours count too."""
     data = read_mapping(path, expected="a JSON object of lines by label (as plot_runs_vs_time.py --json writes it)")
     if line not in data:
         raise EdgeVSRError(f"{path}: no line {line!r} (has: {', '.join(data) or 'none'})")
@@ -42,11 +46,11 @@ def stage1_points(path: Path, line: str, until: int) -> list[dict]:
                                                                             "tof_ratio")):
             raise EdgeVSRError(f"{path}: line {line!r}, point {n}: needs iteration, hours, gain_db and tof_ratio "
                                "as numbers")
-        if p["iteration"] <= until:
-            out.append({k: p[k] for k in ("iteration", "hours", "gain_db", "tof_ratio")})
-    if not out or out[-1]["iteration"] != until:
+        out.append({k: p[k] for k in ("iteration", "hours", "gain_db", "tof_ratio")})
+    kept = [p for p in out if p["iteration"] <= until]
+    if not kept or kept[-1]["iteration"] != until:
         raise EdgeVSRError(f"{path}: line {line!r} did not validate at iteration {until} (--stage1-until)")
-    return out
+    return kept, out[len(kept):]
 
 
 def parse_chain(specs: list[str]) -> list[tuple[str, int | None]]:
@@ -93,6 +97,41 @@ def stage2_points(path: Path, chain: list[tuple[str, int | None]], start_hours: 
     return out
 
 
+# (stage, key, +1 where higher is better, -1 where lower is)
+TRENDS = (("stage1", "gain_db", 1), ("stage1", "tof_ratio", -1), ("stage2", "lpips", -1),
+          ("stage2", "worst_tof_ratio", -1), ("stage2", "worst_tlp100_ratio", -1))
+
+
+def tail_trend(points: list[dict], key: str, window: float, better: int) -> dict | None:
+    """Whether a curve still improves, as a number rather than a look: a least-squares line through its measured
+    points in the last ``window`` hours, and the change that line makes across them against the scatter about it.
+    ``verdict``: ``improving`` or ``worsening`` (``better``'s way or the other) when the change exceeds two
+    standard deviations of the scatter, else ``flat``: more hours at this rate buy less than the curve's own noise.
+    None with fewer than four points in the window."""
+    pts = [(p["hours"], p[key]) for p in points if p.get(key) is not None]
+    if not pts:
+        return None
+    tail = [(h, v) for h, v in pts if h >= pts[-1][0] - window]
+    n = len(tail)
+    if n < 4:
+        return None
+    mh, mv = sum(h for h, _ in tail) / n, sum(v for _, v in tail) / n
+    var = sum((h - mh) ** 2 for h, _ in tail)
+    slope = sum((h - mh) * (v - mv) for h, v in tail) / var if var else 0.0
+    resid = [v - (mv + slope * (h - mh)) for h, v in tail]
+    scatter = (sum(r * r for r in resid) / (n - 2)) ** 0.5
+    change = slope * (tail[-1][0] - tail[0][0])
+    return {"from_hours": tail[0][0], "to_hours": tail[-1][0], "points": n, "slope_per_hour": slope,
+            "intercept_at_mean": mv, "mean_hours": mh, "change": change, "scatter_sd": scatter,
+            "verdict": "flat" if abs(change) <= 2 * scatter else "improving" if change * better > 0 else "worsening"}
+
+
+def trends(data: dict, window: float) -> dict:
+    """``tail_trend`` of every drawn curve, keyed ``STAGE.KEY``."""
+    curves = {"stage1": data["stage1"] + data["stage1_after"], "stage2": data["stage2"]}
+    return {f"{stage}.{key}": tail_trend(curves[stage], key, window, better) for stage, key, better in TRENDS}
+
+
 def _nan(x: float | None) -> float:
     """A value not measured (None in the JSON) as a gap in the curve."""
     return float("nan") if x is None else x
@@ -107,6 +146,11 @@ def plot(data: dict, output: Path) -> None:
     s1, s2 = data["stage1"], data["stage2"]
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
     axes[0].plot([p["hours"] for p in s1], [p["gain_db"] for p in s1], "o-", ms=3)
+    after = s1[-1:] + data["stage1_after"]
+    if len(after) > 1:
+        axes[0].plot([p["hours"] for p in after], [p["gain_db"] for p in after], "o-", ms=3, color="0.6",
+                     label="the run past it")
+        axes[0].legend(fontsize=8)
     axes[0].set_ylabel("stage 1: mean PSNR-Y gain over bicubic-bd (dB)")
     h2 = [p["hours"] for p in s2]
     axes[1].plot(h2, [_nan(p["lpips"]) for p in s2], "o-", ms=3, color="tab:red")
@@ -116,6 +160,16 @@ def plot(data: dict, output: Path) -> None:
     axes[2].axhline(1.0, color="k", lw=0.8, ls="--")
     axes[2].set_ylabel("stage 2: worst clip / its bound (above 1 fails)")
     axes[2].legend(fontsize=8)
+    where = {"stage1.gain_db": axes[0], "stage1.tof_ratio": None, "stage2.lpips": axes[1],
+             "stage2.worst_tof_ratio": axes[2], "stage2.worst_tlp100_ratio": axes[2]}
+    for name, t in data.get("tail", {}).get("trends", {}).items():
+        ax = where.get(name)
+        if ax is None or t is None:
+            continue
+        ax.axvspan(t["from_hours"], t["to_hours"], color="0.9", zorder=0)
+        fit = [t["intercept_at_mean"] + t["slope_per_hour"] * (h - t["mean_hours"])
+               for h in (t["from_hours"], t["to_hours"])]
+        ax.plot([t["from_hours"], t["to_hours"]], fit, "k--", lw=1)
     for ax in axes:
         ax.set_xlabel("the kept weights' own training hours (counted)")
         ax.grid(alpha=0.3)
@@ -137,20 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chain", nargs="+", required=True, help="LABEL@UNTIL ... LABEL: the kept stage-2 branches")
     ap.add_argument("-o", "--output", type=Path, required=True, help="PNG")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--tail-hours", type=float, default=2.0, help="the window of the flatness measure (hours)")
     args = ap.parse_args(argv)
     try:
+        if not args.tail_hours > 0:
+            raise EdgeVSRError(f"--tail-hours {args.tail_hours}: expected a number of hours above 0")
         if args.output.suffix.lower() != ".png":
             raise EdgeVSRError(f"{args.output}: the figure is written as PNG (.png)")
         check_distinct(args.output, args.json)
         for out in (args.output, args.json):
             if out is not None:
                 check_output(out, inputs=[args.stage1, args.stage2], existing_file_ok=True)
-        s1 = stage1_points(args.stage1, args.stage1_line, args.stage1_until)
+        s1, s1_after = stage1_points(args.stage1, args.stage1_line, args.stage1_until)
         chain = parse_chain(args.chain)
         s2 = stage2_points(args.stage2, chain, s1[-1]["hours"])
         data = {"line": args.stage1_line, "stage1_until": args.stage1_until,
                 "chain": [label for label, _ in chain], "sources": [str(args.stage1), str(args.stage2)],
-                "stage1": s1, "stage2": s2}
+                "stage1": s1, "stage1_after": s1_after, "stage2": s2}
+        data["tail"] = {"window_hours": args.tail_hours, "trends": trends(data, args.tail_hours)}
         write_outputs(args.output, args.json, plot, data)
     except EdgeVSRError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -160,6 +218,16 @@ def main(argv: list[str] | None = None) -> int:
     for p in s2:
         print(f"  {p['hours']:>6.2f} {p['branch'][:10]:>10} {p['iteration']:>9} {cell(p['lpips'], 6)} "
               f"{cell(p['worst_tof_ratio'], 9)} {cell(p['worst_tlp100_ratio'], 9)}")
+    print(f"over each curve's last {args.tail_hours:g} h (least-squares line; flat: its change within 2 sd of the "
+          "scatter about it):")
+    print(f"  {'curve':<25} {'hours':>11} {'n':>3} {'per hour':>9} {'change':>8} {'2 sd':>7}  verdict")
+    for name, t in data["tail"]["trends"].items():
+        if t is None:
+            print(f"  {name:<25} fewer than four points")
+            continue
+        print(f"  {name:<25} {t['from_hours']:>5.2f}-{t['to_hours']:<5.2f} {t['points']:>3} "
+              f"{t['slope_per_hour']:>+9.4f} {t['change']:>+8.4f} {2 * t['scatter_sd']:>7.4f}  "
+              f"{t['verdict']}")
     return 0
 
 

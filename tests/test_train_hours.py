@@ -510,6 +510,8 @@ def test_line_figure_puts_stage_1_and_the_kept_stage_2_chain_on_one_hour_axis(tm
     assert mod.main(args) == 0
     data = json.loads(js.read_text())
     assert [p["iteration"] for p in data["stage1"]] == [0, 100]
+    assert [p["iteration"] for p in data["stage1_after"]] == [200]  # the run's hours past it, in its trend
+    assert data["tail"]["window_hours"] == 2.0 and data["tail"]["trends"]["stage1.gain_db"] is None  # 3 points
     assert [(p["branch"], p["iteration"]) for p in data["stage2"]] == [("x", 0), ("x", 100), ("x", 200),
                                                                        ("y", 300), ("y", 400)]
     assert [p["hours"] for p in data["stage2"]] == pytest.approx([1.0, 1.5, 2.0, 2.25, 2.75])
@@ -531,6 +533,22 @@ def test_line_figure_puts_stage_1_and_the_kept_stage_2_chain_on_one_hour_axis(tm
     assert json.loads(s2.read_text())["x"]["run"] == "r1"  # the input was not replaced
 
 
+def test_tail_trend_tells_improving_from_flat_from_worsening(monkeypatch):
+    """A curve that keeps rising beyond its noise still improves (or worsens, where lower is better); one whose
+    fitted change is within its scatter is flat; too few points give no verdict rather than a guess."""
+    mod = _line_module(monkeypatch)
+    wobble = [0.01, -0.01, 0.012, -0.008, 0.009, -0.011, 0.01, -0.012]
+    rising = [{"hours": 0.25 * i, "v": 0.1 * i + w} for i, w in enumerate(wobble)]
+    still = [{"hours": 0.25 * i, "v": 0.5 + w} for i, w in enumerate(wobble)]
+    t = mod.tail_trend(rising, "v", 2.0, 1)
+    assert t["verdict"] == "improving" and t["slope_per_hour"] == pytest.approx(0.4, abs=0.02) and t["points"] == 8
+    assert mod.tail_trend(rising, "v", 2.0, -1)["verdict"] == "worsening"
+    assert mod.tail_trend(still, "v", 2.0, 1)["verdict"] == "flat"
+    assert mod.tail_trend(rising, "v", 0.6, 1) is None  # three points in the last 0.6 h
+    gap = [*still[:5], {"hours": 1.25, "v": None}, *still[6:]]
+    assert mod.tail_trend(gap, "v", 2.0, 1)["points"] == 7  # a value not measured is not a zero
+
+
 def test_line_figure_of_the_committed_egvsr_line(tmp_path, monkeypatch):
     """The committed JSON files hold the chain the journal's figure is drawn from."""
     mod = _line_module(monkeypatch)
@@ -541,3 +559,4 @@ def test_line_figure_of_the_committed_egvsr_line(tmp_path, monkeypatch):
     data = json.loads((tmp_path / "e.json").read_text())
     hours = [p["hours"] for p in data["stage2"]]
     assert all(a < b for a, b in zip(hours, hours[1:], strict=False)) and hours[0] == data["stage1"][-1]["hours"]
+    assert all(t is not None for t in data["tail"]["trends"].values())
