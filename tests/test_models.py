@@ -12,7 +12,7 @@ from edgevsr.models import build_model
 from edgevsr.models.ops import backward_warp, space_to_depth
 from edgevsr.models.spec import ModelSpec
 from edgevsr.stream import FrameUpscaler
-from edgevsr.weights import load_model, read_state_dict, save_weights
+from edgevsr.weights import file_sha256, load_model, read_hashed_state_dict, read_state_dict, save_weights
 
 
 def test_egvsr_parameter_counts_match_the_paper():
@@ -86,6 +86,9 @@ def test_weights_round_trip_safetensors_and_pth(tmp_path):
     torch.save({"state_dict": {"module." + k: v for k, v in m.state_dict().items()}}, tmp_path / "w.pth")
     assert set(read_state_dict(tmp_path / "w.pth")) == set(m.state_dict())
     load_model("egvsr-lite", tmp_path / "w.pth")
+    for name in ("w.safetensors", "w.pth"):  # the hash a card records is of the bytes that were loaded
+        sd, sha = read_hashed_state_dict(tmp_path / name)
+        assert sha == file_sha256(tmp_path / name) and set(sd) == set(m.state_dict())
 
 
 def test_wrong_weights_name_the_first_mismatches(tmp_path):

@@ -8,7 +8,7 @@ from edgevsr.deploy.report.config import METRIC_LABELS
 from edgevsr.deploy.report.findings import LOWER_IS_BETTER, TIES, pareto_front
 from edgevsr.deploy.report.merge import iter_measured
 from edgevsr.deploy.report.rows import cell_label, cell_sizes, panel_devices, with_panels
-from edgevsr.io.atomic import atomic_path
+from edgevsr.quality.plots import save_png
 
 REALTIME_FPS = (25, 30, 60)
 
@@ -107,7 +107,7 @@ def plot_quality_vs_fps(report: dict, device: str, path: Path) -> Path:
     fig.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
     fig.suptitle(f"Quality vs speed - {device} (red: Pareto front, named)", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1 - 1.4 / (5.2 * len(sizes) + 1.5), 0.96))
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_fps(report: dict, device: str, path: Path) -> Path:
@@ -142,16 +142,7 @@ def plot_fps(report: dict, device: str, path: Path) -> Path:
         ax.grid(True, axis="x", which="both", alpha=0.25)
     fig.suptitle(f"Throughput - {device}\n(hatched: untrained weights, timed for speed only)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, path)
-
-
-def _save(fig, path: Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
-    return path
+    return save_png(fig, path)
 
 
 def draw_plots(report: dict, out_dir: Path) -> list[tuple[str, Path]]:

@@ -48,8 +48,18 @@ def plot_scores(results: list[tuple[str, DatasetScores]], path: str | Path, titl
     if title:
         fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    return save_png(fig, path)
+
+
+def save_png(fig, path: str | Path) -> Path:
+    """A matplotlib figure as PNG under a temp name renamed when complete (a kill mid-draw leaves no PNG cut short,
+    a link at ``path`` is replaced, not written through), then closed, whether or not the write succeeded."""
+    import matplotlib.pyplot as plt
+
     path = Path(path)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, dpi=110, format="png")
+    finally:
+        plt.close(fig)
     return path

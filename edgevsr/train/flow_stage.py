@@ -108,13 +108,9 @@ class FlowStage:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         fig.tight_layout()
-        from edgevsr.io.atomic import atomic_path
+        from edgevsr.quality.plots import save_png
 
-        try:
-            with atomic_path(run_dir / "val.png") as tmp:  # never in place, never through a link
-                fig.savefig(tmp, dpi=110, format="png")
-        finally:
-            plt.close(fig)
+        save_png(fig, run_dir / "val.png")
 
 
 __all__ = ["FlowStage", "flow_margin"]

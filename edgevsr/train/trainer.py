@@ -47,7 +47,7 @@ from edgevsr.train.hours import BEST_SHA256, RUN_FILES, VALIDATED, read_mapping,
 from edgevsr.train.losses import charbonnier, unroll, warp_loss, windowed_flow_loss
 from edgevsr.train.validate import evaluate, load_val_clips, make_scorer
 from edgevsr.train.warm_start import describe, warm_start
-from edgevsr.weights import file_sha256, load_into, read_state_dict
+from edgevsr.weights import file_sha256, load_into, read_hashed_state_dict
 
 
 def pick_device(name: str) -> torch.device:
@@ -122,14 +122,17 @@ class Trainer:
         self.model = build_model(cfg.model).to(self.device).train()
         if cfg.channels_last:  # before the optimizer and the checkpoint load: both keep the parameters' layout
             self.model.to(memory_format=torch.channels_last)
+        hashes: dict[str, str] = {}  # of the bytes loaded, for start.json (a second read could hash another file)
         if resume:
             pass  # load_checkpoint below replaces every tensor: the starting files need not exist any more
         elif cfg.init:
-            load_into(self.model, read_state_dict(cfg.init), cfg.init)
+            state, hashes["init_sha256"] = read_hashed_state_dict(cfg.init)
+            load_into(self.model, state, cfg.init)
             if cfg.reinit_fnet:
                 fresh_fnet(self.model)
         elif cfg.warm_start:
-            parts = warm_start(self.model, read_state_dict(cfg.warm_start), cfg.warm_start)
+            state, hashes["warm_start_sha256"] = read_hashed_state_dict(cfg.warm_start)
+            parts = warm_start(self.model, state, cfg.warm_start)
             if cfg.freeze_fnet and any(k.startswith("fnet.") for k in parts["fresh"]):
                 raise EdgeVSRError(f"{cfg.warm_start}: its FNet does not match {cfg.model}'s; freeze_fnet would "
                                    "freeze an untrained one")
@@ -141,11 +144,13 @@ class Trainer:
         # loaded now, measured at the first validation: a file that cannot load, or holds another model's weights,
         # fails before minutes of data loading
         bound = cfg.gan.bound_weights if cfg.stage == 2 and not resume else ""
-        self._bound_model = self._load_bound(bound) if bound else None
-        # what it started from, hashed now: the card must not hash a file replaced since
-        start = None if resume else {"init_sha256": file_sha256(cfg.init),
-                                     "warm_start_sha256": file_sha256(cfg.warm_start),
-                                     **({"bound_weights_sha256": file_sha256(bound)} if bound else {})}
+        self._bound_model = None
+        if bound:
+            self._bound_model, hashes["bound_weights_sha256"] = self._load_bound(bound)
+        # what it started from, hashed as loaded: the card must not hash a file replaced since
+        start = None if resume else {"init_sha256": hashes.get("init_sha256"),
+                                     "warm_start_sha256": hashes.get("warm_start_sha256"),
+                                     **({"bound_weights_sha256": hashes["bound_weights_sha256"]} if bound else {})}
         self.head_alive = HeadMonitor(self.model)
         root = Path(cfg.data.root)
         window, crop = cfg.data.largest()
@@ -179,7 +184,7 @@ class Trainer:
             if self.tof_bounded and not self.reference and cfg.gan.bound_weights:  # killed before its first validation
                 started = self.run_dir / "start.json"
                 sha = read_mapping(started).get("bound_weights_sha256") if started.is_file() else None
-                self._bound_model = self._load_bound(cfg.gan.bound_weights, sha)
+                self._bound_model = self._load_bound(cfg.gan.bound_weights, sha)[0]
         take_run_dir(self.run_dir, resume, overwrite, starts_from)
         if self.reference and not (self.run_dir / "bound.json").exists():  # a run started before bound.json
             self._write_bound(self._bound_source)
@@ -379,17 +384,17 @@ class Trainer:
                                                 if k.startswith(("tof@", "tlp100@"))))
         return ref, path
 
-    def _load_bound(self, path: str, sha256: str | None = None) -> torch.nn.Module:
-        """``gan.bound_weights`` in a generator of the run's model; ``sha256``: the hash start.json recorded (a file
-        replaced since would bound the run by weights its card does not name)."""
-        state = read_state_dict(path)
-        if sha256 is not None and file_sha256(path) != sha256:
+    def _load_bound(self, path: str, sha256: str | None = None) -> tuple[torch.nn.Module, str]:
+        """``gan.bound_weights`` in a generator of the run's model, and its bytes' SHA-256; ``sha256``: the hash
+        start.json recorded (a file replaced since would bound the run by weights its card does not name)."""
+        state, found = read_hashed_state_dict(path)
+        if sha256 is not None and found != sha256:
             raise EdgeVSRError(f"{path}: gan.bound_weights changed since the run started (SHA-256 differs from "
                                f"{self.run_dir / 'start.json'}'s); restore it or start afresh with --overwrite")
         with torch.random.fork_rng(devices=[]):  # its random init must not move the training's RNG stream
             model = build_model(self.cfg.model)
         load_into(model, state, path)
-        return model
+        return model, found
 
     def _write_bound(self, source: str) -> None:
         """``bound.json``: the reference in a file figures can read (``last.pt`` keeps it for resume). With
@@ -473,7 +478,7 @@ class Trainer:
     def _plot(self) -> None:
         import matplotlib
 
-        from edgevsr.io.atomic import atomic_path
+        from edgevsr.quality.plots import save_png
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
@@ -516,11 +521,7 @@ class Trainer:
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
         fig.tight_layout()
-        try:
-            with atomic_path(self.run_dir / "val.png") as tmp:  # a kill mid-draw left a PNG cut short
-                fig.savefig(tmp, dpi=110, format="png")
-        finally:
-            plt.close(fig)
+        save_png(fig, self.run_dir / "val.png")
 
     # ---- the loop ----------------------------------------------------------------------------------
     def request_stop(self, *_args) -> None:

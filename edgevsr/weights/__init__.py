@@ -62,20 +62,32 @@ def default_weights(model: str) -> WeightCard | None:
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """Tensors of a checkpoint file, loaded without executing any pickled code."""
+    return read_hashed_state_dict(path)[0]
+
+
+def read_hashed_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
+    """``read_state_dict`` and the SHA-256 of the very bytes it loaded: a card or a check that hashed the file in a
+    second read could name weights other than those loaded, were the file replaced in between."""
+    import io
+
     path = Path(path)
     if not path.is_file():
         raise EdgeVSRError(f"{path}: weights file not found")
     try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise EdgeVSRError(f"{path}: cannot read weights: {exc.strerror or exc}") from None
+    try:
         if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+            from safetensors.torch import load
 
-            sd = load_file(str(path))
+            sd = load(data)
         else:
             import warnings
 
             with warnings.catch_warnings():  # torch's advice about pickle protocols is not the user's business
                 warnings.filterwarnings("ignore", message=".*pickle protocol", category=UserWarning)
-                sd = torch.load(str(path), map_location="cpu", weights_only=True)
+                sd = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, pickle with forbidden globals, ...
         raise EdgeVSRError(f"{path}: cannot read weights: {torch_load_reason(exc)}") from None
     for key in _WRAPPERS:
@@ -83,7 +95,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             sd = sd[key]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise EdgeVSRError(f"{path}: not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in sd.items()}
+    return {k.removeprefix("module."): v for k, v in sd.items()}, hashlib.sha256(data).hexdigest()
 
 
 def load_into(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
