@@ -20,6 +20,7 @@ as a shaded band with its fitted line, and written to the JSON.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import sys
 from pathlib import Path
@@ -50,7 +51,7 @@ def stage1_points(path: Path, line: str, until: int) -> tuple[list[dict], list[d
     kept = [p for p in out if p["iteration"] <= until]
     if not kept or kept[-1]["iteration"] != until:
         raise EdgeVSRError(f"{path}: line {line!r} did not validate at iteration {until} (--stage1-until)")
-    return kept, out[len(kept):]
+    return kept, [p for p in out if p["iteration"] > until]
 
 
 def parse_chain(specs: list[str]) -> list[tuple[str, int | None]]:
@@ -107,13 +108,14 @@ def tail_trend(points: list[dict], key: str, window: float, better: int) -> dict
     points in the last ``window`` hours, and the change that line makes across them against the scatter about it.
     ``verdict``: ``improving`` or ``worsening`` (``better``'s way or the other) when the change exceeds two
     standard deviations of the scatter, else ``flat``: more hours at this rate buy less than the curve's own noise.
-    None with fewer than four points in the window."""
-    pts = [(p["hours"], p[key]) for p in points if p.get(key) is not None]
+    None with fewer than four points (three distinct hours) in the window; a diverged value (NaN, inf) is left out
+    like one not measured."""
+    pts = [(p["hours"], p[key]) for p in points if is_number(p.get(key)) and math.isfinite(p[key])]
     if not pts:
         return None
     tail = [(h, v) for h, v in pts if h >= pts[-1][0] - window]
     n = len(tail)
-    if n < 4:
+    if n < 4 or len({h for h, _ in tail}) < 3:  # a line through fewer hours than that says nothing of a trend
         return None
     mh, mv = sum(h for h, _ in tail) / n, sum(v for _, v in tail) / n
     var = sum((h - mh) ** 2 for h, _ in tail)
@@ -194,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tail-hours", type=float, default=2.0, help="the window of the flatness measure (hours)")
     args = ap.parse_args(argv)
     try:
-        if not args.tail_hours > 0:
+        if not (math.isfinite(args.tail_hours) and args.tail_hours > 0):
             raise EdgeVSRError(f"--tail-hours {args.tail_hours}: expected a number of hours above 0")
         if args.output.suffix.lower() != ".png":
             raise EdgeVSRError(f"{args.output}: the figure is written as PNG (.png)")

@@ -547,6 +547,10 @@ def test_tail_trend_tells_improving_from_flat_from_worsening(monkeypatch):
     assert mod.tail_trend(rising, "v", 0.6, 1) is None  # three points in the last 0.6 h
     gap = [*still[:5], {"hours": 1.25, "v": None}, *still[6:]]
     assert mod.tail_trend(gap, "v", 2.0, 1)["points"] == 7  # a value not measured is not a zero
+    blown = [*still[:5], {"hours": 1.25, "v": float("nan")}, *still[6:7], {"hours": 1.75, "v": float("inf")}]
+    assert mod.tail_trend(blown, "v", 2.0, 1)["verdict"] == "flat"  # a diverged value does not decide the verdict
+    same_hour = [{"hours": 1.0, "v": w} for w in wobble]
+    assert mod.tail_trend(same_hour, "v", 2.0, 1) is None  # no hours covered: no trend
 
 
 def test_line_figure_of_the_committed_egvsr_line(tmp_path, monkeypatch):
