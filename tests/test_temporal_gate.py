@@ -29,12 +29,15 @@ def test_passes_only_when_no_worse_everywhere():
 
 
 def test_cli_exit_status_and_bad_reports(tmp_path, capsys):
-    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good, bad, worse = tmp_path / "good.json", tmp_path / "bad.json", tmp_path / "worse.json"
     good.write_text(json.dumps(_report(0.8, 1.4)))
     bad.write_text(json.dumps(_report(0.81, 1.4)))
     assert main([str(good), "--candidate", "s2"]) == 0
     assert main([str(bad), "--candidate", "s2"]) == 1
     assert "b: tof 0.810 > s1 0.800" in capsys.readouterr().out
+    worse.write_text(json.dumps(_report(0.92, 2.7)))  # clip b over both bounds in both metrics: 2 pairs, 4 lines
+    assert main([str(worse), "--candidate", "s2"]) == 1
+    assert "fails on 2 clip/metric pairs (4 bounds exceeded)" in capsys.readouterr().out
     assert main([str(good), "--candidate", "nope"]) == 2
     with pytest.raises(EdgeVSRError, match="clip 'b': tof is not a finite number"):
         violations(_report(float("nan"), 1.4), "s2")  # NaN is damage, not a pass

@@ -28,6 +28,12 @@ BD = "bicubic-bd"
 def violations(report: dict, candidate: str, reference: str | None = None) -> list[str]:
     """Every (clip, metric) where ``candidate`` is temporally worse than ``reference`` or bicubic-bd: the
     default-weights rule (:mod:`edgevsr.train.default_weights_rule`) with no tolerance, one line per bound exceeded."""
+    return [line for _, line in exceeded(report, candidate, reference)]
+
+
+def exceeded(report: dict, candidate: str, reference: str | None = None) -> list[tuple[tuple[str, str], str]]:
+    """``violations`` with the (clip, metric) pair each line is about: a pair over both bounds has two lines, and
+    the verdict counts pairs."""
     rows = report.get("rows") if isinstance(report, dict) else None
     if not isinstance(rows, list) or not rows:
         raise EdgeVSRError("report has no rows (expected an `edgevsr compare-weights` JSON)")
@@ -69,7 +75,7 @@ def violations(report: dict, candidate: str, reference: str | None = None) -> li
                 if exceeds(v):
                     base = by[(base_name, clip)][k]
                     more = f"+{100 * (v.value / base - 1):.0f} %" if base > 0 else "from 0"
-                    out.append(f"{clip}: {k} {v.value:.3f} > {base_name} {base:.3f} ({more})")
+                    out.append(((clip, k), f"{clip}: {k} {v.value:.3f} > {base_name} {base:.3f} ({more})"))
     return out
 
 
@@ -81,13 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         report = json.loads(args.report.read_text())
-        found = violations(report, args.candidate, args.reference)
+        found = exceeded(report, args.candidate, args.reference)
     except (OSError, ValueError, EdgeVSRError) as exc:
         print(f"error: {args.report}: {exc}", file=sys.stderr)
         return 2
-    for v in found:
-        print(v)
-    verdict = "passes" if not found else f"fails on {len(found)} clip/metric pairs"
+    for _, line in found:
+        print(line)
+    pairs = len({pair for pair, _ in found})
+    verdict = "passes" if not found else f"fails on {pairs} clip/metric pairs ({len(found)} bounds exceeded)"
     print(f"{args.candidate}: {verdict} the temporal gate")
     return 1 if found else 0
 
