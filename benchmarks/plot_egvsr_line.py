@@ -98,9 +98,9 @@ def stage2_points(path: Path, chain: list[tuple[str, int | None]], start_hours: 
     return out
 
 
-# (stage, key, +1 where higher is better, -1 where lower is)
-TRENDS = (("stage1", "gain_db", 1), ("stage1", "tof_ratio", -1), ("stage2", "lpips", -1),
-          ("stage2", "worst_tof_ratio", -1), ("stage2", "worst_tlp100_ratio", -1))
+# (stage, key, +1 where higher is better and -1 where lower is, the figure's panel that draws it or None)
+TRENDS = (("stage1", "gain_db", 1, 0), ("stage1", "tof_ratio", -1, None), ("stage2", "lpips", -1, 1),
+          ("stage2", "worst_tof_ratio", -1, 2), ("stage2", "worst_tlp100_ratio", -1, 2))
 
 
 def tail_trend(points: list[dict], key: str, window: float, better: int) -> dict | None:
@@ -131,7 +131,7 @@ def tail_trend(points: list[dict], key: str, window: float, better: int) -> dict
 def trends(data: dict, window: float) -> dict:
     """``tail_trend`` of every drawn curve, keyed ``STAGE.KEY``."""
     curves = {"stage1": data["stage1"] + data["stage1_after"], "stage2": data["stage2"]}
-    return {f"{stage}.{key}": tail_trend(curves[stage], key, window, better) for stage, key, better in TRENDS}
+    return {f"{stage}.{key}": tail_trend(curves[stage], key, window, better) for stage, key, better, _ in TRENDS}
 
 
 def _nan(x: float | None) -> float:
@@ -162,12 +162,12 @@ def plot(data: dict, output: Path) -> None:
     axes[2].axhline(1.0, color="k", lw=0.8, ls="--")
     axes[2].set_ylabel("stage 2: worst clip / its bound (above 1 fails)")
     axes[2].legend(fontsize=8)
-    where = {"stage1.gain_db": axes[0], "stage1.tof_ratio": None, "stage2.lpips": axes[1],
-             "stage2.worst_tof_ratio": axes[2], "stage2.worst_tlp100_ratio": axes[2]}
-    for name, t in data.get("tail", {}).get("trends", {}).items():
-        ax = where.get(name)
-        if ax is None or t is None:
+    fits = data.get("tail", {}).get("trends", {})
+    for stage, key, _, panel in TRENDS:
+        t = fits.get(f"{stage}.{key}")
+        if panel is None or t is None:
             continue
+        ax = axes[panel]
         ax.axvspan(t["from_hours"], t["to_hours"], color="0.9", zorder=0)
         fit = [t["intercept_at_mean"] + t["slope_per_hour"] * (h - t["mean_hours"])
                for h in (t["from_hours"], t["to_hours"])]
