@@ -91,6 +91,26 @@ def test_weights_round_trip_safetensors_and_pth(tmp_path):
         assert sha == file_sha256(tmp_path / name) and set(sd) == set(m.state_dict())
 
 
+def test_damaged_shipped_weights_are_refused_as_damaged(tmp_path, monkeypatch):
+    """The card's SHA-256 is checked on the bytes that are loaded, before they are parsed: a flipped byte or a file
+    cut short is named as a damaged install, never loaded."""
+    import edgevsr.weights as w
+
+    path = tmp_path / "lite.safetensors"
+    save_weights(build_model("egvsr-lite"), path, {"model": "egvsr-lite"})
+    card = w.WeightCard("lite", "egvsr-lite", path, {"sha256": file_sha256(path)})
+    monkeypatch.setattr(w, "shipped_weights", lambda: {"lite": card})
+    assert load_model("egvsr-lite", "lite")[1] == "shipped:lite"
+    data = path.read_bytes()
+    for damaged in (data[:-1] + bytes([data[-1] ^ 1]), data[: len(data) // 2]):
+        path.write_bytes(damaged)
+        with pytest.raises(EdgeVSRError, match=r"lite\.safetensors: SHA-256 .* differs from its card's .*damaged"):
+            load_model("egvsr-lite", "lite")
+    monkeypatch.setattr(w, "shipped_weights", lambda: {"lite": w.WeightCard("lite", "egvsr-lite", path, {})})
+    with pytest.raises(EdgeVSRError, match="the card records no SHA-256"):
+        load_model("egvsr-lite", "lite")
+
+
 def test_wrong_weights_name_the_first_mismatches(tmp_path):
     save_weights(build_model("egvsr-lite"), tmp_path / "lite.safetensors", {"model": "egvsr-lite"})
     with pytest.raises(EdgeVSRError, match=r"lite\.safetensors.*shape mismatch.*fnet\.encoder1\.0\.weight"):

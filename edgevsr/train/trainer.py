@@ -387,10 +387,12 @@ class Trainer:
     def _load_bound(self, path: str, sha256: str | None = None) -> tuple[torch.nn.Module, str]:
         """``gan.bound_weights`` in a generator of the run's model, and its bytes' SHA-256; ``sha256``: the hash
         start.json recorded (a file replaced since would bound the run by weights its card does not name)."""
-        state, found = read_hashed_state_dict(path)
-        if sha256 is not None and found != sha256:
-            raise EdgeVSRError(f"{path}: gan.bound_weights changed since the run started (SHA-256 differs from "
-                               f"{self.run_dir / 'start.json'}'s); restore it or start afresh with --overwrite")
+        def check(found: str) -> None:
+            if sha256 is not None and found != sha256:
+                raise EdgeVSRError(f"{path}: gan.bound_weights changed since the run started (SHA-256 differs from "
+                                   f"{self.run_dir / 'start.json'}'s); restore it or start afresh with --overwrite")
+
+        state, found = read_hashed_state_dict(path, check)
         with torch.random.fork_rng(devices=[]):  # its random init must not move the training's RNG stream
             model = build_model(self.cfg.model)
         load_into(model, state, path)

@@ -65,9 +65,11 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return read_hashed_state_dict(path)[0]
 
 
-def read_hashed_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], str]:
+def read_hashed_state_dict(path: str | Path, check=None) -> tuple[dict[str, torch.Tensor], str]:
     """``read_state_dict`` and the SHA-256 of the very bytes it loaded: a card or a check that hashed the file in a
-    second read could name weights other than those loaded, were the file replaced in between."""
+    second read could name weights other than those loaded, were the file replaced in between. ``check(sha256)``
+    runs before the bytes are parsed, so a file whose hash is not the expected one is refused as such, not as
+    unreadable."""
     import io
 
     path = Path(path)
@@ -77,6 +79,9 @@ def read_hashed_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], s
         data = path.read_bytes()
     except OSError as exc:
         raise EdgeVSRError(f"{path}: cannot read weights: {exc.strerror or exc}") from None
+    sha256 = hashlib.sha256(data).hexdigest()
+    if check is not None:
+        check(sha256)
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load
@@ -95,7 +100,7 @@ def read_hashed_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], s
             sd = sd[key]
     if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
         raise EdgeVSRError(f"{path}: not a state dict of tensors")
-    return {k.removeprefix("module."): v for k, v in sd.items()}, hashlib.sha256(data).hexdigest()
+    return {k.removeprefix("module."): v for k, v in sd.items()}, sha256
 
 
 def load_into(model: nn.Module, sd: dict[str, torch.Tensor], source: str) -> None:
@@ -144,6 +149,7 @@ def load_model(name: str, weights: str | Path | None = None, allow_random: bool 
     network must never pass silently for a trained one).
     """
     model = build_model(name)
+    card = None
     if weights is None:
         if not any(True for _ in model.parameters()):
             return model, "no parameters"
@@ -153,27 +159,26 @@ def load_model(name: str, weights: str | Path | None = None, allow_random: bool 
                 return model, "RANDOM (untrained)"
             raise EdgeVSRError(
                 f"model {name!r} has no trained weights shipped with this edgevsr version; pass --weights PATH")
-        check_card(card)
         weights = card.path
         source = f"shipped:{card.name}"
     elif str(weights) in shipped_weights():
         card = shipped_weights()[str(weights)]
         if card.model != name:
             raise EdgeVSRError(f"shipped weights {card.name!r} belong to model {card.model!r}, not {name!r}")
-        check_card(card)
         weights, source = card.path, f"shipped:{card.name}"
     else:
         source = str(weights)
-    load_into(model, read_state_dict(weights), source)
+    check = None if card is None else lambda got: check_card(card, got)
+    load_into(model, read_hashed_state_dict(weights, check)[0], source)
     return model.eval(), source
 
 
-def check_card(card: WeightCard) -> None:
-    """A shipped file whose bytes differ from its card's SHA-256 (damaged install, bad copy) is refused."""
+def check_card(card: WeightCard, got: str) -> None:
+    """A shipped file whose bytes (SHA-256 ``got``, of the bytes being loaded) differ from its card's SHA-256
+    (damaged install, bad copy) is refused."""
     want = card.info.get("sha256")
     if want is None:
         raise EdgeVSRError(f"shipped weights {card.name!r}: the card records no SHA-256; reinstall edgevsr")
-    got = file_sha256(card.path)
     if got != want:
         raise EdgeVSRError(f"{card.path}: SHA-256 {got[:12]}... differs from its card's {want[:12]}...: the file is "
                            "damaged; reinstall edgevsr")
